@@ -1,0 +1,264 @@
+//! Event payloads. Ids are UUIDs except user ids, which are the identity provider's subject
+//! strings; money is an integer number of won.
+//!
+//! Events that reach a customer carry `customer_id`, so that consumers such as notification and
+//! mypage never need to look it up in another service's data.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Topic;
+
+/// Declares the `Event` enum, with each type's topic and the payload field that keys it.
+/// One line per event keeps the list of events, their topics and their keys in one place.
+macro_rules! events {
+    ($($name:ident => $topic:ident by $key:ident),* $(,)?) => {
+        /// Every domain event of the system. On the wire: `{"type": "<Name>", "data": {..}}`
+        /// inside the [`Envelope`](crate::Envelope).
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "type", content = "data")]
+        pub enum Event {
+            $($name($name),)*
+        }
+
+        impl Event {
+            /// The names of every known event type.
+            pub const TYPES: &'static [&'static str] = &[$(stringify!($name)),*];
+
+            /// The event's type name, as in the envelope's `type` field.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $(Event::$name(_) => stringify!($name),)*
+                }
+            }
+
+            /// The topic this event is published on.
+            pub fn topic(&self) -> Topic {
+                match self {
+                    $(Event::$name(_) => Topic::$topic,)*
+                }
+            }
+
+            /// The partition key: the order id (the correlation key), or the store id for
+            /// catalog events. All events of one order stay in order on one partition.
+            pub fn key(&self) -> Uuid {
+                match self {
+                    $(Event::$name(e) => e.$key,)*
+                }
+            }
+
+            /// The order this event belongs to; `None` for catalog events.
+            pub fn order_id(&self) -> Option<Uuid> {
+                match self {
+                    $(Event::$name(e) => events!(@order_id $key e),)*
+                }
+            }
+        }
+
+        $(
+            impl From<$name> for Event {
+                fn from(e: $name) -> Self {
+                    Event::$name(e)
+                }
+            }
+        )*
+    };
+    (@order_id order_id $e:ident) => { Some($e.order_id) };
+    (@order_id store_id $e:ident) => { None };
+}
+
+events! {
+    OrderPlaced => Order by order_id,
+    OrderCanceled => Order by order_id,
+    PaymentApproved => Payment by order_id,
+    PaymentCanceled => Payment by order_id,
+    MenuItemRegistered => Store by store_id,
+    MenuItemChanged => Store by store_id,
+    MenuItemRemoved => Store by store_id,
+    StoreOrderAccepted => Store by order_id,
+    StoreOrderRejected => Store by order_id,
+    CookingStarted => Store by order_id,
+    CookingFinished => Store by order_id,
+    DeliveryStarted => Delivery by order_id,
+    DeliveryCompleted => Delivery by order_id,
+    DeliveryCanceled => Delivery by order_id,
+    DeliveryAccidentReported => Delivery by order_id,
+}
+
+/// One line of an order, priced by the order service from its menu replica.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub menu_item_id: Uuid,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: i64,
+}
+
+/// Why an order was canceled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// The customer canceled it.
+    Customer,
+    /// The store rejected it.
+    StoreRejected,
+    /// The delivery had an accident.
+    DeliveryAccident,
+    /// The payment answer came too late: the customer was told the order failed, so a payment
+    /// approved meanwhile must be refunded.
+    PaymentFailed,
+}
+
+impl CancelReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelReason::Customer => "customer",
+            CancelReason::StoreRejected => "store_rejected",
+            CancelReason::DeliveryAccident => "delivery_accident",
+            CancelReason::PaymentFailed => "payment_failed",
+        }
+    }
+}
+
+/// A paid order became valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPlaced {
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub store_id: Uuid,
+    pub items: Vec<OrderLine>,
+    pub total_price: i64,
+    pub delivery_address: String,
+    pub payment_id: Uuid,
+}
+
+/// An order was canceled; final everywhere. Triggers the refund and the cancellation of the
+/// store order and of the delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCanceled {
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub store_id: Uuid,
+    pub reason: CancelReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentApproved {
+    pub payment_id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub amount: i64,
+}
+
+/// A payment was refunded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentCanceled {
+    pub payment_id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub amount: i64,
+}
+
+/// A menu item was added to a store's menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuItemRegistered {
+    pub store_id: Uuid,
+    pub menu_item_id: Uuid,
+    pub name: String,
+    pub price: i64,
+    pub available: bool,
+}
+
+/// A menu item's name, price or availability changed; carries the whole new state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuItemChanged {
+    pub store_id: Uuid,
+    pub menu_item_id: Uuid,
+    pub name: String,
+    pub price: i64,
+    pub available: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuItemRemoved {
+    pub store_id: Uuid,
+    pub menu_item_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreOrderAccepted {
+    pub order_id: Uuid,
+    pub store_id: Uuid,
+    pub customer_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreOrderRejected {
+    pub order_id: Uuid,
+    pub store_id: Uuid,
+    pub customer_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CookingStarted {
+    pub order_id: Uuid,
+    pub store_id: Uuid,
+    pub customer_id: String,
+}
+
+/// The food is ready; delivery starts from here, to the order's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CookingFinished {
+    pub order_id: Uuid,
+    pub store_id: Uuid,
+    pub customer_id: String,
+    pub delivery_address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryStarted {
+    pub delivery_id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryCompleted {
+    pub delivery_id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryCanceled {
+    pub delivery_id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: String,
+}
+
+/// Something went wrong on the road; the order is canceled and refunded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAccidentReported {
+    pub delivery_id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub reason: String,
+}
