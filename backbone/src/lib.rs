@@ -1,1 +1,24 @@
-//! placeholder
+//! Reliable messaging on Kafka, shared by every service:
+//!
+//! - [`outbox`]: events are written in the same database transaction as the state change they
+//!   describe; the [`relay`] publishes them with an idempotent producer, woken on commit.
+//! - [`consumer`]: a consumer-group loop that hands each event to a [`consumer::Processor`],
+//!   stores the offset only after the effect is committed, retries with backoff and sends what
+//!   it gives up on to the dead-letter topic.
+//! - [`inbox`]: the processor for PostgreSQL services, which records each handled event in the
+//!   same transaction as its effect so a redelivery has no second effect.
+//!
+//! The event types themselves live in `shared-events`; this crate only moves them.
+
+pub mod consumer;
+pub mod inbox;
+pub mod kafka;
+pub mod outbox;
+pub mod relay;
+pub mod schema;
+pub mod trace;
+
+pub use consumer::{HandleError, Outcome, Processor};
+pub use inbox::{EventHandler, PgInbox};
+pub use kafka::KafkaSettings;
+pub use relay::Relay;

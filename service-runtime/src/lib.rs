@@ -1,1 +1,17 @@
-//! placeholder
+//! What every service process needs around its domain, written once: typed settings helpers,
+//! structured logging, the operational endpoints (`/health/live`, `/health/ready`, `/metrics`),
+//! the RFC 9457 problem+json error shape, the identity headers set by the gateway, and graceful
+//! shutdown.
+
+pub mod db;
+pub mod identity;
+pub mod ops;
+pub mod problem;
+pub mod server;
+pub mod settings;
+pub mod telemetry;
+
+pub use identity::{Identity, Role};
+pub use ops::{Readiness, ReadinessCheck};
+pub use problem::Problem;
+pub use server::{serve, shutdown_signal};

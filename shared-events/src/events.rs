@@ -64,7 +64,10 @@ macro_rules! events {
         )*
     };
     (@order_id order_id $e:ident) => { Some($e.order_id) };
-    (@order_id store_id $e:ident) => { None };
+    (@order_id store_id $e:ident) => {{
+        let _ = $e;
+        None
+    }};
 }
 
 events! {

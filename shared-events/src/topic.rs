@@ -23,6 +23,11 @@ impl Topic {
         Topic::DeadLetter,
     ];
 
+    /// The topic with this base name (no prefix).
+    pub fn from_base_name(name: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.base_name() == name)
+    }
+
     /// The base name, without prefix.
     pub fn base_name(self) -> &'static str {
         match self {
@@ -65,8 +70,7 @@ impl Topics {
 
     /// The topic a full name belongs to, if it is one of this deployment's.
     pub fn parse(&self, name: &str) -> Option<Topic> {
-        let base = name.strip_prefix(&self.prefix)?;
-        Topic::ALL.into_iter().find(|t| t.base_name() == base)
+        Topic::from_base_name(name.strip_prefix(&self.prefix)?)
     }
 }
 

@@ -1,0 +1,143 @@
+//! Kafka clients configured the one way this system uses them.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::{FutureProducer, Producer};
+use service_runtime::ReadinessCheck;
+use shared_events::{Topic, Topics};
+
+/// Kafka settings, from the environment:
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `KAFKA_BROKERS` | `127.0.0.1:9092` | bootstrap servers |
+/// | `TOPIC_PREFIX` | empty | prepended to every topic and consumer group name |
+/// | `KAFKA_TOPIC_PARTITIONS` | `3` | partitions of topics the services create |
+/// | `KAFKA_REPLICATION_FACTOR` | `1` | replication of topics the services create |
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    pub brokers: String,
+    pub topics: Topics,
+    pub partitions: i32,
+    pub replication: i32,
+    /// The service's name: client id and consumer group base.
+    pub client_id: String,
+}
+
+impl KafkaSettings {
+    pub fn from_env(service: &str) -> anyhow::Result<Self> {
+        use service_runtime::settings::{string, var};
+        Ok(Self {
+            brokers: string("KAFKA_BROKERS", "127.0.0.1:9092"),
+            topics: Topics::new(string("TOPIC_PREFIX", "")),
+            partitions: var("KAFKA_TOPIC_PARTITIONS", 3)?,
+            replication: var("KAFKA_REPLICATION_FACTOR", 1)?,
+            client_id: service.to_owned(),
+        })
+    }
+
+    fn base_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id)
+            .set("log_level", "4");
+        config
+    }
+
+    /// An idempotent producer: `acks=all`, `enable.idempotence=true`, so a retried send is never
+    /// written twice and per-partition order holds. Lingers a few milliseconds to batch when busy.
+    pub fn producer(&self) -> anyhow::Result<FutureProducer> {
+        self.base_config()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "30000")
+            .create()
+            .context("cannot create Kafka producer")
+    }
+
+    /// A consumer in `group` (prefixed) that never commits an offset it was not told to store:
+    /// auto-commit only commits offsets stored explicitly after processing.
+    pub fn consumer(&self, group: &str) -> anyhow::Result<StreamConsumer> {
+        self.base_config()
+            .set("group.id", format!("{}{group}", self.topics.prefix()))
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("enable.partition.eof", "false")
+            .create()
+            .context("cannot create Kafka consumer")
+    }
+
+    /// Creates the system's topics if they do not exist.
+    pub async fn ensure_topics(&self) -> anyhow::Result<()> {
+        let admin: AdminClient<DefaultClientContext> = self
+            .base_config()
+            .create()
+            .context("cannot create Kafka admin client")?;
+        let names: Vec<String> = Topic::ALL.iter().map(|t| self.topics.name(*t)).collect();
+        let new_topics: Vec<NewTopic> = names
+            .iter()
+            .map(|name| {
+                NewTopic::new(
+                    name,
+                    self.partitions,
+                    TopicReplication::Fixed(self.replication),
+                )
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = admin
+            .create_topics(&new_topics, &options)
+            .await
+            .context("cannot create Kafka topics")?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => anyhow::bail!("cannot create topic {topic}: {code}"),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Readiness: the broker answers a metadata request.
+pub struct KafkaReadiness {
+    producer: FutureProducer,
+}
+
+impl KafkaReadiness {
+    pub fn new(producer: FutureProducer) -> Self {
+        Self { producer }
+    }
+}
+
+#[async_trait]
+impl ReadinessCheck for KafkaReadiness {
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(None, Duration::from_millis(1500))
+                .map(|_| ())
+        })
+        .await??;
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! The outbox relay: publishes committed outbox rows to Kafka, in order, and marks them sent.
+//!
+//! It wakes on `NOTIFY outbox` (sent when a transaction that wrote events commits), so an event
+//! is on Kafka milliseconds after its transaction, and polls as a safety net for notifications
+//! lost while its listening connection was down. Under load it drains in batches.
+//!
+//! Several replicas of a service may run relays on the same database: a transaction-scoped
+//! advisory lock lets one publish at a time, which keeps per-key order.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::future::join_all;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+use shared_events::{Topic, Topics};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const CHANNEL: &str = "outbox";
+/// Any constant shared by all relays of one database.
+const RELAY_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
+
+pub struct Relay {
+    pool: PgPool,
+    producer: FutureProducer,
+    topics: Topics,
+    /// Rows per batch.
+    pub batch_size: i64,
+    /// How often to look for rows when no notification came.
+    pub poll_interval: Duration,
+    /// How long published rows are kept (for inspection) before they are deleted.
+    pub retention: Duration,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    topic: String,
+    message_key: String,
+    event_type: String,
+    event_id: uuid::Uuid,
+    payload: String,
+    traceparent: Option<String>,
+}
+
+impl Relay {
+    pub fn new(pool: PgPool, producer: FutureProducer, topics: Topics) -> Self {
+        Self {
+            pool,
+            producer,
+            topics,
+            batch_size: 200,
+            poll_interval: Duration::from_secs(1),
+            retention: Duration::from_secs(24 * 3600),
+        }
+    }
+
+    /// Runs until `shutdown`, then flushes the producer.
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(async move { self.run(shutdown).await })
+    }
+
+    async fn run(self, shutdown: CancellationToken) {
+        let mut listener = None;
+        let mut last_cleanup = Instant::now();
+        let mut failures = 0u32;
+        loop {
+            if listener.is_none() {
+                listener = self.listen().await.ok();
+            }
+            let drained = match self.publish_batch().await {
+                Ok(published) => {
+                    failures = 0;
+                    published < self.batch_size as usize
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %format!("{e:#}"), failures, "outbox relay batch failed");
+                    true
+                }
+            };
+            if last_cleanup.elapsed() > Duration::from_secs(600) {
+                last_cleanup = Instant::now();
+                if let Err(e) = self.delete_published().await {
+                    tracing::warn!(error = %e, "outbox cleanup failed");
+                }
+            }
+            if !drained {
+                continue;
+            }
+            let wait = if failures > 0 {
+                Duration::from_millis(100 * 2u64.pow(failures.min(6)))
+            } else {
+                self.poll_interval
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                notified = wait_notification(&mut listener) => {
+                    if notified.is_err() {
+                        listener = None; // reconnect on the next turn
+                    }
+                }
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        // Publish what was committed before the signal, then flush.
+        if let Err(e) = self.publish_batch().await {
+            tracing::warn!(error = %format!("{e:#}"), "final outbox batch failed");
+        }
+        if let Err(e) = self.producer.flush(Timeout::After(Duration::from_secs(10))) {
+            tracing::warn!(error = %e, "producer flush failed");
+        }
+        tracing::info!("outbox relay stopped");
+    }
+
+    async fn listen(&self) -> anyhow::Result<PgListener> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(listener)
+    }
+
+    /// Publishes up to `batch_size` pending rows; returns how many were published.
+    pub async fn publish_batch(&self) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let leader: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !leader {
+            return Ok(0);
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "select seq, topic, message_key, event_type, event_id, payload::text as payload, traceparent
+             from outbox where published_at is null order by seq limit $1",
+        )
+        .bind(self.batch_size)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let sends = rows.iter().map(|row| self.send(row));
+        let outcomes = join_all(sends).await;
+        let mut published = Vec::with_capacity(rows.len());
+        let mut first_error = None;
+        for (row, outcome) in rows.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => published.push(row.seq),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        sqlx::query("update outbox set published_at = now() where seq = any($1)")
+            .bind(&published)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        metrics::counter!("outbox_published_total").increment(published.len() as u64);
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(published.len()),
+        }
+    }
+
+    async fn send(&self, row: &Row) -> anyhow::Result<()> {
+        let topic = Topic::from_base_name(&row.topic)
+            .map(|t| self.topics.name(t))
+            .with_context(|| format!("outbox row {} names unknown topic {}", row.seq, row.topic))?;
+        let event_id = row.event_id.to_string();
+        let mut headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "type",
+                value: Some(&row.event_type),
+            })
+            .insert(Header {
+                key: "id",
+                value: Some(&event_id),
+            });
+        if let Some(traceparent) = &row.traceparent {
+            headers = headers.insert(Header {
+                key: "traceparent",
+                value: Some(traceparent),
+            });
+        }
+        let record = FutureRecord::to(&topic)
+            .key(&row.message_key)
+            .payload(&row.payload)
+            .headers(headers);
+        self.producer
+            .send(record, Timeout::After(Duration::from_secs(30)))
+            .await
+            .map_err(|(e, _)| anyhow::anyhow!("cannot publish {} to {topic}: {e}", row.event_type))?;
+        Ok(())
+    }
+
+    async fn delete_published(&self) -> sqlx::Result<()> {
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::days(1));
+        let deleted = sqlx::query("delete from outbox where published_at < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        tracing::debug!(deleted, "old outbox rows deleted");
+        Ok(())
+    }
+}
+
+async fn wait_notification(listener: &mut Option<PgListener>) -> sqlx::Result<()> {
+    match listener {
+        Some(l) => l.recv().await.map(|_| ()),
+        None => std::future::pending().await,
+    }
+}

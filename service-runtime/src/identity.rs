@@ -1,0 +1,97 @@
+//! Who is calling. The gateway validates the token and forwards the subject and role as
+//! `X-User-Id` and `X-User-Role` (after removing any a client sent). Services still refuse a
+//! request without them where a user is needed: defence in depth.
+
+use std::fmt;
+use std::str::FromStr;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::Problem;
+
+pub const USER_ID_HEADER: &str = "x-user-id";
+pub const USER_ROLE_HEADER: &str = "x-user-role";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Customer,
+    Owner,
+    Rider,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Owner => "owner",
+            Role::Rider => "rider",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "customer" => Ok(Role::Customer),
+            "owner" => Ok(Role::Owner),
+            "rider" => Ok(Role::Rider),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The authenticated caller, from the gateway's headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: String,
+    pub role: Role,
+}
+
+impl Identity {
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), Problem> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(format!(
+                "the {} role may not do this",
+                self.role
+            )))
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Identity {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let user_id = header(USER_ID_HEADER)
+            .ok_or_else(|| Problem::unauthorized("no authenticated user"))?
+            .to_owned();
+        let role = header(USER_ROLE_HEADER)
+            .ok_or_else(|| Problem::unauthorized("no authenticated role"))?
+            .parse()
+            .map_err(Problem::unauthorized)?;
+        Ok(Identity { user_id, role })
+    }
+}

@@ -1,0 +1,59 @@
+//! Reading typed settings from environment variables.
+//!
+//! Each service documents its variables in its own `settings` module; this module only knows
+//! how to read one variable with a default and report a bad value clearly at start-up.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use anyhow::{Context, anyhow};
+use secrecy::SecretString;
+
+/// The value of `name`, parsed, or `default` when it is unset or empty.
+pub fn var<T>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    match std::env::var(name) {
+        Ok(raw) if !raw.trim().is_empty() => raw
+            .trim()
+            .parse()
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("environment variable {name}={raw:?} is invalid")),
+        _ => Ok(default),
+    }
+}
+
+/// Like [`var`] for strings.
+pub fn string(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// A secret (password, key, URL with credentials) that never appears in `Debug` output or logs.
+pub fn secret(name: &str, default: &str) -> SecretString {
+    SecretString::from(string(name, default))
+}
+
+/// Where the HTTP server listens. `HOST` (default `0.0.0.0`) and `PORT` (default per service).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub host: String,
+    pub port: u16,
+}
+
+impl HttpSettings {
+    pub fn from_env(default_port: u16) -> anyhow::Result<Self> {
+        Ok(Self {
+            host: string("HOST", "0.0.0.0"),
+            port: var("PORT", default_port)?,
+        })
+    }
+
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
