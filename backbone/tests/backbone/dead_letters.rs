@@ -1,0 +1,114 @@
+//! Poison messages go to the dead-letter topic and the partition moves on.
+
+use std::time::Duration;
+
+use rdkafka::Message;
+use shared_events::{CancelReason, Envelope, OrderCanceled, Topic};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::support::{Recorder, Stack, event};
+
+#[tokio::test]
+async fn a_malformed_message_is_dead_lettered_with_its_origin_and_later_messages_still_flow() {
+    // Arrange
+    let stack = Stack::start().await;
+    let shutdown = CancellationToken::new();
+    stack.relay(&shutdown);
+    stack.consumer("a", &shutdown);
+    let key = Uuid::new_v4().to_string();
+
+    // Act: garbage, then a valid event on the same partition (same key).
+    test_stack::send_raw(&stack.kafka, Topic::Order, &key, b"{not json").await;
+    let mut after = event();
+    if let shared_events::Event::OrderCanceled(e) = &mut after.event {
+        e.order_id = key.parse().unwrap();
+    }
+    stack.enqueue(std::slice::from_ref(&after)).await;
+
+    // Assert
+    stack.wait_for_effects(1).await;
+    assert_eq!(stack.effects_of(&[after.id]).await, [1]);
+    let dead = test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(10)).await;
+    assert_eq!(dead.len(), 1);
+    let letter = &dead[0];
+    assert_eq!(letter.payload(), Some(&b"{not json"[..]));
+    assert_eq!(letter.key(), Some(key.as_bytes()));
+    let header = |k| test_stack::header_of(letter, k).unwrap_or_default();
+    assert!(header("dlq.error").contains("not an event envelope"), "{}", header("dlq.error"));
+    assert_eq!(header("dlq.topic"), stack.kafka.topics.name(Topic::Order));
+    assert!(header("dlq.partition").parse::<i32>().is_ok());
+    assert_eq!(header("dlq.offset"), "0");
+    assert_eq!(header("dlq.consumer"), "recorder");
+    shutdown.cancel();
+    stack.finish().await;
+}
+
+#[tokio::test]
+async fn an_event_that_keeps_failing_is_dead_lettered_after_bounded_retries() {
+    // Arrange
+    let stack = Stack::start().await;
+    let shutdown = CancellationToken::new();
+    stack.relay(&shutdown);
+    stack.consumer_with(Recorder::new("a"), &shutdown);
+    let poison = Envelope::new(
+        "test",
+        OrderCanceled {
+            order_id: Uuid::new_v4(),
+            customer_id: "poison".into(),
+            store_id: Uuid::new_v4(),
+            reason: CancelReason::Customer,
+        },
+    );
+    let healthy = event();
+
+    // Act
+    stack.enqueue(&[poison.clone(), healthy.clone()]).await;
+
+    // Assert: the healthy event is handled; the poison one is dead-lettered, not applied.
+    stack.wait_for_effects(1).await;
+    let dead = test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(10)).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        test_stack::header_of(&dead[0], "id"),
+        Some(poison.id.to_string()),
+        "the original headers travel with the dead letter"
+    );
+    assert!(
+        test_stack::header_of(&dead[0], "dlq.error")
+            .unwrap_or_default()
+            .contains("cannot digest")
+    );
+    assert_eq!(stack.effects_of(&[poison.id, healthy.id]).await, [0, 1]);
+    let inboxed: i64 = sqlx::query_scalar("select count(*) from inbox where event_id = $1")
+        .bind(poison.id)
+        .fetch_one(stack.pool())
+        .await
+        .unwrap();
+    assert_eq!(inboxed, 0, "a failed handler leaves no inbox row behind");
+    shutdown.cancel();
+    stack.finish().await;
+}
+
+#[tokio::test]
+async fn an_unknown_event_type_is_skipped_without_a_dead_letter() {
+    let stack = Stack::start().await;
+    let shutdown = CancellationToken::new();
+    stack.relay(&shutdown);
+    stack.consumer("a", &shutdown);
+    let key = Uuid::new_v4().to_string();
+    let future_event = format!(
+        r#"{{"id":"{}","type":"LoyaltyPointsGranted","version":1,"occurredAt":"2026-11-23T10:00:00Z","source":"marketing","data":{{}}}}"#,
+        Uuid::new_v4()
+    );
+
+    test_stack::send_raw(&stack.kafka, Topic::Order, &key, future_event.as_bytes()).await;
+    let after = event();
+    stack.enqueue(std::slice::from_ref(&after)).await;
+
+    stack.wait_for_effects(1).await;
+    let dead = test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(2)).await;
+    assert!(dead.is_empty());
+    shutdown.cancel();
+    stack.finish().await;
+}

@@ -1,0 +1,8 @@
+//! The backbone against the real servers: Kafka and PostgreSQL from `./dev test`.
+//! One test binary; each test has its own database and topic prefix.
+
+#![allow(clippy::unwrap_used)]
+
+mod dead_letters;
+mod delivery;
+mod support;

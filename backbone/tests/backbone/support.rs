@@ -1,0 +1,170 @@
+//! A recording handler and helpers shared by the backbone tests.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backbone::consumer::{Consumer, RetryPolicy};
+use backbone::outbox;
+use backbone::{EventHandler, HandleError, KafkaSettings, PgInbox, Relay};
+use shared_events::{CancelReason, Envelope, Event, OrderCanceled, Topic};
+use sqlx::{PgConnection, PgPool};
+use test_stack::TestDatabase;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// A test service: its database (messaging tables plus an `effect` table) and Kafka settings.
+pub struct Stack {
+    pub db: TestDatabase,
+    pub kafka: KafkaSettings,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        let db = TestDatabase::create().await;
+        backbone::schema::migrate(&db.pool, &sqlx::migrate::Migrator::DEFAULT)
+            .await
+            .unwrap();
+        sqlx::query(
+            "create table effect (event_id uuid not null, instance text not null, handled_at timestamptz not null default now())",
+        )
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        let kafka = test_stack::kafka("backbone-test").await;
+        Self { db, kafka }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.db.pool
+    }
+
+    /// Starts the outbox relay.
+    pub fn relay(&self, shutdown: &CancellationToken) -> JoinHandle<()> {
+        let relay = Relay::new(
+            self.pool().clone(),
+            self.kafka.producer().unwrap(),
+            self.kafka.topics.clone(),
+        );
+        relay.spawn(shutdown.child_token())
+    }
+
+    /// Starts a consumer (group `recorder`) whose effect is a row in `effect` tagged `instance`.
+    pub fn consumer(&self, instance: &str, shutdown: &CancellationToken) -> JoinHandle<()> {
+        self.consumer_with(Recorder::new(instance), shutdown)
+    }
+
+    pub fn consumer_with(&self, recorder: Recorder, shutdown: &CancellationToken) -> JoinHandle<()> {
+        let mut consumer = Consumer::new(
+            PgInbox::new(self.pool().clone(), recorder),
+            self.kafka.clone(),
+            self.kafka.producer().unwrap(),
+        );
+        consumer.retry = RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(100),
+        };
+        consumer.spawn(shutdown.child_token()).unwrap()
+    }
+
+    /// Writes events to the outbox in one committed transaction.
+    pub async fn enqueue(&self, envelopes: &[Envelope]) {
+        let mut tx = self.pool().begin().await.unwrap();
+        outbox::enqueue_all(&mut tx, envelopes).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// How many effects each event had, for the given events.
+    pub async fn effects_of(&self, ids: &[Uuid]) -> Vec<i64> {
+        let mut counts = Vec::with_capacity(ids.len());
+        for id in ids {
+            let n: i64 = sqlx::query_scalar("select count(*) from effect where event_id = $1")
+                .bind(id)
+                .fetch_one(self.pool())
+                .await
+                .unwrap();
+            counts.push(n);
+        }
+        counts
+    }
+
+    pub async fn total_effects(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from effect")
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `n` effects are recorded.
+    pub async fn wait_for_effects(&self, n: i64) {
+        test_stack::eventually(Duration::from_secs(30), &format!("{n} effects"), || async {
+            (self.total_effects().await >= n).then_some(())
+        })
+        .await;
+    }
+
+    pub async fn finish(self) {
+        self.db.drop().await;
+    }
+}
+
+/// An order event with a fresh order id (so events spread over partitions).
+pub fn event() -> Envelope {
+    Envelope::new(
+        "test",
+        OrderCanceled {
+            order_id: Uuid::new_v4(),
+            customer_id: "alice".into(),
+            store_id: Uuid::new_v4(),
+            reason: CancelReason::Customer,
+        },
+    )
+}
+
+pub fn events(n: usize) -> Vec<Envelope> {
+    (0..n).map(|_| event()).collect()
+}
+
+/// Records each event it handles as a row in `effect`. Fails for events whose customer is
+/// `poison` (to exercise retries and dead letters).
+pub struct Recorder {
+    instance: String,
+}
+
+impl Recorder {
+    pub fn new(instance: &str) -> Self {
+        Self {
+            instance: instance.to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::Order]
+    }
+
+    fn accepts(&self, event: &Event) -> bool {
+        matches!(event, Event::OrderCanceled(_))
+    }
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandleError> {
+        if let Event::OrderCanceled(e) = &envelope.event
+            && e.customer_id == "poison"
+        {
+            return Err(HandleError::Failed(anyhow::anyhow!("cannot digest this order")));
+        }
+        sqlx::query("insert into effect (event_id, instance) values ($1, $2)")
+            .bind(envelope.id)
+            .bind(&self.instance)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+}

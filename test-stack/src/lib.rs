@@ -1,0 +1,155 @@
+//! Isolation for integration tests that run against the real servers started by `./dev test`.
+//!
+//! Each test gets a database of its own (created from `TEST_DATABASE_URL`, dropped by
+//! [`TestDatabase::drop`]) and a topic prefix of its own, so tests run in parallel on one broker
+//! and one PostgreSQL server without seeing each other's data or events.
+
+#![allow(clippy::unwrap_used)] // test support: a failure here is a failed test
+
+use std::time::Duration;
+
+use backbone::KafkaSettings;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use shared_events::{Topic, Topics};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+/// The server tests create their databases on (an admin-capable role).
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        "postgres://fooddelivery:fooddelivery@127.0.0.1:5432/postgres".to_owned()
+    })
+}
+
+pub fn brokers() -> String {
+    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
+}
+
+/// A fresh, empty database for one test.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let admin = admin_url();
+        let name = format!("test_{}", Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .expect("the test PostgreSQL server is not reachable: run the tests with ./dev test");
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect(&url)
+            .await
+            .unwrap();
+        Self { name, url, pool }
+    }
+
+    /// Drops the database. Call at the end of a test; a failed test leaves it for inspection.
+    pub async fn drop(self) {
+        self.pool.close().await;
+        let mut conn = PgConnection::connect(&admin_url()).await.unwrap();
+        sqlx::query(&format!("drop database if exists {} with (force)", self.name))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// Kafka settings with a topic prefix no other test uses; topics created.
+pub async fn kafka(service: &str) -> KafkaSettings {
+    let settings = KafkaSettings {
+        brokers: brokers(),
+        topics: Topics::new(format!("test-{}.", Uuid::new_v4().simple())),
+        partitions: 3,
+        replication: 1,
+        client_id: service.to_owned(),
+    };
+    settings
+        .ensure_topics()
+        .await
+        .expect("the test Kafka broker is not reachable: run the tests with ./dev test");
+    settings
+}
+
+/// A plain producer for tests that write raw messages.
+pub fn raw_producer(settings: &KafkaSettings) -> FutureProducer {
+    settings.producer().unwrap()
+}
+
+/// Sends raw bytes to `topic`.
+pub async fn send_raw(settings: &KafkaSettings, topic: Topic, key: &str, payload: &[u8]) {
+    raw_producer(settings)
+        .send(
+            FutureRecord::to(&settings.topics.name(topic))
+                .key(key)
+                .payload(payload),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+}
+
+/// Reads every message of `topic` from the beginning until `count` arrived or `timeout` passed.
+pub async fn read_topic(
+    settings: &KafkaSettings,
+    topic: Topic,
+    count: usize,
+    timeout: Duration,
+) -> Vec<rdkafka::message::OwnedMessage> {
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &settings.brokers)
+        .set("group.id", format!("reader-{}", Uuid::new_v4()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer
+        .subscribe(&[&settings.topics.name(topic)])
+        .unwrap();
+    let mut messages = Vec::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    while messages.len() < count {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Ok(m)) => messages.push(m.detach()),
+            Ok(Err(e)) => panic!("reading {topic}: {e}"),
+            Err(_) => break,
+        }
+    }
+    messages
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The value of a header of `message` as text.
+pub fn header_of(message: &impl Message, key: &str) -> Option<String> {
+    backbone::consumer::header(message, key).map(str::to_owned)
+}
