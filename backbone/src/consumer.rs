@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::kafka::KafkaSettings;
-use crate::trace::TraceParent;
+use service_runtime::trace::TraceParent;
 
 /// What a processor did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,9 +16,10 @@ pub mod kafka;
 pub mod outbox;
 pub mod relay;
 pub mod schema;
-pub mod trace;
+pub mod service;
 
 pub use consumer::{HandleError, Outcome, Processor};
 pub use inbox::{EventHandler, PgInbox};
 pub use kafka::KafkaSettings;
 pub use relay::Relay;
+pub use service::{Backbone, ServiceSettings, Wiring, launch};

@@ -3,7 +3,7 @@
 use shared_events::Envelope;
 use sqlx::PgConnection;
 
-use crate::trace::TraceParent;
+use service_runtime::trace::TraceParent;
 
 /// Adds `envelope` to the outbox as part of the caller's transaction: it is published if and
 /// only if that transaction commits.

@@ -4,14 +4,16 @@
 //! shutdown.
 
 pub mod db;
+pub mod http;
 pub mod identity;
 pub mod ops;
 pub mod problem;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
+pub mod trace;
 
 pub use identity::{Identity, Role};
 pub use ops::{Readiness, ReadinessCheck};
 pub use problem::Problem;
-pub use server::{serve, shutdown_signal};
+pub use server::{Application, serve, shutdown_signal};

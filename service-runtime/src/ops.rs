@@ -95,6 +95,7 @@ impl Readiness {
 
 /// The router with `/health/live`, `/health/ready` and `/metrics`.
 pub fn router(readiness: Readiness) -> Router {
+    prometheus(); // install the recorder before the first metric is recorded
     Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))

@@ -1,8 +1,17 @@
-//! Serving an axum router until shutdown.
+//! Running a service process: bind, serve, and shut down in order.
 
+use std::time::Duration;
+
+use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::settings::HttpSettings;
+
+/// How long background tasks (relay, consumers) get to finish after the server stopped.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Completes on ctrl-c or SIGTERM (what Kubernetes sends before killing a pod).
 pub async fn shutdown_signal() {
@@ -46,4 +55,65 @@ pub async fn serve(
     )
     .with_graceful_shutdown(async move { shutdown.cancelled().await })
     .await
+}
+
+/// A bound, not yet running service: its listener, routes, and background tasks that share
+/// its shutdown token. Tests bind port 0 and read [`port`](Self::port).
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    pub async fn bind(
+        http: &HttpSettings,
+        router: Router,
+        shutdown: CancellationToken,
+        background: Vec<JoinHandle<()>>,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(http.address())
+            .await
+            .with_context(|| format!("cannot listen on {}", http.address()))?;
+        Ok(Self {
+            listener,
+            router,
+            shutdown,
+            background,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Cancel it to stop the service (what a signal does).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then waits for the background tasks to
+    /// finish their work in hand (bounded by a drain timeout).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(port = self.port(), "listening");
+        let served = serve(self.listener, self.router, self.shutdown.clone()).await;
+        self.shutdown.cancel();
+        let drain = futures::future::join_all(self.background);
+        if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+            tracing::warn!("background tasks did not stop in time");
+        }
+        tracing::info!("stopped");
+        served.context("HTTP server failed")
+    }
+
+    /// [`run_until_stopped`](Self::run_until_stopped), stopping on ctrl-c or SIGTERM.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let token = self.shutdown_token();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            token.cancel();
+        });
+        self.run_until_stopped().await
+    }
 }

@@ -153,3 +153,126 @@ where
 pub fn header_of(message: &impl Message, key: &str) -> Option<String> {
     backbone::consumer::header(message, key).map(str::to_owned)
 }
+
+/// Service settings for a test: its own database, topic prefix, port 0.
+pub fn service_settings(db: &TestDatabase, kafka: &KafkaSettings) -> backbone::ServiceSettings {
+    backbone::ServiceSettings {
+        http: service_runtime::settings::HttpSettings {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+        },
+        database: service_runtime::db::DatabaseSettings {
+            url: secrecy::SecretString::from(db.url.clone()),
+            max_connections: 5,
+        },
+        kafka: kafka.clone(),
+        request_timeout: Duration::from_secs(10),
+    }
+}
+
+/// A service running in the test process.
+pub struct RunningApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningApp {
+    /// Runs `app` and waits until `/health/ready` says 200.
+    pub async fn start(app: service_runtime::Application) -> Self {
+        let port = app.port();
+        let shutdown = app.shutdown_token();
+        let task = tokio::spawn(app.run_until_stopped());
+        let running = Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: reqwest::Client::new(),
+            shutdown,
+            task,
+        };
+        running.wait_ready().await;
+        running
+    }
+
+    pub async fn wait_ready(&self) {
+        eventually(Duration::from_secs(30), "the service to be ready", || async {
+            let status = self.get("/health/ready").send().await.ok()?.status();
+            (status == reqwest::StatusCode::OK).then_some(())
+        })
+        .await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    /// Stops it as a signal would, and waits until it has drained.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// Identity headers as the gateway sets them.
+pub trait AsUser {
+    fn as_user(self, user_id: &str, role: &str) -> Self;
+}
+
+impl AsUser for reqwest::RequestBuilder {
+    fn as_user(self, user_id: &str, role: &str) -> Self {
+        self.header("x-user-id", user_id).header("x-user-role", role)
+    }
+}
+
+/// A TCP proxy that can cut the connection to a server, to test behaviour while it is down.
+pub struct TcpProxy {
+    pub port: u16,
+    enabled: tokio::sync::watch::Sender<bool>,
+}
+
+impl TcpProxy {
+    pub async fn start(target: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (enabled, watch) = tokio::sync::watch::channel(true);
+        let target = target.to_owned();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !*watch.borrow() {
+                    continue; // dropped: the server is "unreachable"
+                }
+                let target = target.clone();
+                let mut watch = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|on| !on) => {}
+                    }
+                });
+            }
+        });
+        Self { port, enabled }
+    }
+
+    /// Cuts live connections and refuses new ones until [`restore`](Self::restore).
+    pub fn cut(&self) {
+        self.enabled.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.enabled.send_replace(true);
+    }
+}

@@ -1,0 +1,60 @@
+//! The HTTP stack every service shares around its own routes.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::trace::TraceParent;
+use crate::{Problem, Readiness, ops};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// `routes` plus the operational endpoints, a problem+json fallback, request ids, trace
+/// context, access logs, HTTP metrics, a request timeout and panic containment.
+pub fn app(routes: Router, readiness: Readiness, request_timeout: Duration) -> Router {
+    routes
+        .fallback(crate::problem::not_found)
+        .merge(ops::router(readiness))
+        .layer(middleware::from_fn(ops::track_http))
+        .layer(middleware::from_fn(trace_context))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let request_id = request
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("http", method = %request.method(), uri = %request.uri().path(), request_id)
+            }),
+        )
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("request handler panicked");
+            Problem::internal().into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Runs the request under the caller's `traceparent` (or a new trace), so events it causes
+/// continue the same trace.
+async fn trace_context(request: Request, next: Next) -> Response {
+    let trace = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse)
+        .unwrap_or_else(TraceParent::new_root);
+    trace.scope(next.run(request)).await
+}

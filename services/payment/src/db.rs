@@ -1,0 +1,107 @@
+//! Payment queries.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::domain::{Payment, PaymentStatus};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    order_id: Uuid,
+    customer_id: String,
+    amount: i64,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<Row> for Payment {
+    type Error = sqlx::Error;
+
+    fn try_from(row: Row) -> Result<Self, Self::Error> {
+        Ok(Payment {
+            id: row.id,
+            order_id: row.order_id,
+            customer_id: row.customer_id,
+            amount: row.amount,
+            status: row
+                .status
+                .parse()
+                .map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, order_id, customer_id, amount, status, created_at, updated_at";
+
+/// Inserts `payment` unless the order already has one; `true` if inserted. Concurrent inserts
+/// for one order serialize on the unique constraint: exactly one wins.
+#[tracing::instrument(skip_all, fields(order.id = %payment.order_id))]
+pub async fn insert_if_absent(conn: &mut PgConnection, payment: &Payment) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
+        "insert into payment (id, order_id, customer_id, amount, status, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $6)
+         on conflict on constraint payment_order_id do nothing",
+    )
+    .bind(payment.id)
+    .bind(payment.order_id)
+    .bind(&payment.customer_id)
+    .bind(payment.amount)
+    .bind(payment.status.as_str())
+    .bind(payment.created_at)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// The order's payment, locked for update when `lock` is set.
+pub async fn by_order(
+    executor: impl PgExecutor<'_>,
+    order_id: Uuid,
+    lock: bool,
+) -> sqlx::Result<Option<Payment>> {
+    let sql = format!(
+        "select {COLUMNS} from payment where order_id = $1{}",
+        if lock { " for update" } else { "" }
+    );
+    sqlx::query_as::<_, Row>(&sql)
+        .bind(order_id)
+        .fetch_optional(executor)
+        .await?
+        .map(Payment::try_from)
+        .transpose()
+}
+
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: PaymentStatus,
+) -> sqlx::Result<()> {
+    sqlx::query("update payment set status = $2, updated_at = now() where id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Remembers that the order was canceled (idempotent).
+pub async fn record_cancellation(conn: &mut PgConnection, order_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("insert into canceled_order (order_id) values ($1) on conflict do nothing")
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn is_canceled(conn: &mut PgConnection, order_id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from canceled_order where order_id = $1)")
+        .bind(order_id)
+        .fetch_one(conn)
+        .await
+}

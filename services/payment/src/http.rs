@@ -1,0 +1,187 @@
+//! Payment's HTTP API.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use backbone::outbox;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use service_runtime::problem::{ApiJson, ApiQuery};
+use service_runtime::{Identity, Problem, Role};
+use shared_events::{Envelope, PaymentApproved};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::db;
+use crate::domain::{Amount, Payment, PaymentStatus, decide};
+use crate::events::{SOURCE, refund};
+use crate::faults::{FaultSettings, Faults};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub decline_above: i64,
+    pub faults: Faults,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/payments", post(create).get(list))
+        .route("/admin/faults", get(get_faults).put(put_faults))
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreatePayment {
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentBody {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub amount: i64,
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Payment> for PaymentBody {
+    fn from(p: &Payment) -> Self {
+        Self {
+            id: p.id,
+            order_id: p.order_id,
+            customer_id: p.customer_id.clone(),
+            amount: p.amount,
+            status: p.status.as_str(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Problem {
+    tracing::error!(error = %e, "payment request failed");
+    Problem::internal()
+}
+
+/// Charges an order, once: a repeat for the same order returns the first payment.
+/// 201 when approved now, 200 when it already existed, 402 when declined.
+async fn create(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiJson(request): ApiJson<CreatePayment>,
+) -> Result<Response, Problem> {
+    if identity.role != Role::Admin && identity.user_id != request.customer_id {
+        return Err(Problem::forbidden("a payment is made by the order's customer"));
+    }
+    let amount = Amount::parse(request.amount)
+        .map_err(|e| Problem::unprocessable("invalid_amount", e))?;
+    state.faults.inject().await?;
+
+    let now = Utc::now();
+    let mut payment = Payment {
+        id: Uuid::now_v7(),
+        order_id: request.order_id,
+        customer_id: request.customer_id,
+        amount: amount.won(),
+        status: decide(amount, state.decline_above),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    if !db::insert_if_absent(&mut tx, &payment).await.map_err(internal)? {
+        let existing = db::by_order(&mut *tx, payment.order_id, false)
+            .await
+            .map_err(internal)?
+            .ok_or_else(Problem::internal)?;
+        if existing.amount != payment.amount || existing.customer_id != payment.customer_id {
+            return Err(Problem::conflict(
+                "idempotency_key_reused",
+                "this order already has a payment with another amount or customer",
+            ));
+        }
+        return Ok(respond(&existing, StatusCode::OK));
+    }
+    if payment.status == PaymentStatus::Approved {
+        let approved = PaymentApproved {
+            payment_id: payment.id,
+            order_id: payment.order_id,
+            customer_id: payment.customer_id.clone(),
+            amount: payment.amount,
+        };
+        outbox::enqueue(&mut tx, &Envelope::new(SOURCE, approved))
+            .await
+            .map_err(internal)?;
+        // The cancellation overtook the payment: refund at once.
+        if db::is_canceled(&mut tx, payment.order_id).await.map_err(internal)? {
+            refund(&mut tx, &mut payment).await.map_err(internal)?;
+        }
+    }
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(order.id = %payment.order_id, payment.id = %payment.id, status = %payment.status, "payment decided");
+    Ok(respond(&payment, StatusCode::CREATED))
+}
+
+fn respond(payment: &Payment, created: StatusCode) -> Response {
+    if payment.status == PaymentStatus::Declined {
+        return Problem::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "payment_declined",
+            format!("payment of {} won was declined", payment.amount),
+        )
+        .into_response();
+    }
+    (created, Json(PaymentBody::from(payment))).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub order_id: Uuid,
+}
+
+/// The order's payments: for its customer or an admin (anyone else sees none).
+async fn list(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<PaymentBody>>, Problem> {
+    let payment = db::by_order(&state.pool, query.order_id, false)
+        .await
+        .map_err(internal)?;
+    let visible = payment
+        .filter(|p| identity.role == Role::Admin || p.customer_id == identity.user_id)
+        .map(|p| PaymentBody::from(&p));
+    Ok(Json(visible.into_iter().collect()))
+}
+
+async fn get_faults(
+    State(state): State<AppState>,
+    identity: Identity,
+) -> Result<Json<FaultSettings>, Problem> {
+    identity.require(&[Role::Admin])?;
+    Ok(Json(state.faults.get()))
+}
+
+/// Changes the injected faults at run time, e.g. `{"delay":{"minMs":400,"maxMs":620},"failureRate":0}`.
+async fn put_faults(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiJson(settings): ApiJson<FaultSettings>,
+) -> Result<Json<FaultSettings>, Problem> {
+    identity.require(&[Role::Admin])?;
+    settings
+        .validate()
+        .map_err(|e| Problem::unprocessable("invalid_faults", e))?;
+    state.faults.set(settings);
+    tracing::warn!(?settings, "payment fault injection changed");
+    Ok(Json(settings))
+}

@@ -1,0 +1,8 @@
+//! The payment service in-process, against real PostgreSQL and Kafka.
+
+#![allow(clippy::unwrap_used)]
+
+mod health;
+mod helpers;
+mod payments;
+mod refunds;

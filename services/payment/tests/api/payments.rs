@@ -1,0 +1,159 @@
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use test_stack::AsUser;
+use uuid::Uuid;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn an_approved_payment_is_201_and_publishes_payment_approved_once() {
+    let app = spawn_app().await;
+    let order_id = Uuid::new_v4();
+
+    let response = app.pay(order_id, "alice", 36_000).await;
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let payment: Value = response.json().await.unwrap();
+    assert_eq!(payment["status"], "Approved");
+    assert_eq!(payment["orderId"], order_id.to_string());
+    let events = app.payment_events(1, Duration::from_secs(5)).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["type"], "PaymentApproved");
+    assert_eq!(events[0]["data"]["paymentId"], payment["id"]);
+    assert_eq!(events[0]["orderId"], order_id.to_string());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_amount_above_the_limit_is_declined_with_402_and_publishes_nothing() {
+    let app = spawn_app().await;
+
+    let response = app.pay(Uuid::new_v4(), "alice", 1_000_001).await;
+
+    assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], "payment_declined");
+    assert!(app.payment_events(0, Duration::from_secs(2)).await.is_empty());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn concurrent_repeats_for_one_order_make_one_payment() {
+    let app = spawn_app().await;
+    let order_id = Uuid::new_v4();
+
+    let responses =
+        futures::future::join_all((0..10).map(|_| app.pay(order_id, "alice", 18_000))).await;
+
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for response in responses {
+        if response.status() == StatusCode::CREATED {
+            created += 1;
+        } else {
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        let body: Value = response.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(created, 1);
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every repeat returns the same payment");
+    assert_eq!(app.payment_events(1, Duration::from_secs(5)).await.len(), 1);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_repeat_with_another_amount_is_a_409() {
+    let app = spawn_app().await;
+    let order_id = Uuid::new_v4();
+    app.pay(order_id, "alice", 18_000).await;
+
+    let response = app.pay(order_id, "alice", 99_000).await;
+
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_a_problem() {
+    let app = spawn_app().await;
+
+    let malformed = app
+        .app
+        .post("/payments")
+        .as_user("alice", "customer")
+        .header("content-type", "application/json")
+        .body("{\"orderId\":")
+        .send()
+        .await
+        .unwrap();
+    let negative = app.pay(Uuid::new_v4(), "alice", -1).await;
+    let for_someone_else = app
+        .app
+        .post("/payments")
+        .as_user("mallory", "customer")
+        .json(&json!({ "orderId": Uuid::new_v4(), "customerId": "alice", "amount": 10 }))
+        .send()
+        .await
+        .unwrap();
+    let anonymous = app
+        .app
+        .post("/payments")
+        .json(&json!({ "orderId": Uuid::new_v4(), "customerId": "alice", "amount": 10 }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(negative.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(for_someone_else.status(), StatusCode::FORBIDDEN);
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn only_the_customer_or_an_admin_sees_a_payment() {
+    let app = spawn_app().await;
+    let order_id = Uuid::new_v4();
+    app.pay(order_id, "alice", 18_000).await;
+
+    assert_eq!(app.payments_of(order_id, "alice", "customer").await.len(), 1);
+    assert_eq!(app.payments_of(order_id, "root", "admin").await.len(), 1);
+    assert!(app.payments_of(order_id, "bob", "customer").await.is_empty());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn faults_are_set_by_admins_only_and_then_applied() {
+    let app = spawn_app().await;
+    let faults = json!({ "delay": { "minMs": 0, "maxMs": 0 }, "failureRate": 1.0 });
+
+    let by_customer = app
+        .app
+        .client
+        .put(app.app.url("/admin/faults"))
+        .as_user("alice", "customer")
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    let by_admin = app
+        .app
+        .client
+        .put(app.app.url("/admin/faults"))
+        .as_user("root", "admin")
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    let payment = app.pay(Uuid::new_v4(), "alice", 10).await;
+
+    assert_eq!(by_customer.status(), StatusCode::FORBIDDEN);
+    assert_eq!(by_admin.status(), StatusCode::OK);
+    assert_eq!(payment.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(payment.headers().contains_key("retry-after"));
+    app.finish().await;
+}
