@@ -1,1 +1,9 @@
-fn main() {}
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_runtime::telemetry::init("store");
+    let settings = store_service::Settings::from_env()?;
+    store_service::build(settings)
+        .await?
+        .run_until_signal()
+        .await
+}

@@ -1,0 +1,147 @@
+//! Stores and menu items.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::domain::{MenuItem, Store};
+
+#[derive(sqlx::FromRow)]
+struct StoreRow {
+    id: Uuid,
+    name: String,
+    owner_id: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<StoreRow> for Store {
+    fn from(row: StoreRow) -> Self {
+        Store {
+            id: row.id,
+            name: row.name,
+            owner_id: row.owner_id,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MenuItemRow {
+    id: Uuid,
+    store_id: Uuid,
+    name: String,
+    price: i64,
+    available: bool,
+}
+
+impl From<MenuItemRow> for MenuItem {
+    fn from(row: MenuItemRow) -> Self {
+        MenuItem {
+            id: row.id,
+            store_id: row.store_id,
+            name: row.name,
+            price: row.price,
+            available: row.available,
+        }
+    }
+}
+
+/// Fails on `store_owner_name` when the owner already has a store of that name.
+#[tracing::instrument(skip_all, fields(store.id = %store.id))]
+pub async fn insert_store(executor: impl PgExecutor<'_>, store: &Store) -> sqlx::Result<()> {
+    sqlx::query("insert into store (id, name, owner_id, created_at) values ($1, $2, $3, $4)")
+        .bind(store.id)
+        .bind(&store.name)
+        .bind(&store.owner_id)
+        .bind(store.created_at)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+pub async fn stores(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<Store>> {
+    let rows = sqlx::query_as::<_, StoreRow>(
+        "select id, name, owner_id, created_at from store order by created_at, id",
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.into_iter().map(Store::from).collect())
+}
+
+pub async fn store(executor: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Store>> {
+    let row = sqlx::query_as::<_, StoreRow>(
+        "select id, name, owner_id, created_at from store where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(Store::from))
+}
+
+const MENU_COLUMNS: &str = "id, store_id, name, price, available";
+
+/// Fails on `menu_item_store_name` when the menu already has an item of that name.
+#[tracing::instrument(skip_all, fields(store.id = %item.store_id, menu_item.id = %item.id))]
+pub async fn insert_menu_item(conn: &mut PgConnection, item: &MenuItem) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into menu_item (id, store_id, name, price, available) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(item.id)
+    .bind(item.store_id)
+    .bind(&item.name)
+    .bind(item.price)
+    .bind(item.available)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn menu(executor: impl PgExecutor<'_>, store_id: Uuid) -> sqlx::Result<Vec<MenuItem>> {
+    let sql =
+        format!("select {MENU_COLUMNS} from menu_item where store_id = $1 order by created_at, id");
+    let rows = sqlx::query_as::<_, MenuItemRow>(&sql)
+        .bind(store_id)
+        .fetch_all(executor)
+        .await?;
+    Ok(rows.into_iter().map(MenuItem::from).collect())
+}
+
+/// The item of `store_id`'s menu, locked for update.
+pub async fn menu_item_for_update(
+    conn: &mut PgConnection,
+    store_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<MenuItem>> {
+    let sql =
+        format!("select {MENU_COLUMNS} from menu_item where store_id = $1 and id = $2 for update");
+    let row = sqlx::query_as::<_, MenuItemRow>(&sql)
+        .bind(store_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(MenuItem::from))
+}
+
+/// Fails on `menu_item_store_name` when another item has the new name.
+#[tracing::instrument(skip_all, fields(menu_item.id = %item.id))]
+pub async fn update_menu_item(conn: &mut PgConnection, item: &MenuItem) -> sqlx::Result<()> {
+    sqlx::query(
+        "update menu_item set name = $2, price = $3, available = $4, updated_at = now()
+         where id = $1",
+    )
+    .bind(item.id)
+    .bind(&item.name)
+    .bind(item.price)
+    .bind(item.available)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_menu_item(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("delete from menu_item where id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! How the store reacts to order events: the I/O around the pure decisions of
+//! [`crate::domain::store_order`]. `OrderPlaced` creates a store order, once; `OrderCanceled`
+//! cancels it, or is remembered until the order arrives.
+
+use async_trait::async_trait;
+use backbone::{EventHandler, HandleError};
+use chrono::Utc;
+use shared_events::{Envelope, Event, OrderCanceled, OrderPlaced, Topic};
+use sqlx::PgConnection;
+
+use crate::db::{self, store_orders};
+use crate::domain::{Cancellation, on_order_canceled, on_order_placed};
+
+/// The `source` of the events this service publishes.
+pub const SOURCE: &str = "store";
+
+/// Keeps store orders in step with the orders the order service accepted and canceled.
+pub struct StoreOrders;
+
+#[async_trait]
+impl EventHandler for StoreOrders {
+    fn name(&self) -> &'static str {
+        "store.orders"
+    }
+
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::Order]
+    }
+
+    fn accepts(&self, event: &Event) -> bool {
+        matches!(event, Event::OrderPlaced(_) | Event::OrderCanceled(_))
+    }
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandleError> {
+        match &envelope.event {
+            Event::OrderPlaced(placed) => receive(tx, placed).await?,
+            Event::OrderCanceled(canceled) => cancel(tx, canceled).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+async fn receive(tx: &mut PgConnection, placed: &OrderPlaced) -> sqlx::Result<()> {
+    db::lock_order(tx, placed.order_id).await?;
+    let existing = store_orders::for_update(tx, placed.order_id).await?;
+    let tombstone = store_orders::cancellation(tx, placed.order_id).await?;
+    if let Some(order) =
+        on_order_placed(existing.as_ref(), tombstone.as_deref(), placed, Utc::now())
+    {
+        store_orders::insert_if_absent(tx, &order).await?;
+        tracing::info!(order.id = %order.order_id, store.id = %order.store_id, status = %order.status, "store order received");
+    }
+    Ok(())
+}
+
+async fn cancel(tx: &mut PgConnection, canceled: &OrderCanceled) -> sqlx::Result<()> {
+    db::lock_order(tx, canceled.order_id).await?;
+    let existing = store_orders::for_update(tx, canceled.order_id).await?;
+    match on_order_canceled(existing, canceled, Utc::now()) {
+        Cancellation::Remember { reason } => {
+            store_orders::remember_cancellation(tx, canceled.order_id, &reason).await?;
+            tracing::info!(order.id = %canceled.order_id, "cancellation remembered before its order");
+        }
+        Cancellation::Cancel(order) => {
+            store_orders::save_status(tx, &order).await?;
+            tracing::info!(order.id = %order.order_id, store.id = %order.store_id, "store order canceled");
+        }
+        Cancellation::Nothing => {}
+    }
+    Ok(())
+}

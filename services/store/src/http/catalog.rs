@@ -1,0 +1,212 @@
+//! Stores and menus. Every change commits with its catalog event, which the order service's
+//! menu replica is built from.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use backbone::outbox;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use service_runtime::problem::{ApiJson, ApiPath};
+use service_runtime::{Identity, Problem, Role};
+use shared_events::Envelope;
+use uuid::Uuid;
+
+use super::{AppState, database, internal, invalid, owned_store, store_not_found};
+use crate::db::catalog as db;
+use crate::domain::{MenuItem, MenuItemPatch, Name, Price, Store};
+use crate::events::SOURCE;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewStore {
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreBody {
+    pub id: Uuid,
+    pub name: String,
+    pub owner_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Store> for StoreBody {
+    fn from(s: Store) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            owner_id: s.owner_id,
+            created_at: s.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewMenuItem {
+    pub name: String,
+    pub price: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MenuItemChange {
+    pub name: Option<String>,
+    pub price: Option<i64>,
+    pub available: Option<bool>,
+}
+
+impl MenuItemChange {
+    fn parse(self) -> Result<MenuItemPatch, Problem> {
+        Ok(MenuItemPatch {
+            name: self
+                .name
+                .as_deref()
+                .map(Name::parse)
+                .transpose()
+                .map_err(invalid)?,
+            price: self.price.map(Price::parse).transpose().map_err(invalid)?,
+            available: self.available,
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuItemBody {
+    pub id: Uuid,
+    pub store_id: Uuid,
+    pub name: String,
+    pub price: i64,
+    pub available: bool,
+}
+
+impl From<MenuItem> for MenuItemBody {
+    fn from(m: MenuItem) -> Self {
+        Self {
+            id: m.id,
+            store_id: m.store_id,
+            name: m.name,
+            price: m.price,
+            available: m.available,
+        }
+    }
+}
+
+pub async fn create_store(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiJson(request): ApiJson<NewStore>,
+) -> Result<(StatusCode, Json<StoreBody>), Problem> {
+    identity.require(&[Role::Owner])?;
+    let name = Name::parse(&request.name).map_err(invalid)?;
+    let store = Store::open(name, &identity.user_id, Utc::now());
+    db::insert_store(&state.pool, &store)
+        .await
+        .map_err(database)?;
+    tracing::info!(store.id = %store.id, "store opened");
+    Ok((StatusCode::CREATED, Json(store.into())))
+}
+
+pub async fn list_stores(
+    State(state): State<AppState>,
+    _identity: Identity,
+) -> Result<Json<Vec<StoreBody>>, Problem> {
+    let stores = db::stores(&state.pool).await.map_err(internal)?;
+    Ok(Json(stores.into_iter().map(StoreBody::from).collect()))
+}
+
+pub async fn get_store(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiPath(store_id): ApiPath<Uuid>,
+) -> Result<Json<StoreBody>, Problem> {
+    let store = db::store(&state.pool, store_id).await.map_err(internal)?;
+    Ok(Json(store.ok_or_else(|| store_not_found(store_id))?.into()))
+}
+
+pub async fn add_menu_item(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiPath(store_id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<NewMenuItem>,
+) -> Result<(StatusCode, Json<MenuItemBody>), Problem> {
+    let store = owned_store(&state.pool, &identity, store_id).await?;
+    let name = Name::parse(&request.name).map_err(invalid)?;
+    let price = Price::parse(request.price).map_err(invalid)?;
+    let (item, registered) = MenuItem::register(store.id, name, price);
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    db::insert_menu_item(&mut tx, &item)
+        .await
+        .map_err(database)?;
+    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, registered))
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(database)?;
+    tracing::info!(store.id = %store.id, menu_item.id = %item.id, "menu item registered");
+    Ok((StatusCode::CREATED, Json(item.into())))
+}
+
+pub async fn list_menu(
+    State(state): State<AppState>,
+    _identity: Identity,
+    ApiPath(store_id): ApiPath<Uuid>,
+) -> Result<Json<Vec<MenuItemBody>>, Problem> {
+    db::store(&state.pool, store_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| store_not_found(store_id))?;
+    let menu = db::menu(&state.pool, store_id).await.map_err(internal)?;
+    Ok(Json(menu.into_iter().map(MenuItemBody::from).collect()))
+}
+
+/// Changes an item; publishes `MenuItemChanged` only if something actually changed.
+pub async fn change_menu_item(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiPath((store_id, menu_item_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(request): ApiJson<MenuItemChange>,
+) -> Result<Json<MenuItemBody>, Problem> {
+    let store = owned_store(&state.pool, &identity, store_id).await?;
+    let patch = request.parse()?;
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    let mut item = db::menu_item_for_update(&mut tx, store.id, menu_item_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Problem::not_found(format!("no menu item {menu_item_id}")))?;
+    if let Some(changed) = item.change(patch) {
+        db::update_menu_item(&mut tx, &item)
+            .await
+            .map_err(database)?;
+        outbox::enqueue(&mut tx, &Envelope::new(SOURCE, changed))
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(database)?;
+        tracing::info!(store.id = %store.id, menu_item.id = %item.id, "menu item changed");
+    }
+    Ok(Json(item.into()))
+}
+
+pub async fn remove_menu_item(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiPath((store_id, menu_item_id)): ApiPath<(Uuid, Uuid)>,
+) -> Result<StatusCode, Problem> {
+    let store = owned_store(&state.pool, &identity, store_id).await?;
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    let item = db::menu_item_for_update(&mut tx, store.id, menu_item_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Problem::not_found(format!("no menu item {menu_item_id}")))?;
+    db::delete_menu_item(&mut tx, item.id)
+        .await
+        .map_err(internal)?;
+    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, item.remove()))
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(store.id = %store.id, menu_item.id = %menu_item_id, "menu item removed");
+    Ok(StatusCode::NO_CONTENT)
+}

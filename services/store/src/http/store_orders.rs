@@ -1,0 +1,138 @@
+//! The owner's work on store orders. Each action is a transition of the domain's state machine
+//! (a 409 when not allowed now) and commits together with the event it publishes.
+
+use axum::Json;
+use axum::extract::State;
+use backbone::outbox;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use service_runtime::problem::{ApiJson, ApiPath, ApiQuery};
+use service_runtime::{Identity, Problem, Role};
+use shared_events::{Envelope, OrderLine};
+use uuid::Uuid;
+
+use super::{AppState, conflict, internal, invalid, owned_store};
+use crate::db::{self, store_orders};
+use crate::domain::{Action, Reason, StoreOrder};
+use crate::events::SOURCE;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreOrderBody {
+    pub order_id: Uuid,
+    pub store_id: Uuid,
+    pub customer_id: String,
+    pub items: Vec<OrderLine>,
+    pub total_price: i64,
+    pub delivery_address: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<StoreOrder> for StoreOrderBody {
+    fn from(o: StoreOrder) -> Self {
+        Self {
+            order_id: o.order_id,
+            store_id: o.store_id,
+            customer_id: o.customer_id,
+            items: o.items,
+            total_price: o.total_price,
+            delivery_address: o.delivery_address,
+            status: o.status.as_str(),
+            cancel_reason: o.reason,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub store_id: Uuid,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rejection {
+    pub reason: String,
+}
+
+/// The store's orders, newest first; for the store's owner only.
+pub async fn list(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<StoreOrderBody>>, Problem> {
+    let store = owned_store(&state.pool, &identity, query.store_id).await?;
+    let orders = store_orders::of_store(&state.pool, store.id)
+        .await
+        .map_err(internal)?;
+    Ok(Json(orders.into_iter().map(StoreOrderBody::from).collect()))
+}
+
+pub async fn accept(
+    state: State<AppState>,
+    identity: Identity,
+    ApiPath(order_id): ApiPath<Uuid>,
+) -> Result<Json<StoreOrderBody>, Problem> {
+    act(state, identity, order_id, Action::Accept).await
+}
+
+pub async fn reject(
+    state: State<AppState>,
+    identity: Identity,
+    ApiPath(order_id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<Rejection>,
+) -> Result<Json<StoreOrderBody>, Problem> {
+    let reason = Reason::parse(&request.reason).map_err(invalid)?;
+    act(state, identity, order_id, Action::Reject(reason)).await
+}
+
+pub async fn start_cooking(
+    state: State<AppState>,
+    identity: Identity,
+    ApiPath(order_id): ApiPath<Uuid>,
+) -> Result<Json<StoreOrderBody>, Problem> {
+    act(state, identity, order_id, Action::StartCooking).await
+}
+
+pub async fn finish_cooking(
+    state: State<AppState>,
+    identity: Identity,
+    ApiPath(order_id): ApiPath<Uuid>,
+) -> Result<Json<StoreOrderBody>, Problem> {
+    act(state, identity, order_id, Action::FinishCooking).await
+}
+
+/// Applies `action` to the order, if the caller owns its store (404 otherwise), with the event
+/// it publishes in the same transaction.
+async fn act(
+    State(state): State<AppState>,
+    identity: Identity,
+    order_id: Uuid,
+    action: Action,
+) -> Result<Json<StoreOrderBody>, Problem> {
+    identity.require(&[Role::Owner])?;
+    let not_found = || Problem::not_found(format!("no store order {order_id}"));
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    db::lock_order(&mut tx, order_id).await.map_err(internal)?;
+    let mut order = store_orders::for_update(&mut tx, order_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    owned_store(&mut *tx, &identity, order.store_id)
+        .await
+        .map_err(|_| not_found())?;
+    let event = order.act(action, Utc::now()).map_err(conflict)?;
+    store_orders::save_status(&mut tx, &order)
+        .await
+        .map_err(internal)?;
+    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event))
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(order.id = %order.order_id, store.id = %order.store_id, status = %order.status, "store order moved");
+    Ok(Json(order.into()))
+}
