@@ -32,6 +32,19 @@ impl<P: Processor> ConsumerTask for Consumer<P> {
     }
 }
 
+/// Any other background task that needs the database ready (e.g. a periodic repair), started
+/// with the consumers and stopped by the same token.
+pub struct Task<F>(pub F);
+
+impl<F> ConsumerTask for Task<F>
+where
+    F: FnOnce(CancellationToken) -> JoinHandle<()> + Send,
+{
+    fn spawn_task(self: Box<Self>, shutdown: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
+        Ok((self.0)(shutdown))
+    }
+}
+
 /// The database, Kafka clients and start-up state of one service.
 #[derive(Clone)]
 pub struct Backbone {

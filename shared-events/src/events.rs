@@ -114,6 +114,18 @@ pub enum CancelReason {
 }
 
 impl CancelReason {
+    pub const ALL: [CancelReason; 4] = [
+        CancelReason::Customer,
+        CancelReason::StoreRejected,
+        CancelReason::DeliveryAccident,
+        CancelReason::PaymentFailed,
+    ];
+
+    /// The reason named `s` (as written by [`as_str`](Self::as_str)).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CancelReason::Customer => "customer",
