@@ -1,1 +1,53 @@
-//! placeholder
+//! The API gateway: the single public entry of the platform. It checks the caller's token,
+//! forwards the caller's identity to the service that owns the route, and keeps callers within
+//! their role and their rate, without holding any data of its own.
+
+pub mod auth;
+pub mod dev_token;
+pub mod http;
+pub mod proxy;
+pub mod rate_limit;
+pub mod rules;
+pub mod settings;
+
+pub use settings::Settings;
+
+use std::time::Duration;
+
+use anyhow::bail;
+use service_runtime::{Application, Readiness};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{Authenticator, JwtAlgorithm};
+use crate::http::{Gateway, HttpOptions};
+use crate::proxy::Proxy;
+use crate::rate_limit::RateLimiter;
+
+/// Time the gateway's own request timeout leaves beyond the slowest route's, so that a slow
+/// service is reported as a 504 by the route rather than cut by the outer timeout.
+const REQUEST_TIMEOUT_MARGIN: Duration = Duration::from_secs(2);
+
+/// Builds the gateway, bound and ready to run.
+pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    if settings.dev_tokens && settings.jwt.algorithm != JwtAlgorithm::Hs256 {
+        bail!("AUTH_DEV_TOKENS=true needs JWT_ALGORITHM=HS256 (the gateway holds no private key)");
+    }
+    let shutdown = CancellationToken::new();
+    let limiter = RateLimiter::new(settings.rate_limit);
+    let sweeper = limiter.spawn_sweeper(shutdown.clone());
+    let gateway = Gateway {
+        auth: Authenticator::new(&settings.jwt)?,
+        limiter,
+        proxy: Proxy::new(&settings)?,
+    };
+    // Ready while it runs: one service being down must not take the whole entry point away.
+    let readiness = Readiness::new(shutdown.clone());
+    let options = HttpOptions {
+        dev_tokens: settings.dev_tokens,
+        max_body_bytes: settings.max_body_bytes,
+        cors_origins: settings.cors_origins.clone(),
+        request_timeout: settings.upstreams.longest_timeout() + REQUEST_TIMEOUT_MARGIN,
+    };
+    let router = http::router(gateway, readiness, options)?;
+    Application::bind(&settings.http, router, shutdown, vec![sweeper]).await
+}

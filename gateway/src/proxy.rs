@@ -1,0 +1,269 @@
+//! Forwarding a request to its service and the answer back, streamed both ways over one pooled
+//! client. The service's status, headers and body (problem+json included) pass unchanged; only
+//! the gateway's own failures (service down, too slow, body too large) are written here.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::body::{Body, HttpBody};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use service_runtime::identity::{USER_ID_HEADER, USER_ROLE_HEADER};
+use service_runtime::trace::TraceParent;
+use service_runtime::{Identity, Problem};
+
+use crate::rules::Route;
+use crate::settings::{Settings, Upstreams};
+
+/// Seconds a client is asked to wait before retrying an unavailable service.
+const UNAVAILABLE_RETRY_AFTER: u64 = 2;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus `host`.
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::HOST,
+];
+
+#[derive(Clone)]
+pub struct Proxy {
+    client: reqwest::Client,
+    upstreams: Arc<Upstreams>,
+    max_body_bytes: usize,
+}
+
+impl Proxy {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(Self {
+            client,
+            upstreams: Arc::new(settings.upstreams.clone()),
+            max_body_bytes: settings.max_body_bytes,
+        })
+    }
+
+    /// Sends `request` to `route` as `identity` and returns the service's answer.
+    pub async fn forward(
+        &self,
+        route: &Route,
+        identity: &Identity,
+        client_ip: Option<IpAddr>,
+        request: Request,
+    ) -> Response {
+        let upstream = self.upstreams.get(route.upstream);
+        let (parts, body) = request.into_parts();
+        let mut url = format!("{}{}", upstream.base_url, route.path);
+        if let Some(query) = parts.uri.query() {
+            url.push('?');
+            url.push_str(query);
+        }
+        let trace = TraceParent::current_or_new();
+        let headers = upstream_headers(&parts.headers, identity, client_ip, &trace);
+
+        let too_large = Arc::new(AtomicBool::new(false));
+        let mut builder = self
+            .client
+            .request(parts.method.clone(), &url)
+            .headers(headers)
+            .timeout(upstream.timeout);
+        if !body.is_end_stream() {
+            builder = builder.body(limited(body, self.max_body_bytes, Arc::clone(&too_large)));
+        }
+
+        let started = Instant::now();
+        let upstream_name = route.upstream.name();
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        match builder.send().await {
+            Ok(response) => {
+                tracing::info!(
+                    upstream = upstream_name,
+                    status = response.status().as_u16(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    request_id,
+                    trace_id = trace.trace_id(),
+                    "proxied"
+                );
+                into_response(response)
+            }
+            Err(_) if too_large.load(Ordering::Relaxed) => body_too_large().into_response(),
+            Err(e) => {
+                let problem = if e.is_timeout() {
+                    Problem::new(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        "upstream_timeout",
+                        format!("the {upstream_name} service did not answer in time"),
+                    )
+                } else {
+                    Problem::unavailable(
+                        "upstream_unavailable",
+                        format!("the {upstream_name} service is unavailable; retry later"),
+                        UNAVAILABLE_RETRY_AFTER,
+                    )
+                };
+                tracing::warn!(
+                    upstream = upstream_name,
+                    error = %e,
+                    timeout = e.is_timeout(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    request_id,
+                    trace_id = trace.trace_id(),
+                    "upstream call failed"
+                );
+                problem.into_response()
+            }
+        }
+    }
+}
+
+pub fn body_too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "the request body is too large",
+    )
+}
+
+/// The client's headers minus what belongs to the client's connection or must come from the
+/// gateway alone (credentials and identity), plus identity, trace context and client address.
+fn upstream_headers(
+    incoming: &HeaderMap,
+    identity: &Identity,
+    client_ip: Option<IpAddr>,
+    trace: &TraceParent,
+) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(incoming.len() + 4);
+    let named_in_connection = connection_listed(incoming);
+    for (name, value) in incoming {
+        let gateway_owned = [
+            header::AUTHORIZATION,
+            header::COOKIE,
+            TRACEPARENT,
+            X_FORWARDED_FOR,
+        ]
+        .contains(name)
+            || name == USER_ID_HEADER
+            || name == USER_ROLE_HEADER;
+        if gateway_owned || HOP_BY_HOP.contains(name) || named_in_connection.contains(name) {
+            continue;
+        }
+        headers.append(name.clone(), value.clone());
+    }
+    if let Ok(user) = HeaderValue::from_str(&identity.user_id) {
+        headers.insert(HeaderName::from_static(USER_ID_HEADER), user);
+    }
+    headers.insert(
+        HeaderName::from_static(USER_ROLE_HEADER),
+        HeaderValue::from_static(identity.role.as_str()),
+    );
+    if let Ok(value) = HeaderValue::from_str(&trace.child_header()) {
+        headers.insert(TRACEPARENT, value);
+    }
+    if let Some(ip) = client_ip.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+        headers.insert(X_FORWARDED_FOR, ip);
+    }
+    headers
+}
+
+/// Headers a `Connection` header names are hop-by-hop too.
+fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect()
+}
+
+/// The request body as a stream that fails (and says so in `too_large`) past `max` bytes.
+fn limited(body: Body, max: usize, too_large: Arc<AtomicBool>) -> reqwest::Body {
+    let mut seen = 0usize;
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk?;
+        seen += chunk.len();
+        if seen > max {
+            too_large.store(true, Ordering::Relaxed);
+            return Err(Box::<dyn std::error::Error + Send + Sync>::from(
+                "request body over the limit",
+            ));
+        }
+        Ok(chunk)
+    });
+    reqwest::Body::wrap_stream(stream)
+}
+
+fn into_response(upstream: reqwest::Response) -> Response {
+    let status = upstream.status();
+    let named_in_connection = connection_listed(upstream.headers());
+    let mut headers = HeaderMap::with_capacity(upstream.headers().len());
+    for (name, value) in upstream.headers() {
+        if !HOP_BY_HOP.contains(name) && !named_in_connection.contains(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let mut response = Response::new(Body::from_stream(upstream.bytes_stream()));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use service_runtime::Role;
+
+    use super::*;
+
+    #[test]
+    fn identity_credentials_and_hop_by_hop_headers_do_not_reach_the_service() {
+        let mut incoming = HeaderMap::new();
+        incoming.insert("x-user-id", HeaderValue::from_static("mallory"));
+        incoming.insert("x-user-role", HeaderValue::from_static("admin"));
+        incoming.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+        incoming.insert(header::CONNECTION, HeaderValue::from_static("x-secret"));
+        incoming.insert("x-secret", HeaderValue::from_static("1"));
+        incoming.insert("idempotency-key", HeaderValue::from_static("k1"));
+        incoming.insert(REQUEST_ID, HeaderValue::from_static("r1"));
+        let alice = Identity {
+            user_id: "alice".into(),
+            role: Role::Customer,
+        };
+
+        let headers = upstream_headers(&incoming, &alice, None, &TraceParent::new_root());
+
+        assert_eq!(headers["x-user-id"], "alice");
+        assert_eq!(headers["x-user-role"], "customer");
+        assert_eq!(headers.get_all("x-user-id").iter().count(), 1);
+        assert!(headers.get(header::AUTHORIZATION).is_none());
+        assert!(headers.get("x-secret").is_none());
+        assert_eq!(headers["idempotency-key"], "k1");
+        assert_eq!(headers[REQUEST_ID], "r1");
+        assert!(TraceParent::parse(headers[TRACEPARENT].to_str().unwrap()).is_some());
+    }
+}
