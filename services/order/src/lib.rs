@@ -1,1 +1,49 @@
-//! placeholder
+//! The order service: an order exists only if it is paid.
+//!
+//! `POST /orders` prices the request from a menu replica fed by the store's catalog events,
+//! stores it PaymentPending, charges it synchronously through a bulkhead, a circuit breaker and
+//! a timeout, and records the answer with its event in one transaction. Afterwards the order
+//! follows the store's and the delivery's events, and a cancellation (by the customer, a
+//! rejection or an accident) is announced so the payment is refunded.
+
+pub mod db;
+pub mod domain;
+pub mod events;
+pub mod http;
+pub mod orders;
+pub mod payments;
+pub mod repair;
+pub mod settings;
+
+pub use settings::Settings;
+
+use std::sync::Arc;
+
+use backbone::service::Task;
+use backbone::{PgInbox, Wiring};
+use service_runtime::Application;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// Builds the service, bound and ready to run.
+pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    let payments = payments::Resilient::new(payments::HttpPayments::new(&settings.payment_url)?, settings.breaker);
+    let retry_after = settings.breaker.open_for.as_secs().max(1);
+    let repair_settings = settings.repair;
+    backbone::launch(settings.service, &MIGRATOR, move |backbone| {
+        let orders = orders::Orders::new(backbone.pool.clone(), Arc::new(payments));
+        let repair = {
+            let orders = orders.clone();
+            Task(move |shutdown| tokio::spawn(repair::run(orders, repair_settings, shutdown)))
+        };
+        Ok(Wiring {
+            routes: http::router(http::AppState { orders, retry_after }),
+            consumers: vec![
+                backbone.consumer(PgInbox::new(backbone.pool.clone(), events::MenuReplica)),
+                backbone.consumer(PgInbox::new(backbone.pool.clone(), events::OrderProgress)),
+                Box::new(repair),
+            ],
+        })
+    })
+    .await
+}

@@ -1,0 +1,245 @@
+//! The order's life: `PaymentPending` until the payment answers, then `Placed → Accepted →
+//! Cooking → Cooked → Delivering → Delivered`, or `Canceled` (final), or one of the two states of
+//! an order that never became valid (`PaymentDeclined`, `PaymentFailed`).
+//!
+//! Reactions to events are decisions `(order, event) → Option<Change>`: status never moves
+//! backwards, a canceled or delivered order stays so, and a cancellation decided here is
+//! announced with `OrderCanceled` exactly once.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use shared_events::{CancelReason, Event, OrderCanceled, OrderLine, OrderPlaced};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    PaymentPending,
+    PaymentDeclined,
+    PaymentFailed,
+    Placed,
+    Accepted,
+    Cooking,
+    Cooked,
+    Delivering,
+    Delivered,
+    Canceled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 10] = [
+        OrderStatus::PaymentPending,
+        OrderStatus::PaymentDeclined,
+        OrderStatus::PaymentFailed,
+        OrderStatus::Placed,
+        OrderStatus::Accepted,
+        OrderStatus::Cooking,
+        OrderStatus::Cooked,
+        OrderStatus::Delivering,
+        OrderStatus::Delivered,
+        OrderStatus::Canceled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::PaymentPending => "PaymentPending",
+            OrderStatus::PaymentDeclined => "PaymentDeclined",
+            OrderStatus::PaymentFailed => "PaymentFailed",
+            OrderStatus::Placed => "Placed",
+            OrderStatus::Accepted => "Accepted",
+            OrderStatus::Cooking => "Cooking",
+            OrderStatus::Cooked => "Cooked",
+            OrderStatus::Delivering => "Delivering",
+            OrderStatus::Delivered => "Delivered",
+            OrderStatus::Canceled => "Canceled",
+        }
+    }
+
+    /// Position on the happy path of a valid order; `None` for the others.
+    fn progress(self) -> Option<u8> {
+        match self {
+            OrderStatus::Placed => Some(1),
+            OrderStatus::Accepted => Some(2),
+            OrderStatus::Cooking => Some(3),
+            OrderStatus::Cooked => Some(4),
+            OrderStatus::Delivering => Some(5),
+            OrderStatus::Delivered => Some(6),
+            _ => None,
+        }
+    }
+
+    /// A valid order that is still under way (can move on, or be canceled by events).
+    pub fn is_in_progress(self) -> bool {
+        self.progress().is_some() && self != OrderStatus::Delivered
+    }
+}
+
+impl FromStr for OrderStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("unknown order status {s:?}"))
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: Uuid,
+    pub customer_id: String,
+    pub store_id: Uuid,
+    pub items: Vec<OrderLine>,
+    pub total_price: i64,
+    pub delivery_address: String,
+    pub status: OrderStatus,
+    pub cancel_reason: Option<CancelReason>,
+    pub payment_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a decision changes: the new status, and the event to publish with it, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub status: OrderStatus,
+    pub cancel_reason: Option<CancelReason>,
+    pub publish: Option<Event>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an order that is {from} cannot be {action}")]
+pub struct TransitionError {
+    pub from: OrderStatus,
+    pub action: &'static str,
+}
+
+impl Order {
+    /// The payment was approved: the order becomes valid and is announced.
+    pub fn place(&self, payment_id: Uuid) -> Result<Change, TransitionError> {
+        self.require(OrderStatus::PaymentPending, "placed")?;
+        Ok(Change {
+            status: OrderStatus::Placed,
+            cancel_reason: None,
+            publish: Some(Event::OrderPlaced(OrderPlaced {
+                order_id: self.id,
+                customer_id: self.customer_id.clone(),
+                store_id: self.store_id,
+                items: self.items.clone(),
+                total_price: self.total_price,
+                delivery_address: self.delivery_address.clone(),
+                payment_id,
+            })),
+        })
+    }
+
+    pub fn decline(&self) -> Result<Change, TransitionError> {
+        self.require(OrderStatus::PaymentPending, "declined")?;
+        Ok(Change {
+            status: OrderStatus::PaymentDeclined,
+            cancel_reason: None,
+            publish: None,
+        })
+    }
+
+    /// The payment did not answer in time. The customer is told the order failed, and a
+    /// cancellation goes out so that a payment approved meanwhile is refunded.
+    pub fn fail_payment(&self) -> Result<Change, TransitionError> {
+        self.require(OrderStatus::PaymentPending, "failed")?;
+        Ok(Change {
+            status: OrderStatus::PaymentFailed,
+            cancel_reason: Some(CancelReason::PaymentFailed),
+            publish: Some(self.canceled_event(CancelReason::PaymentFailed)),
+        })
+    }
+
+    /// The customer cancels: allowed while the order is Placed or Accepted.
+    pub fn cancel_by_customer(&self) -> Result<Change, TransitionError> {
+        match self.status {
+            OrderStatus::Placed | OrderStatus::Accepted => Ok(self.cancel(CancelReason::Customer)),
+            from => Err(TransitionError {
+                from,
+                action: "canceled",
+            }),
+        }
+    }
+
+    /// What `event` does to this order; `None` if nothing (unrelated, late, or duplicate).
+    pub fn on_event(&self, event: &Event) -> Option<Change> {
+        let advance_to = match event {
+            Event::StoreOrderAccepted(_) => OrderStatus::Accepted,
+            Event::CookingStarted(_) => OrderStatus::Cooking,
+            Event::CookingFinished(_) => OrderStatus::Cooked,
+            Event::DeliveryStarted(_) => OrderStatus::Delivering,
+            Event::DeliveryCompleted(_) => OrderStatus::Delivered,
+            Event::StoreOrderRejected(_) => {
+                return self.cancel_if_in_progress(CancelReason::StoreRejected);
+            }
+            Event::DeliveryAccidentReported(_) => {
+                return self.cancel_if_in_progress(CancelReason::DeliveryAccident);
+            }
+            _ => return None,
+        };
+        let (current, next) = (self.status.progress()?, advance_to.progress()?);
+        (next > current).then_some(Change {
+            status: advance_to,
+            cancel_reason: None,
+            publish: None,
+        })
+    }
+
+    fn cancel_if_in_progress(&self, reason: CancelReason) -> Option<Change> {
+        self.status.is_in_progress().then(|| self.cancel(reason))
+    }
+
+    fn cancel(&self, reason: CancelReason) -> Change {
+        Change {
+            status: OrderStatus::Canceled,
+            cancel_reason: Some(reason),
+            publish: Some(self.canceled_event(reason)),
+        }
+    }
+
+    fn canceled_event(&self, reason: CancelReason) -> Event {
+        Event::OrderCanceled(OrderCanceled {
+            order_id: self.id,
+            customer_id: self.customer_id.clone(),
+            store_id: self.store_id,
+            reason,
+        })
+    }
+
+    fn require(&self, status: OrderStatus, action: &'static str) -> Result<(), TransitionError> {
+        if self.status == status {
+            Ok(())
+        } else {
+            Err(TransitionError {
+                from: self.status,
+                action,
+            })
+        }
+    }
+
+    /// Applies a change decided by one of the methods above.
+    pub fn apply(&mut self, change: &Change) {
+        self.status = change.status;
+        if change.cancel_reason.is_some() {
+            self.cancel_reason = change.cancel_reason;
+        }
+        if let Some(Event::OrderPlaced(placed)) = &change.publish {
+            self.payment_id = Some(placed.payment_id);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "order_tests.rs"]
+mod tests;

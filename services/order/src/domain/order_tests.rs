@@ -1,0 +1,180 @@
+use proptest::prelude::*;
+use shared_events::{
+    CookingFinished, CookingStarted, DeliveryAccidentReported, DeliveryCompleted, DeliveryStarted,
+    StoreOrderAccepted, StoreOrderRejected,
+};
+
+use super::*;
+
+fn order(status: OrderStatus) -> Order {
+    Order {
+        id: Uuid::new_v4(),
+        customer_id: "alice".into(),
+        store_id: Uuid::new_v4(),
+        items: vec![],
+        total_price: 18_000,
+        delivery_address: "Seoul".into(),
+        status,
+        cancel_reason: None,
+        payment_id: None,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    }
+}
+
+fn store_events(o: &Order, rejected: bool) -> Vec<Event> {
+    let (order_id, store_id, customer_id) = (o.id, o.store_id, o.customer_id.clone());
+    if rejected {
+        return vec![Event::StoreOrderRejected(StoreOrderRejected {
+            order_id,
+            store_id,
+            customer_id,
+            reason: "sold out".into(),
+        })];
+    }
+    vec![
+        Event::StoreOrderAccepted(StoreOrderAccepted { order_id, store_id, customer_id: customer_id.clone() }),
+        Event::CookingStarted(CookingStarted { order_id, store_id, customer_id: customer_id.clone() }),
+        Event::CookingFinished(CookingFinished {
+            order_id,
+            store_id,
+            customer_id,
+            delivery_address: "Seoul".into(),
+        }),
+    ]
+}
+
+fn delivery_events(o: &Order, accident: bool) -> Vec<Event> {
+    let (order_id, customer_id, delivery_id) = (o.id, o.customer_id.clone(), Uuid::new_v4());
+    let started = Event::DeliveryStarted(DeliveryStarted {
+        delivery_id,
+        order_id,
+        customer_id: customer_id.clone(),
+        address: "Seoul".into(),
+    });
+    let end = if accident {
+        Event::DeliveryAccidentReported(DeliveryAccidentReported {
+            delivery_id,
+            order_id,
+            customer_id,
+            reason: "scooter crash".into(),
+        })
+    } else {
+        Event::DeliveryCompleted(DeliveryCompleted { delivery_id, order_id, customer_id })
+    };
+    vec![started, end]
+}
+
+/// Runs `events` through the decisions; returns the final order and everything published.
+fn replay(mut order: Order, events: &[Event]) -> (Order, Vec<Event>) {
+    let mut published = Vec::new();
+    for event in events {
+        if let Some(change) = order.on_event(event) {
+            order.apply(&change);
+            published.extend(change.publish);
+        }
+    }
+    (order, published)
+}
+
+/// Merges two topics' sequences, keeping each one's order, picking by `picks`, then repeats
+/// the events at `duplicates` (a redelivery comes after the original).
+fn interleave(a: &[Event], b: &[Event], picks: &[bool], duplicates: &[usize]) -> Vec<Event> {
+    let (mut i, mut j, mut merged) = (0, 0, Vec::new());
+    for &from_a in picks.iter().chain(std::iter::repeat(&true)) {
+        if i == a.len() && j == b.len() {
+            break;
+        }
+        if (from_a && i < a.len()) || j == b.len() {
+            merged.push(a[i].clone());
+            i += 1;
+        } else {
+            merged.push(b[j].clone());
+            j += 1;
+        }
+    }
+    for &d in duplicates {
+        let at = d % merged.len();
+        let copy = merged[at].clone();
+        let after = at + 1 + d % (merged.len() - at);
+        merged.insert(after, copy);
+    }
+    merged
+}
+
+#[test]
+fn the_happy_path_ends_delivered_with_nothing_published() {
+    let o = order(OrderStatus::Placed);
+    let events: Vec<_> = store_events(&o, false).into_iter().chain(delivery_events(&o, false)).collect();
+    let (end, published) = replay(o, &events);
+    assert_eq!(end.status, OrderStatus::Delivered);
+    assert!(published.is_empty());
+}
+
+#[test]
+fn a_customer_cancels_while_placed_or_accepted_and_not_after_cooking_started() {
+    for status in [OrderStatus::Placed, OrderStatus::Accepted] {
+        let change = order(status).cancel_by_customer().unwrap();
+        assert_eq!(change.status, OrderStatus::Canceled);
+        assert!(matches!(change.publish, Some(Event::OrderCanceled(ref c)) if c.reason == CancelReason::Customer));
+    }
+    for status in [OrderStatus::Cooking, OrderStatus::Cooked, OrderStatus::Delivered, OrderStatus::Canceled, OrderStatus::PaymentPending] {
+        assert_eq!(order(status).cancel_by_customer().unwrap_err().from, status);
+    }
+}
+
+#[test]
+fn a_late_event_never_moves_the_status_backwards() {
+    let o = order(OrderStatus::Cooked);
+    let late = &store_events(&o, false)[0];
+    assert_eq!(o.on_event(late), None);
+}
+
+#[test]
+fn events_do_not_revive_a_canceled_order() {
+    let o = order(OrderStatus::Canceled);
+    for event in store_events(&o, false).iter().chain(&delivery_events(&o, true)) {
+        assert_eq!(o.on_event(event), None);
+    }
+}
+
+#[test]
+fn a_payment_that_did_not_answer_fails_the_order_and_asks_for_a_refund() {
+    let change = order(OrderStatus::PaymentPending).fail_payment().unwrap();
+    assert_eq!(change.status, OrderStatus::PaymentFailed);
+    assert!(matches!(change.publish, Some(Event::OrderCanceled(ref c)) if c.reason == CancelReason::PaymentFailed));
+    assert!(order(OrderStatus::Placed).fail_payment().is_err());
+}
+
+#[test]
+fn statuses_round_trip_through_their_names() {
+    for status in OrderStatus::ALL {
+        assert_eq!(status.as_str().parse(), Ok(status));
+    }
+}
+
+proptest! {
+    /// Any interleaving of the store's and the delivery's events, with duplicates, ends where
+    /// the canonical order ends, and publishes at most one cancellation.
+    #[test]
+    fn any_interleaving_with_duplicates_converges(
+        rejected in any::<bool>(),
+        accident in any::<bool>(),
+        picks in proptest::collection::vec(any::<bool>(), 0..8),
+        duplicates in proptest::collection::vec(0usize..20, 0..4),
+    ) {
+        let start = order(OrderStatus::Placed);
+        let store = store_events(&start, rejected);
+        let delivery = if rejected { vec![] } else { delivery_events(&start, accident) };
+        let canonical: Vec<_> = store.iter().chain(&delivery).cloned().collect();
+        let shuffled = interleave(&store, &delivery, &picks, &duplicates);
+
+        let (expected, expected_published) = replay(start.clone(), &canonical);
+        let (actual, published) = replay(start, &shuffled);
+
+        prop_assert_eq!(actual.status, expected.status);
+        prop_assert_eq!(actual.cancel_reason, expected.cancel_reason);
+        prop_assert_eq!(published.len(), expected_published.len());
+        prop_assert!(published.len() <= 1);
+    }
+}

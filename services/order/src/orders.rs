@@ -1,0 +1,181 @@
+//! The order use cases — place, cancel, re-drive — independent of HTTP (a second inbound
+//! adapter, e.g. a CLI or a gRPC front, would call these too).
+
+use std::sync::Arc;
+
+use backbone::outbox;
+use chrono::Utc;
+use shared_events::Envelope;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::db::{self, InsertError};
+use crate::domain::{Change, Order, OrderRequest, OrderStatus, TransitionError, ValidationError, price_order};
+use crate::events::SOURCE;
+use crate::payments::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
+
+/// What became of an order request.
+#[derive(Debug)]
+pub enum Placement {
+    /// Paid and placed (or placed earlier under the same idempotency key).
+    Placed(Order),
+    Declined(Order),
+    /// No payment answer: the order failed; a cancellation refunds any late approval.
+    Unavailable(Order, PaymentError),
+    /// The same idempotency key is being processed right now.
+    InProgress(Order),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("no such order")]
+    NotFound,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Clone)]
+pub struct Orders {
+    pool: PgPool,
+    payments: Arc<dyn PaymentPort>,
+}
+
+impl Orders {
+    pub fn new(pool: PgPool, payments: Arc<dyn PaymentPort>) -> Self {
+        Self { pool, payments }
+    }
+
+    /// Validates and prices the request from the menu replica, stores the order as
+    /// PaymentPending, charges it, and records the answer.
+    pub async fn place(
+        &self,
+        customer_id: &str,
+        request: &OrderRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Placement, OrderError> {
+        if let Some(key) = idempotency_key
+            && let Some(existing) = db::by_idempotency_key(&self.pool, customer_id, key).await?
+        {
+            return Ok(replay(existing));
+        }
+        let menu = db::menu_of_store(&self.pool, request.store_id).await?;
+        let (items, total_price, delivery_address) = price_order(request, &menu)?;
+        let now = Utc::now();
+        let order = Order {
+            id: Uuid::now_v7(),
+            customer_id: customer_id.to_owned(),
+            store_id: request.store_id,
+            items,
+            total_price,
+            delivery_address,
+            status: OrderStatus::PaymentPending,
+            cancel_reason: None,
+            payment_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        match db::insert(&self.pool, &order, idempotency_key).await {
+            Ok(()) => {}
+            Err(InsertError::DuplicateKey) => {
+                // A concurrent request with the same key won the race.
+                let key = idempotency_key.unwrap_or_default();
+                let existing = db::by_idempotency_key(&self.pool, customer_id, key)
+                    .await?
+                    .ok_or(OrderError::NotFound)?;
+                return Ok(replay(existing));
+            }
+            Err(InsertError::Database(e)) => return Err(e.into()),
+        }
+        tracing::info!(order.id = %order.id, total = order.total_price, "order awaiting payment");
+        self.settle(order, true).await
+    }
+
+    /// Charges a PaymentPending order (again: the order id is the payment's idempotency key)
+    /// and records the answer. With `give_up` unset, an unavailable payment leaves the order
+    /// pending for a later attempt.
+    pub async fn settle(&self, mut order: Order, give_up: bool) -> Result<Placement, OrderError> {
+        let request = ChargeRequest {
+            order_id: order.id,
+            customer_id: order.customer_id.clone(),
+            amount: order.total_price,
+        };
+        let answer = self.payments.charge(&request).await;
+        let change = match &answer {
+            Ok(PaymentOutcome::Approved { payment_id }) => order.place(*payment_id)?,
+            Ok(PaymentOutcome::Declined) => order.decline()?,
+            Err(_) if !give_up => return Ok(Placement::InProgress(order)),
+            Err(_) => order.fail_payment()?,
+        };
+        let mut tx = self.pool.begin().await?;
+        if !commit_change(&mut tx, &mut order, &change).await? {
+            // Settled by someone else meanwhile (a concurrent re-drive): report what is stored.
+            drop(tx);
+            let current = db::get(&self.pool, order.id, false).await?.ok_or(OrderError::NotFound)?;
+            return Ok(replay(current));
+        }
+        tx.commit().await?;
+        tracing::info!(order.id = %order.id, status = %order.status, "payment answer recorded");
+        Ok(match answer {
+            Ok(PaymentOutcome::Approved { .. }) => Placement::Placed(order),
+            Ok(PaymentOutcome::Declined) => Placement::Declined(order),
+            Err(e) => Placement::Unavailable(order, e),
+        })
+    }
+
+    /// The customer cancels their order (allowed while Placed or Accepted).
+    pub async fn cancel(&self, customer_id: &str, order_id: Uuid) -> Result<Order, OrderError> {
+        let mut tx = self.pool.begin().await?;
+        let mut order = db::get(&mut *tx, order_id, true)
+            .await?
+            .filter(|o| o.customer_id == customer_id)
+            .ok_or(OrderError::NotFound)?;
+        let change = order.cancel_by_customer()?;
+        commit_change(&mut tx, &mut order, &change).await?;
+        tx.commit().await?;
+        tracing::info!(order.id = %order.id, "order canceled by the customer");
+        Ok(order)
+    }
+
+    pub async fn get(&self, customer_id: &str, order_id: Uuid) -> Result<Order, OrderError> {
+        db::get(&self.pool, order_id, false)
+            .await?
+            .filter(|o| o.customer_id == customer_id)
+            .ok_or(OrderError::NotFound)
+    }
+
+    pub async fn list(&self, customer_id: &str) -> Result<Vec<Order>, OrderError> {
+        Ok(db::list_for_customer(&self.pool, customer_id).await?)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Applies `change` to `order` and stores it with its event, inside the caller's transaction.
+/// `false` (and nothing written) if the stored status is no longer the order's.
+pub async fn commit_change(conn: &mut PgConnection, order: &mut Order, change: &Change) -> sqlx::Result<bool> {
+    let expected = order.status;
+    order.apply(change);
+    if !db::save(conn, order, expected).await? {
+        return Ok(false);
+    }
+    if let Some(event) = &change.publish {
+        outbox::enqueue(conn, &Envelope::new(SOURCE, event.clone())).await?;
+    }
+    Ok(true)
+}
+
+/// The answer for an order found under an idempotency key.
+fn replay(order: Order) -> Placement {
+    match order.status {
+        OrderStatus::PaymentPending => Placement::InProgress(order),
+        OrderStatus::PaymentDeclined => Placement::Declined(order),
+        OrderStatus::PaymentFailed => Placement::Unavailable(order, PaymentError::Timeout),
+        _ => Placement::Placed(order),
+    }
+}

@@ -1,0 +1,69 @@
+//! The port through which an order is paid, and its adapters: the payment service over HTTP,
+//! wrapped in the resilience policy (bulkhead, circuit breaker, timeout).
+
+mod http;
+mod resilience;
+
+pub use http::HttpPayments;
+pub use resilience::{BreakerSettings, Resilient};
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRequest {
+    /// Also the idempotency key: charging the same order twice returns the first payment.
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    Approved { payment_id: Uuid },
+    Declined,
+}
+
+/// Why there is no payment decision. Every variant means "unavailable" to the customer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentError {
+    #[error("the payment service did not answer in time")]
+    Timeout,
+    #[error("the payment service is unreachable: {0}")]
+    Unreachable(String),
+    #[error("the payment service answered {0}")]
+    Upstream(u16),
+    #[error("the payment circuit breaker is open")]
+    BreakerOpen,
+    #[error("too many payment calls in flight")]
+    Saturated,
+}
+
+impl PaymentError {
+    /// Whether this says the payment service is unhealthy (and so counts toward opening the
+    /// breaker). A 4xx other than a decline is our own bug, not the service's health.
+    pub fn is_failure(&self) -> bool {
+        match self {
+            PaymentError::Timeout | PaymentError::Unreachable(_) => true,
+            PaymentError::Upstream(status) => *status >= 500,
+            PaymentError::BreakerOpen | PaymentError::Saturated => false,
+        }
+    }
+
+    /// A label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PaymentError::Timeout => "timeout",
+            PaymentError::Unreachable(_) => "unreachable",
+            PaymentError::Upstream(_) => "upstream_error",
+            PaymentError::BreakerOpen => "breaker_open",
+            PaymentError::Saturated => "bulkhead_full",
+        }
+    }
+}
+
+/// Charges orders. Implementations must be idempotent per order id.
+#[async_trait]
+pub trait PaymentPort: Send + Sync + 'static {
+    async fn charge(&self, request: &ChargeRequest) -> Result<PaymentOutcome, PaymentError>;
+}
