@@ -32,6 +32,7 @@ impl EventHandler for Refunds {
         let Event::OrderCanceled(canceled) = &envelope.event else {
             return Ok(());
         };
+        db::lock_order(tx, canceled.order_id).await?;
         db::record_cancellation(tx, canceled.order_id).await?;
         if let Some(mut payment) = db::by_order(&mut *tx, canceled.order_id, true).await? {
             refund(tx, &mut payment).await?;

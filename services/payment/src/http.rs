@@ -97,6 +97,9 @@ async fn create(
         updated_at: now,
     };
     let mut tx = state.pool.begin().await.map_err(internal)?;
+    db::lock_order(&mut tx, payment.order_id)
+        .await
+        .map_err(internal)?;
     if !db::insert_if_absent(&mut tx, &payment).await.map_err(internal)? {
         let existing = db::by_order(&mut *tx, payment.order_id, false)
             .await
