@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError};
-use chrono::Utc;
 use shared_events::{Envelope, Event, OrderCanceled, OrderPlaced, Topic};
 use sqlx::PgConnection;
 
@@ -45,8 +44,7 @@ async fn receive(tx: &mut PgConnection, placed: &OrderPlaced) -> sqlx::Result<()
     db::lock_order(tx, placed.order_id).await?;
     let existing = store_orders::for_update(tx, placed.order_id).await?;
     let tombstone = store_orders::cancellation(tx, placed.order_id).await?;
-    if let Some(order) =
-        on_order_placed(existing.as_ref(), tombstone.as_deref(), placed, Utc::now())
+    if let Some(order) = on_order_placed(existing.as_ref(), tombstone.as_deref(), placed, db::now())
     {
         store_orders::insert_if_absent(tx, &order).await?;
         tracing::info!(order.id = %order.order_id, store.id = %order.store_id, status = %order.status, "store order received");
@@ -57,7 +55,7 @@ async fn receive(tx: &mut PgConnection, placed: &OrderPlaced) -> sqlx::Result<()
 async fn cancel(tx: &mut PgConnection, canceled: &OrderCanceled) -> sqlx::Result<()> {
     db::lock_order(tx, canceled.order_id).await?;
     let existing = store_orders::for_update(tx, canceled.order_id).await?;
-    match on_order_canceled(existing, canceled, Utc::now()) {
+    match on_order_canceled(existing, canceled, db::now()) {
         Cancellation::Remember { reason } => {
             store_orders::remember_cancellation(tx, canceled.order_id, &reason).await?;
             tracing::info!(order.id = %canceled.order_id, "cancellation remembered before its order");

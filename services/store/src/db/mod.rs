@@ -19,3 +19,10 @@ pub async fn lock_order(conn: &mut sqlx::PgConnection, order_id: uuid::Uuid) -> 
         .await?;
     Ok(())
 }
+
+/// The current time at the precision PostgreSQL keeps (microseconds), so that what a request
+/// answers equals what a later read returns.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

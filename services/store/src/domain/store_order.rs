@@ -256,4 +256,5 @@ pub fn on_order_canceled(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -102,7 +102,7 @@ pub async fn create_store(
 ) -> Result<(StatusCode, Json<StoreBody>), Problem> {
     identity.require(&[Role::Owner])?;
     let name = Name::parse(&request.name).map_err(invalid)?;
-    let store = Store::open(name, &identity.user_id, Utc::now());
+    let store = Store::open(name, &identity.user_id, crate::db::now());
     db::insert_store(&state.pool, &store)
         .await
         .map_err(database)?;

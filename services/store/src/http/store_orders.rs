@@ -125,7 +125,7 @@ async fn act(
     owned_store(&mut *tx, &identity, order.store_id)
         .await
         .map_err(|_| not_found())?;
-    let event = order.act(action, Utc::now()).map_err(conflict)?;
+    let event = order.act(action, db::now()).map_err(conflict)?;
     store_orders::save_status(&mut tx, &order)
         .await
         .map_err(internal)?;

@@ -1,1 +1,9 @@
-//! placeholder
+//! The store service in-process, against real PostgreSQL and Kafka.
+
+#![allow(clippy::unwrap_used)]
+
+mod cancellations;
+mod catalog;
+mod catching_up;
+mod helpers;
+mod store_orders;
