@@ -1,0 +1,204 @@
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{
+    Bearer, Payment, assert_problem, settings, spawn_gateway, spawn_with_payment, token,
+};
+
+#[tokio::test]
+async fn a_burst_over_the_limit_is_429_with_retry_after_and_other_users_are_unaffected() {
+    let mut settings = settings();
+    settings.rate_limit.per_second = NonZeroU32::new(1).unwrap();
+    settings.rate_limit.burst = NonZeroU32::new(3).unwrap();
+    let gateway = spawn_gateway(settings).await;
+    let alice = token("alice", "customer");
+    let get = |token: String| gateway.get("/mypage/orders").bearer(&token).send();
+
+    for _ in 0..3 {
+        let response = get(alice.clone()).await.unwrap();
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let limited = get(alice.clone()).await.unwrap();
+    let bob = get(token("bob", "customer")).await.unwrap();
+
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "Retry-After: {retry_after}");
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_ne!(bob.status(), StatusCode::TOO_MANY_REQUESTS);
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn callers_without_a_valid_token_are_limited_by_address() {
+    let mut settings = settings();
+    settings.rate_limit.per_second = NonZeroU32::new(1).unwrap();
+    settings.rate_limit.burst = NonZeroU32::new(2).unwrap();
+    let gateway = spawn_gateway(settings).await;
+
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(gateway.get("/orders").send().await.unwrap().status());
+    }
+
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_stopped_service_is_a_503_with_retry_after_in_under_a_second() {
+    let gateway = spawn_gateway(settings()).await;
+
+    let started = Instant::now();
+    let response = gateway
+        .get("/orders")
+        .bearer(&token("alice", "customer"))
+        .send()
+        .await
+        .unwrap();
+
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(
+        response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "upstream_unavailable",
+    )
+    .await;
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_service_is_a_504_at_its_route_timeout_and_does_not_hold_up_other_calls() {
+    let payment = Payment::spawn().await;
+    let mut settings = settings();
+    settings.upstreams.payment = payment.upstream(Duration::from_millis(500));
+    let gateway = spawn_gateway(settings).await;
+    let admin = token("ops", "admin");
+    let faults = gateway
+        .client
+        .put(gateway.url("/admin/payment/faults"))
+        .bearer(&admin)
+        .json(&json!({ "delay": { "minMs": 2000, "maxMs": 2000 }, "failureRate": 0.0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(faults.status(), StatusCode::OK);
+    let charge = || {
+        gateway
+            .post("/payments")
+            .bearer(&admin)
+            .json(&json!({ "orderId": Uuid::new_v4(), "customerId": "alice", "amount": 1000 }))
+            .send()
+    };
+
+    let started = Instant::now();
+    let slow = futures::future::join_all((0..20).map(|_| charge()));
+    let read = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let read_started = Instant::now();
+        let response = gateway
+            .get(&format!("/payments?orderId={}", Uuid::new_v4()))
+            .bearer(&token("alice", "customer"))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), read_started.elapsed())
+    };
+    let (slow, (read_status, read_took)) = tokio::join!(slow, read);
+    let elapsed = started.elapsed();
+
+    assert_eq!(read_status, StatusCode::OK);
+    assert!(
+        read_took < Duration::from_millis(400),
+        "a read took {read_took:?}"
+    );
+    assert!(elapsed >= Duration::from_millis(500), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1_500), "{elapsed:?}");
+    for response in slow {
+        let problem: Value = assert_problem(
+            response.unwrap(),
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_timeout",
+        )
+        .await;
+        assert!(problem["detail"].as_str().unwrap().contains("payment"));
+    }
+    gateway.stop().await;
+    payment.finish().await;
+}
+
+#[tokio::test]
+async fn a_body_declared_over_the_limit_is_413() {
+    let mut settings = settings();
+    settings.max_body_bytes = 1024;
+    let gateway = spawn_gateway(settings).await;
+
+    let response = gateway
+        .post("/orders")
+        .bearer(&token("alice", "customer"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2048])
+        .send()
+        .await
+        .unwrap();
+
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_streamed_body_over_the_limit_is_413() {
+    let mut settings = settings();
+    settings.max_body_bytes = 1024;
+    let (gateway, payment) = spawn_with_payment(settings).await;
+    let chunks = (0..8).map(|_| Ok::<_, std::io::Error>(vec![b' '; 512]));
+
+    let response = gateway
+        .post("/payments")
+        .bearer(&token("ops", "admin"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
+    gateway.stop().await;
+    payment.finish().await;
+}
+
+#[tokio::test]
+async fn a_development_token_request_over_the_limit_is_413() {
+    let mut settings = settings();
+    settings.max_body_bytes = 64;
+    let gateway = spawn_gateway(settings).await;
+
+    let response = gateway
+        .post("/auth/dev-token")
+        .json(&json!({ "userId": "a".repeat(100), "role": "customer" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
+    gateway.stop().await;
+}

@@ -1,0 +1,11 @@
+//! The gateway in-process, in front of a real payment service (real PostgreSQL and Kafka) and of
+//! closed ports where the other services would be.
+
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod dev_token;
+mod helpers;
+mod limits;
+mod roles;
+mod routing;
