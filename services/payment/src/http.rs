@@ -84,8 +84,19 @@ async fn create(
     }
     let amount = Amount::parse(request.amount)
         .map_err(|e| Problem::unprocessable("invalid_amount", e))?;
-    state.faults.inject().await?;
+    // A charge that has started runs to its end even if the caller stops waiting (its timeout
+    // fired, its connection dropped): the caller then learns the outcome through the events.
+    tokio::spawn(charge(state, request, amount))
+        .await
+        .map_err(internal)?
+}
 
+async fn charge(
+    state: AppState,
+    request: CreatePayment,
+    amount: Amount,
+) -> Result<Response, Problem> {
+    state.faults.inject().await?;
     let now = Utc::now();
     let mut payment = Payment {
         id: Uuid::now_v7(),

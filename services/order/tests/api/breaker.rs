@@ -1,0 +1,83 @@
+//! The payment call under trouble: down, slow, breaker open, recovery.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{Options, spawn_app_with};
+use order_service::payments::BreakerSettings;
+
+#[tokio::test]
+async fn payment_down_fails_fast_then_the_breaker_sheds_without_calling_then_orders_recover() {
+    let app = spawn_app_with(Options {
+        breaker: BreakerSettings {
+            timeout: Duration::from_millis(610),
+            max_concurrency: 64,
+            failures: 3,
+            open_for: Duration::from_secs(2),
+        },
+        ..Options::default()
+    })
+    .await;
+    app.payment_line.cut();
+
+    // While down: 503 with Retry-After, well within the timeout.
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = app.place("alice", &app.order_body(1)).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key("retry-after"));
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["code"], "payment_unavailable");
+        assert!(started.elapsed() < Duration::from_millis(610));
+    }
+
+    // Breaker open: even with the line restored, calls are shed in milliseconds, unseen by payment.
+    app.payment_line.restore();
+    let before = app.payment_count().await;
+    let started = Instant::now();
+    let shed = app.place("alice", &app.order_body(1)).await;
+    assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_millis(100), "shed in {:?}", started.elapsed());
+    assert_eq!(app.payment_count().await, before, "the payment service saw no call");
+
+    // After the open period a probe goes through and orders succeed again.
+    let recovered = test_stack::eventually(Duration::from_secs(10), "recovery", || async {
+        let response = app.place("alice", &app.order_body(1)).await;
+        (response.status() == StatusCode::CREATED).then_some(response)
+    })
+    .await;
+    let order: Value = recovered.json().await.unwrap();
+    assert_eq!(order["status"], "Placed");
+    let failed = app.orders_of("alice").await.iter().filter(|o| o["status"] == "PaymentFailed").count();
+    assert!(failed >= 4, "the refused orders are kept as PaymentFailed, got {failed}");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_payment_slower_than_the_timeout_is_503_and_its_late_approval_is_refunded() {
+    let app = spawn_app_with(Options {
+        breaker: BreakerSettings {
+            timeout: Duration::from_millis(300),
+            max_concurrency: 64,
+            failures: 5,
+            open_for: Duration::from_secs(2),
+        },
+        ..Options::default()
+    })
+    .await;
+    app.set_payment_faults(800, 0.0).await;
+
+    let started = Instant::now();
+    let response = app.place("alice", &app.order_body(1)).await;
+
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_millis(700), "answered at the timeout");
+    let orders = app.orders_of("alice").await;
+    assert_eq!(orders[0]["status"], "PaymentFailed");
+    let id = orders[0]["id"].as_str().unwrap();
+    // The payment service finishes its slow work and approves; the cancellation refunds it.
+    app.wait_for_payment_status(id, "Refunded").await;
+    app.finish().await;
+}
