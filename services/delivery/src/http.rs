@@ -1,0 +1,146 @@
+//! Delivery's HTTP API: riders complete deliveries or report accidents; riders, admins and the
+//! order's customer look them up.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use backbone::outbox;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use service_runtime::problem::{ApiJson, ApiPath, ApiQuery};
+use service_runtime::{Identity, Problem, Role};
+use shared_events::Envelope;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::db;
+use crate::domain::{Action, Delivery, Reason};
+use crate::events::SOURCE;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/deliveries", get(list))
+        .route("/deliveries/{delivery_id}/complete", post(complete))
+        .route("/deliveries/{delivery_id}/accident", post(accident))
+        .with_state(state)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryBody {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub address: String,
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Delivery> for DeliveryBody {
+    fn from(d: Delivery) -> Self {
+        Self {
+            id: d.id,
+            order_id: d.order_id,
+            customer_id: d.customer_id,
+            address: d.address,
+            status: d.status.as_str(),
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub order_id: Uuid,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Accident {
+    pub reason: String,
+}
+
+fn internal(e: impl std::fmt::Display) -> Problem {
+    tracing::error!(error = %e, "delivery request failed");
+    Problem::internal()
+}
+
+/// The order's delivery: for riders and admins, and for the order's customer (any other
+/// customer sees none, as if there were none). Owners do not track deliveries: 403.
+async fn list(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<DeliveryBody>>, Problem> {
+    identity.require(&[Role::Rider, Role::Admin, Role::Customer])?;
+    let delivery = db::by_order(&state.pool, query.order_id)
+        .await
+        .map_err(internal)?;
+    let visible = delivery
+        .filter(|d| identity.role != Role::Customer || d.customer_id == identity.user_id)
+        .map(DeliveryBody::from);
+    Ok(Json(visible.into_iter().collect()))
+}
+
+async fn complete(
+    state: State<AppState>,
+    identity: Identity,
+    ApiPath(delivery_id): ApiPath<Uuid>,
+) -> Result<Json<DeliveryBody>, Problem> {
+    act(state, identity, delivery_id, Action::Complete).await
+}
+
+async fn accident(
+    state: State<AppState>,
+    identity: Identity,
+    ApiPath(delivery_id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<Accident>,
+) -> Result<Json<DeliveryBody>, Problem> {
+    identity.require(&[Role::Rider, Role::Admin])?;
+    let reason = Reason::parse(&request.reason)
+        .map_err(|e| Problem::unprocessable("invalid_reason", e.to_string()))?;
+    act(state, identity, delivery_id, Action::ReportAccident(reason)).await
+}
+
+/// Applies a rider's `action` (riders and admins only), with the event it publishes in the same
+/// transaction; a 409 from the domain when the delivery is already over.
+async fn act(
+    State(state): State<AppState>,
+    identity: Identity,
+    delivery_id: Uuid,
+    action: Action,
+) -> Result<Json<DeliveryBody>, Problem> {
+    identity.require(&[Role::Rider, Role::Admin])?;
+    let not_found = || Problem::not_found(format!("no delivery {delivery_id}"));
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    let order_id = db::order_of(&mut *tx, delivery_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    // Lock in the order the event handlers do, the order first and then the row: no deadlock.
+    db::lock_order(&mut tx, order_id).await.map_err(internal)?;
+    let mut delivery = db::for_update(&mut tx, delivery_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let event = delivery
+        .act(action, db::now())
+        .map_err(|e| Problem::conflict("invalid_transition", e.to_string()))?;
+    db::save_status(&mut tx, &delivery)
+        .await
+        .map_err(internal)?;
+    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event))
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(order.id = %delivery.order_id, delivery.id = %delivery.id, status = %delivery.status, "delivery moved");
+    Ok(Json(delivery.into()))
+}
