@@ -198,3 +198,7 @@ fn refusal(error: &jsonwebtoken::errors::Error) -> &'static str {
         _ => "malformed",
     }
 }
+
+#[cfg(test)]
+#[path = "auth_tests.rs"]
+mod tests;

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod dev_token;
+pub mod forwarded;
 pub mod http;
 pub mod proxy;
 pub mod rate_limit;

@@ -10,35 +10,20 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use service_runtime::identity::{USER_ID_HEADER, USER_ROLE_HEADER};
 use service_runtime::trace::TraceParent;
 use service_runtime::{Identity, Problem};
 
+use crate::forwarded::{HOP_BY_HOP, connection_listed, upstream_headers};
 use crate::rules::Route;
 use crate::settings::{Settings, Upstreams};
 
 /// Seconds a client is asked to wait before retrying an unavailable service.
 const UNAVAILABLE_RETRY_AFTER: u64 = 2;
 
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus `host`.
-const HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::HOST,
-];
 
 #[derive(Clone)]
 pub struct Proxy {
@@ -149,58 +134,6 @@ pub fn body_too_large() -> Problem {
     )
 }
 
-/// The client's headers minus what belongs to the client's connection or must come from the
-/// gateway alone (credentials and identity), plus identity, trace context and client address.
-fn upstream_headers(
-    incoming: &HeaderMap,
-    identity: &Identity,
-    client_ip: Option<IpAddr>,
-    trace: &TraceParent,
-) -> HeaderMap {
-    let mut headers = HeaderMap::with_capacity(incoming.len() + 4);
-    let named_in_connection = connection_listed(incoming);
-    for (name, value) in incoming {
-        let gateway_owned = [
-            header::AUTHORIZATION,
-            header::COOKIE,
-            TRACEPARENT,
-            X_FORWARDED_FOR,
-        ]
-        .contains(name)
-            || name == USER_ID_HEADER
-            || name == USER_ROLE_HEADER;
-        if gateway_owned || HOP_BY_HOP.contains(name) || named_in_connection.contains(name) {
-            continue;
-        }
-        headers.append(name.clone(), value.clone());
-    }
-    if let Ok(user) = HeaderValue::from_str(&identity.user_id) {
-        headers.insert(HeaderName::from_static(USER_ID_HEADER), user);
-    }
-    headers.insert(
-        HeaderName::from_static(USER_ROLE_HEADER),
-        HeaderValue::from_static(identity.role.as_str()),
-    );
-    if let Ok(value) = HeaderValue::from_str(&trace.child_header()) {
-        headers.insert(TRACEPARENT, value);
-    }
-    if let Some(ip) = client_ip.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
-        headers.insert(X_FORWARDED_FOR, ip);
-    }
-    headers
-}
-
-/// Headers a `Connection` header names are hop-by-hop too.
-fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect()
-}
-
 /// The request body as a stream that fails (and says so in `too_large`) past `max` bytes.
 fn limited(body: Body, max: usize, too_large: Arc<AtomicBool>) -> reqwest::Body {
     let mut seen = 0usize;
@@ -231,39 +164,4 @@ fn into_response(upstream: reqwest::Response) -> Response {
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use service_runtime::Role;
-
-    use super::*;
-
-    #[test]
-    fn identity_credentials_and_hop_by_hop_headers_do_not_reach_the_service() {
-        let mut incoming = HeaderMap::new();
-        incoming.insert("x-user-id", HeaderValue::from_static("mallory"));
-        incoming.insert("x-user-role", HeaderValue::from_static("admin"));
-        incoming.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
-        incoming.insert(header::CONNECTION, HeaderValue::from_static("x-secret"));
-        incoming.insert("x-secret", HeaderValue::from_static("1"));
-        incoming.insert("idempotency-key", HeaderValue::from_static("k1"));
-        incoming.insert(REQUEST_ID, HeaderValue::from_static("r1"));
-        let alice = Identity {
-            user_id: "alice".into(),
-            role: Role::Customer,
-        };
-
-        let headers = upstream_headers(&incoming, &alice, None, &TraceParent::new_root());
-
-        assert_eq!(headers["x-user-id"], "alice");
-        assert_eq!(headers["x-user-role"], "customer");
-        assert_eq!(headers.get_all("x-user-id").iter().count(), 1);
-        assert!(headers.get(header::AUTHORIZATION).is_none());
-        assert!(headers.get("x-secret").is_none());
-        assert_eq!(headers["idempotency-key"], "k1");
-        assert_eq!(headers[REQUEST_ID], "r1");
-        assert!(TraceParent::parse(headers[TRACEPARENT].to_str().unwrap()).is_some());
-    }
 }
