@@ -44,17 +44,17 @@ async fn start(tx: &mut PgConnection, finished: &CookingFinished) -> sqlx::Resul
     db::lock_order(tx, finished.order_id).await?;
     let existing = db::by_order_for_update(tx, finished.order_id).await?;
     let canceled = db::is_canceled(tx, finished.order_id).await?;
-    match on_cooking_finished(existing.as_ref(), canceled, finished, db::now()) {
-        Some((delivery, started)) => {
-            if db::insert_if_absent(tx, &delivery).await? {
-                outbox::enqueue(tx, &Envelope::new(SOURCE, started)).await?;
-                tracing::info!(order.id = %delivery.order_id, delivery.id = %delivery.id, "delivery started");
-            }
-        }
-        None if canceled => {
+    let Some((delivery, started)) =
+        on_cooking_finished(existing.as_ref(), canceled, finished, db::now())
+    else {
+        if canceled {
             tracing::info!(order.id = %finished.order_id, "order already canceled: no delivery");
         }
-        None => {}
+        return Ok(());
+    };
+    if db::insert_if_absent(tx, &delivery).await? {
+        outbox::enqueue(tx, &Envelope::new(SOURCE, started)).await?;
+        tracing::info!(order.id = %delivery.order_id, delivery.id = %delivery.id, "delivery started");
     }
     Ok(())
 }
