@@ -1,0 +1,214 @@
+#![allow(clippy::unwrap_used)]
+
+use shared_events::{
+    CancelReason, CookingFinished, CookingStarted, DeliveryCompleted, DeliveryStarted, Envelope,
+    MenuItemRemoved, OrderCanceled, OrderLine, OrderPlaced, PaymentApproved, PaymentCanceled,
+    StoreOrderAccepted, StoreOrderRejected,
+};
+use uuid::Uuid;
+
+use super::*;
+
+fn happy_path(order_id: Uuid) -> Vec<Envelope> {
+    let (store_id, customer_id) = (Uuid::new_v4(), "alice".to_owned());
+    let c = || customer_id.clone();
+    vec![
+        Envelope::new(
+            "order",
+            OrderPlaced {
+                order_id,
+                customer_id: c(),
+                store_id,
+                total_price: 36_000,
+                items: vec![OrderLine {
+                    menu_item_id: Uuid::new_v4(),
+                    name: "Fried chicken".into(),
+                    quantity: 2,
+                    unit_price: 18_000,
+                }],
+                delivery_address: "Seoul".into(),
+                payment_id: Uuid::new_v4(),
+            },
+        ),
+        Envelope::new(
+            "payment",
+            PaymentApproved {
+                payment_id: Uuid::new_v4(),
+                order_id,
+                customer_id: c(),
+                amount: 36_000,
+            },
+        ),
+        Envelope::new(
+            "store",
+            StoreOrderAccepted {
+                order_id,
+                store_id,
+                customer_id: c(),
+            },
+        ),
+        Envelope::new(
+            "store",
+            CookingStarted {
+                order_id,
+                store_id,
+                customer_id: c(),
+            },
+        ),
+        Envelope::new(
+            "store",
+            CookingFinished {
+                order_id,
+                store_id,
+                customer_id: c(),
+                delivery_address: "Seoul".into(),
+            },
+        ),
+        Envelope::new(
+            "delivery",
+            DeliveryStarted {
+                delivery_id: Uuid::new_v4(),
+                order_id,
+                customer_id: c(),
+                address: "Seoul".into(),
+            },
+        ),
+        Envelope::new(
+            "delivery",
+            DeliveryCompleted {
+                delivery_id: Uuid::new_v4(),
+                order_id,
+                customer_id: c(),
+            },
+        ),
+    ]
+}
+
+fn rejected_path(order_id: Uuid) -> Vec<Envelope> {
+    let mut events = happy_path(order_id);
+    events.truncate(2);
+    let Event::OrderPlaced(placed) = &events[0].event else {
+        unreachable!()
+    };
+    let store_id = placed.store_id;
+    events.push(Envelope::new(
+        "store",
+        StoreOrderRejected {
+            order_id,
+            store_id,
+            customer_id: "alice".into(),
+            reason: "sold out".into(),
+        },
+    ));
+    events.push(Envelope::new(
+        "order",
+        OrderCanceled {
+            order_id,
+            customer_id: "alice".into(),
+            store_id,
+            reason: CancelReason::StoreRejected,
+        },
+    ));
+    events.push(Envelope::new(
+        "payment",
+        PaymentCanceled {
+            payment_id: Uuid::new_v4(),
+            order_id,
+            customer_id: "alice".into(),
+            amount: 36_000,
+        },
+    ));
+    events
+}
+
+fn fold<'a>(events: impl IntoIterator<Item = &'a Envelope>) -> OrderView {
+    let mut view = None;
+    for envelope in events {
+        if let Merged::Changed(next) = merge(view.clone(), envelope) {
+            view = Some(next);
+        }
+    }
+    view.unwrap()
+}
+
+/// Every rotation, its reverse, and interleavings with duplicates.
+fn orderings(events: &[Envelope]) -> Vec<Vec<Envelope>> {
+    let mut all = Vec::new();
+    for k in 0..events.len() {
+        let mut rotated = events.to_vec();
+        rotated.rotate_left(k);
+        all.push(rotated.iter().rev().cloned().collect());
+        let mut doubled = rotated.clone();
+        doubled.extend(rotated.iter().step_by(2).cloned());
+        all.push(doubled);
+        all.push(rotated);
+    }
+    all
+}
+
+#[test]
+fn a_delivered_order_reads_delivered_with_its_whole_history() {
+    let order_id = Uuid::new_v4();
+    let events = happy_path(order_id);
+    let view = fold(&events);
+    assert_eq!(view.order_status, Some(OrderStatus::Delivered));
+    assert_eq!(view.payment_status, Some(PaymentStatus::Approved));
+    assert_eq!(view.store_status, Some(StoreStatus::Cooked));
+    assert_eq!(view.delivery_status, Some(DeliveryStatus::Completed));
+    assert_eq!(view.history.len(), 7);
+    assert_eq!(view.updated_at, events[6].occurred_at);
+    assert_eq!(view.total_price, Some(36_000));
+}
+
+#[test]
+fn any_arrival_order_and_any_duplicates_give_the_same_view() {
+    for events in [happy_path(Uuid::new_v4()), rejected_path(Uuid::new_v4())] {
+        let expected = fold(&events);
+        for ordering in orderings(&events) {
+            assert_eq!(fold(&ordering), expected);
+        }
+    }
+}
+
+#[test]
+fn a_late_earlier_event_does_not_move_the_status_back() {
+    let events = happy_path(Uuid::new_v4());
+    let delivered = fold(&events);
+    let late = Envelope::new(
+        "store",
+        match &events[2].event {
+            Event::StoreOrderAccepted(e) => e.clone(),
+            _ => unreachable!(),
+        },
+    );
+    let Merged::Changed(after) = merge(Some(delivered), &late) else {
+        panic!("a new event")
+    };
+    assert_eq!(after.order_status, Some(OrderStatus::Delivered));
+    assert_eq!(after.history.len(), 8);
+}
+
+#[test]
+fn a_duplicate_is_recognised_and_catalog_events_ignored() {
+    let events = happy_path(Uuid::new_v4());
+    let view = fold(&events);
+    assert_eq!(merge(Some(view.clone()), &events[3]), Merged::Duplicate);
+    let removed = Envelope::new(
+        "store",
+        MenuItemRemoved {
+            store_id: Uuid::new_v4(),
+            menu_item_id: Uuid::new_v4(),
+        },
+    );
+    assert_eq!(merge(Some(view), &removed), Merged::Ignored);
+}
+
+#[test]
+fn a_rejected_order_is_canceled_with_the_reason_and_refunded() {
+    let view = fold(&rejected_path(Uuid::new_v4()));
+    assert_eq!(view.order_status, Some(OrderStatus::Canceled));
+    assert_eq!(view.cancel_reason.as_deref(), Some("store_rejected"));
+    assert_eq!(view.payment_status, Some(PaymentStatus::Refunded));
+    assert_eq!(view.store_status, Some(StoreStatus::Rejected));
+    assert!(view.placed() && view.canceled());
+}

@@ -1,0 +1,134 @@
+//! `mypage rebuild`: recomputes the read model from the beginning of Kafka's history into a fresh
+//! generation of collections, then swaps it in, without stopping the service.
+//!
+//! 1. The new generation is registered as `building`, so the live consumer writes every event it
+//!    handles from now on to it as well (folding an event twice is harmless).
+//! 2. The end offsets of every partition are read *after* that, and the partitions are assigned
+//!    from the beginning to a consumer outside any group; it stops at those offsets. Together
+//!    with 1, every event reaches the new generation at least once.
+//! 3. The pointer switches `active` to the new generation; the old one is dropped.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use backbone::HandleError;
+use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use secrecy::ExposeSecret;
+use shared_events::{Decoded, Envelope};
+
+use crate::projection::{TOPICS, apply};
+use crate::settings::Settings;
+use crate::store::Store;
+
+const WATERMARK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lets requests that looked up the old generation just before the swap finish reading it.
+const DROP_GRACE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct RebuildReport {
+    pub generation: String,
+    /// Messages replayed.
+    pub events: u64,
+}
+
+pub async fn run(settings: &Settings) -> anyhow::Result<RebuildReport> {
+    let store = Store::connect(
+        settings.mongodb_url.expose_secret(),
+        &settings.mongodb_database,
+    )
+    .await?;
+    let previous = store
+        .generations()
+        .await
+        .context("cannot read the live generation")?;
+    let generation = format!("g{}", chrono::Utc::now().timestamp_millis());
+    store.prepare(&generation).await?;
+    store.set_building(Some(&generation)).await?;
+    tracing::info!(%generation, previous = %previous.active, "rebuild started");
+
+    let group = format!("mypage.rebuild-{}", uuid::Uuid::new_v4().simple());
+    let consumer: StreamConsumer = settings.kafka.consumer(&group)?;
+    let (assignment, mut remaining) = end_offsets(settings).await?;
+    consumer
+        .assign(&assignment)
+        .context("cannot assign partitions")?;
+
+    let views = store.views(&generation);
+    let mut events = 0;
+    while !remaining.is_empty() {
+        let message = consumer.recv().await.context("reading history failed")?;
+        let key = (message.topic().to_owned(), message.partition());
+        let Some(&end) = remaining.get(&key) else {
+            continue;
+        };
+        if message.offset() < end {
+            events += 1;
+            if let Ok(Decoded::Event(envelope)) =
+                Envelope::decode(message.payload().unwrap_or_default())
+            {
+                apply_patiently(&views, &envelope).await?;
+            }
+        }
+        if message.offset() + 1 >= end {
+            remaining.remove(&key);
+        }
+    }
+
+    store.activate(&generation).await?;
+    tracing::info!(%generation, events, "rebuilt generation is live");
+    tokio::time::sleep(DROP_GRACE).await;
+    let old = store.views(&previous.active);
+    old.orders.drop().await?;
+    old.menus.drop().await?;
+    Ok(RebuildReport { generation, events })
+}
+
+/// Every partition of the read topics from the beginning, and the offset each must reach.
+async fn end_offsets(
+    settings: &Settings,
+) -> anyhow::Result<(TopicPartitionList, HashMap<(String, i32), i64>)> {
+    let kafka = settings.kafka.clone();
+    tokio::task::spawn_blocking(move || {
+        let probe: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &kafka.brokers)
+            .set("group.id", "mypage.rebuild-probe")
+            .create()
+            .context("cannot create Kafka client")?;
+        let mut assignment = TopicPartitionList::new();
+        let mut ends = HashMap::new();
+        for topic in TOPICS.map(|t| kafka.topics.name(t)) {
+            let metadata = probe.fetch_metadata(Some(&topic), WATERMARK_TIMEOUT)?;
+            for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+                let (low, high) =
+                    probe.fetch_watermarks(&topic, partition.id(), WATERMARK_TIMEOUT)?;
+                if high > low {
+                    assignment.add_partition_offset(&topic, partition.id(), Offset::Beginning)?;
+                    ends.insert((topic.clone(), partition.id()), high);
+                }
+            }
+        }
+        Ok((assignment, ends))
+    })
+    .await?
+}
+
+/// Retries while the database is unreachable; an event that cannot be folded is skipped, as the
+/// live consumer would have dead-lettered it.
+async fn apply_patiently(views: &crate::store::Views, envelope: &Envelope) -> anyhow::Result<()> {
+    for attempt in 1..=20 {
+        match apply(views, envelope).await {
+            Ok(_) => return Ok(()),
+            Err(HandleError::Failed(e)) => {
+                tracing::error!(event.id = %envelope.id, error = %format!("{e:#}"), "event skipped in rebuild");
+                return Ok(());
+            }
+            Err(HandleError::Transient(e)) => {
+                tracing::warn!(attempt, error = %format!("{e:#}"), "rebuild write failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    anyhow::bail!("the database stayed unreachable; rebuild abandoned")
+}

@@ -1,0 +1,37 @@
+//! Configuration, from the environment.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `HOST`, `PORT` | `0.0.0.0`, `8086` | where the HTTP server listens |
+//! | `MONGODB_URL` | `mongodb://127.0.0.1:27017` | the MongoDB (or FerretDB) server |
+//! | `MONGODB_DATABASE` | `mypage` | the database of the read model |
+//! | `REQUEST_TIMEOUT_MS` | `10000` | a request taking longer is answered 503 |
+//! | Kafka variables | see `backbone::KafkaSettings` | `KAFKA_BROKERS`, `TOPIC_PREFIX`, ... |
+
+use std::time::Duration;
+
+use backbone::KafkaSettings;
+use secrecy::SecretString;
+use service_runtime::settings::{HttpSettings, secret, string, var};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub kafka: KafkaSettings,
+    /// May carry credentials.
+    pub mongodb_url: SecretString,
+    pub mongodb_database: String,
+    pub request_timeout: Duration,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            http: HttpSettings::from_env(8086)?,
+            kafka: KafkaSettings::from_env("mypage")?,
+            mongodb_url: secret("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+            mongodb_database: string("MONGODB_DATABASE", "mypage"),
+            request_timeout: Duration::from_millis(var("REQUEST_TIMEOUT_MS", 10_000)?),
+        })
+    }
+}

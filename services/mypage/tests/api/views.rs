@@ -1,0 +1,165 @@
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use shared_events::{CancelReason, DeliveryAccidentReported, Envelope};
+
+use crate::fixtures::Order;
+use crate::helpers::{spawn_app, start, test_settings};
+
+#[tokio::test]
+async fn a_delivered_order_reads_delivered_with_its_complete_history() {
+    let app = spawn_app().await;
+    let order = Order::new("alice");
+    let events = order.happy_path();
+
+    app.publish_all(&events).await;
+
+    let view = app.wait_for_view(order.id, "alice", "Delivered", 7).await;
+    assert_eq!(view["orderId"], order.id.to_string());
+    assert_eq!(view["customerId"], "alice");
+    assert_eq!(view["storeId"], order.store_id.to_string());
+    assert_eq!(view["totalPrice"], 36_000);
+    assert_eq!(view["items"][0]["name"], "Fried chicken");
+    assert_eq!(view["paymentStatus"], "Approved");
+    assert_eq!(view["storeStatus"], "Cooked");
+    assert_eq!(view["deliveryStatus"], "Completed");
+    assert!(view.get("cancelReason").is_none());
+    let types: Vec<_> = view["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["eventType"].clone())
+        .collect();
+    let expected: Vec<Value> = events.iter().map(|e| e.type_name().into()).collect();
+    assert_eq!(types, expected, "history in the order things happened");
+    let (status, list) = app.get_json("/mypage/orders", "alice").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn canceled_rejected_and_crashed_orders_read_canceled_with_the_reason_and_refunded() {
+    let app = spawn_app().await;
+    let by_customer = Order::new("alice");
+    let rejected = Order::new("alice");
+    let accident = Order::new("alice");
+    let crash = Envelope::new(
+        "delivery",
+        DeliveryAccidentReported {
+            delivery_id: accident.delivery_id,
+            order_id: accident.id,
+            customer_id: "alice".into(),
+            reason: "scooter crash".into(),
+        },
+    );
+
+    app.publish_all(&[
+        by_customer.placed(),
+        by_customer.canceled(CancelReason::Customer),
+        by_customer.refunded(),
+    ])
+    .await;
+    app.publish_all(&[
+        rejected.placed(),
+        rejected.rejected(),
+        rejected.canceled(CancelReason::StoreRejected),
+        rejected.refunded(),
+    ])
+    .await;
+    let mut accident_events = accident.happy_path();
+    accident_events.truncate(6);
+    accident_events.extend([
+        crash,
+        accident.canceled(CancelReason::DeliveryAccident),
+        accident.refunded(),
+    ]);
+    app.publish_all(&accident_events).await;
+
+    for (order, reason, history) in [
+        (&by_customer, "customer", 3),
+        (&rejected, "store_rejected", 4),
+        (&accident, "delivery_accident", 9),
+    ] {
+        let view = app
+            .wait_for_view(order.id, "alice", "Canceled", history)
+            .await;
+        assert_eq!(view["cancelReason"], reason);
+        assert_eq!(view["paymentStatus"], "Refunded");
+    }
+    let accident_view = app.wait_for_view(accident.id, "alice", "Canceled", 9).await;
+    assert_eq!(accident_view["deliveryStatus"], "Failed");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_same_events_twice_or_shuffled_across_topics_give_identical_documents() {
+    let in_order = spawn_app().await;
+    let shuffled = spawn_app().await;
+    let order = Order::new("alice");
+    let events = order.happy_path();
+    let mut mixed: Vec<Envelope> = events.iter().rev().cloned().collect();
+    mixed.extend(events.iter().step_by(2).cloned());
+    mixed.rotate_left(3);
+
+    in_order.publish_all(&events).await;
+    shuffled.publish_all(&mixed).await;
+
+    let expected = in_order
+        .wait_for_view(order.id, "alice", "Delivered", 7)
+        .await;
+    let actual = shuffled
+        .wait_for_view(order.id, "alice", "Delivered", 7)
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, settled) = shuffled
+        .get_json(&format!("/mypage/orders/{}", order.id), "alice")
+        .await;
+    assert_eq!(actual, expected);
+    assert_eq!(settled, expected, "duplicates arriving late change nothing");
+    in_order.finish().await;
+    shuffled.finish().await;
+}
+
+#[tokio::test]
+async fn customers_see_only_their_own_orders() {
+    let app = spawn_app().await;
+    let alices = Order::new("alice");
+    app.publish_all(&[alices.placed()]).await;
+    app.wait_for_view(alices.id, "alice", "Placed", 1).await;
+
+    let (status, _) = app
+        .get_json(&format!("/mypage/orders/{}", alices.id), "bob")
+        .await;
+    let (_, bobs) = app.get_json("/mypage/orders", "bob").await;
+    let anonymous = app.app.get("/mypage/orders").send().await.unwrap();
+
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(bobs, serde_json::json!([]));
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_mypage_that_was_down_catches_up_on_what_it_missed() {
+    let settings = test_settings().await;
+    let app = start(settings.clone()).await;
+    let before = Order::new("alice");
+    app.publish_all(&before.happy_path()[..3]).await;
+    app.wait_for_view(before.id, "alice", "Accepted", 3).await;
+    let settings = app.stop().await;
+
+    let missed = Order::new("alice");
+    for envelope in before.happy_path()[3..]
+        .iter()
+        .chain(missed.happy_path().iter())
+    {
+        crate::helpers::publish(&settings, envelope).await;
+    }
+    let app = start(settings).await;
+
+    app.wait_for_view(before.id, "alice", "Delivered", 7).await;
+    app.wait_for_view(missed.id, "alice", "Delivered", 7).await;
+    app.finish().await;
+}
