@@ -38,14 +38,13 @@ impl TryFrom<Row> for Payment {
 
 const COLUMNS: &str = "id, order_id, customer_id, amount, status, created_at, updated_at";
 
-/// Inserts `payment` unless the order already has one; `true` if inserted. Concurrent inserts
-/// for one order serialize on the unique constraint: exactly one wins.
+/// Inserts a new payment. The caller holds the order's lock, so there is none yet; the unique
+/// constraint on the order id stays as the last line of defence.
 #[tracing::instrument(skip_all, fields(order.id = %payment.order_id))]
-pub async fn insert_if_absent(conn: &mut PgConnection, payment: &Payment) -> sqlx::Result<bool> {
-    let inserted = sqlx::query(
+pub async fn insert(conn: &mut PgConnection, payment: &Payment) -> sqlx::Result<()> {
+    sqlx::query(
         "insert into payment (id, order_id, customer_id, amount, status, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $6)
-         on conflict on constraint payment_order_id do nothing",
+         values ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(payment.id)
     .bind(payment.order_id)
@@ -54,9 +53,8 @@ pub async fn insert_if_absent(conn: &mut PgConnection, payment: &Payment) -> sql
     .bind(payment.status.as_str())
     .bind(payment.created_at)
     .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+    .await?;
+    Ok(())
 }
 
 /// The order's payment, locked for update when `lock` is set.

@@ -1,17 +1,18 @@
-//! How payment reacts to events: an order's cancellation refunds its payment, once.
+//! How payment reacts to events: an order's cancellation refunds its payment, once, or is
+//! remembered so that a payment made afterwards is refunded at once.
 
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError, outbox};
-use shared_events::{Envelope, Event, PaymentCanceled, Topic};
+use shared_events::{Envelope, Event, Topic};
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 use crate::db;
-use crate::domain::Payment;
+use crate::domain::OrderLedger;
 
 pub const SOURCE: &str = "payment";
 
-/// Refunds on `OrderCanceled`. A cancellation that arrives before the payment is remembered,
-/// and the payment is refunded as soon as it is made.
+/// Refunds on `OrderCanceled`.
 pub struct Refunds;
 
 #[async_trait]
@@ -32,30 +33,34 @@ impl EventHandler for Refunds {
         let Event::OrderCanceled(canceled) = &envelope.event else {
             return Ok(());
         };
-        db::lock_order(tx, canceled.order_id).await?;
-        db::record_cancellation(tx, canceled.order_id).await?;
-        if let Some(mut payment) = db::by_order(&mut *tx, canceled.order_id, true).await? {
-            refund(tx, &mut payment).await?;
+        let mut ledger = load_ledger(tx, canceled.order_id).await?;
+        let was_canceled = ledger.canceled;
+        let publish = ledger.cancel();
+        if !was_canceled {
+            db::record_cancellation(tx, canceled.order_id).await?;
         }
+        if let Some(payment) = ledger.payment.as_ref().filter(|_| !publish.is_empty()) {
+            db::set_status(tx, payment.id, payment.status).await?;
+            tracing::info!(order.id = %payment.order_id, payment.id = %payment.id, "payment refunded");
+        }
+        publish_all(tx, publish).await?;
         Ok(())
     }
 }
 
-/// Refunds `payment` if it is approved, with its `PaymentCanceled` event in the same transaction.
-pub async fn refund(tx: &mut PgConnection, payment: &mut Payment) -> sqlx::Result<()> {
-    if payment.refund() {
-        db::set_status(tx, payment.id, payment.status).await?;
-        outbox::enqueue(tx, &Envelope::new(SOURCE, canceled_event(payment))).await?;
-        tracing::info!(order.id = %payment.order_id, payment.id = %payment.id, "payment refunded");
-    }
-    Ok(())
+/// Locks the order's ledger for this transaction and reads it. The lock serializes a payment
+/// request and a cancellation of the same order: whichever comes second sees the first.
+pub async fn load_ledger(tx: &mut PgConnection, order_id: Uuid) -> sqlx::Result<OrderLedger> {
+    db::lock_order(tx, order_id).await?;
+    Ok(OrderLedger {
+        payment: db::by_order(&mut *tx, order_id, false).await?,
+        canceled: db::is_canceled(tx, order_id).await?,
+    })
 }
 
-fn canceled_event(payment: &Payment) -> PaymentCanceled {
-    PaymentCanceled {
-        payment_id: payment.id,
-        order_id: payment.order_id,
-        customer_id: payment.customer_id.clone(),
-        amount: payment.amount,
+pub async fn publish_all(tx: &mut PgConnection, events: Vec<Event>) -> sqlx::Result<()> {
+    for event in events {
+        outbox::enqueue(tx, &Envelope::new(SOURCE, event)).await?;
     }
+    Ok(())
 }

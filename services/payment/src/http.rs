@@ -5,18 +5,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use service_runtime::problem::{ApiJson, ApiQuery};
 use service_runtime::{Identity, Problem, Role};
-use shared_events::{Envelope, PaymentApproved};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db;
 use crate::domain::{Amount, Payment, PaymentStatus, decide};
-use crate::events::{SOURCE, refund};
+use crate::events::{load_ledger, publish_all};
 use crate::faults::{FaultSettings, Faults};
 
 #[derive(Clone)]
@@ -98,7 +96,7 @@ async fn charge(
 ) -> Result<Response, Problem> {
     state.faults.inject().await?;
     let now = Utc::now();
-    let mut payment = Payment {
+    let candidate = Payment {
         id: Uuid::now_v7(),
         order_id: request.order_id,
         customer_id: request.customer_id,
@@ -108,15 +106,13 @@ async fn charge(
         updated_at: now,
     };
     let mut tx = state.pool.begin().await.map_err(internal)?;
-    db::lock_order(&mut tx, payment.order_id)
+    let mut ledger = load_ledger(&mut tx, candidate.order_id)
         .await
         .map_err(internal)?;
-    if !db::insert_if_absent(&mut tx, &payment).await.map_err(internal)? {
-        let existing = db::by_order(&mut *tx, payment.order_id, false)
-            .await
-            .map_err(internal)?
-            .ok_or_else(Problem::internal)?;
-        if existing.amount != payment.amount || existing.customer_id != payment.customer_id {
+    let charged = ledger.charge(candidate.clone());
+    if !charged.created {
+        let existing = charged.payment;
+        if existing.amount != candidate.amount || existing.customer_id != candidate.customer_id {
             return Err(Problem::conflict(
                 "idempotency_key_reused",
                 "this order already has a payment with another amount or customer",
@@ -124,22 +120,14 @@ async fn charge(
         }
         return Ok(respond(&existing, StatusCode::OK));
     }
-    if payment.status == PaymentStatus::Approved {
-        let approved = PaymentApproved {
-            payment_id: payment.id,
-            order_id: payment.order_id,
-            customer_id: payment.customer_id.clone(),
-            amount: payment.amount,
-        };
-        outbox::enqueue(&mut tx, &Envelope::new(SOURCE, approved))
-            .await
-            .map_err(internal)?;
-        // The cancellation overtook the payment: refund at once.
-        if db::is_canceled(&mut tx, payment.order_id).await.map_err(internal)? {
-            refund(&mut tx, &mut payment).await.map_err(internal)?;
-        }
-    }
+    db::insert(&mut tx, &charged.payment)
+        .await
+        .map_err(internal)?;
+    publish_all(&mut tx, charged.publish)
+        .await
+        .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    let payment = charged.payment;
     tracing::info!(order.id = %payment.order_id, payment.id = %payment.id, status = %payment.status, "payment decided");
     Ok(respond(&payment, StatusCode::CREATED))
 }
