@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderName, StatusCode};
+use axum::extract::State;
+use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::trace::TraceParent;
@@ -26,7 +26,9 @@ pub fn app(routes: Router, readiness: Readiness, request_timeout: Duration) -> R
         .layer(middleware::from_fn(ops::track_http))
         .layer(middleware::from_fn(trace_context))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            // Failures are logged once, where they are handled (handlers and `Problem`
+            // conversions), not again here.
+            TraceLayer::new_for_http().on_failure(()).make_span_with(|request: &Request| {
                 let request_id = request
                     .headers()
                     .get(&REQUEST_ID)
@@ -35,16 +37,25 @@ pub fn app(routes: Router, readiness: Readiness, request_timeout: Duration) -> R
                 tracing::info_span!("http", method = %request.method(), uri = %request.uri().path(), request_id)
             }),
         )
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            request_timeout,
-        ))
+        .layer(middleware::from_fn_with_state(request_timeout, time_limit))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("request handler panicked");
             Problem::internal().into_response()
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Answers 503 problem+json when a request takes longer than the service's request timeout.
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout = ?limit, "request timed out");
+            Problem::unavailable("request_timeout", "the request took too long; try again", 1)
+                .into_response()
+        }
+    }
 }
 
 /// Runs the request under the caller's `traceparent` (or a new trace), so events it causes

@@ -224,6 +224,7 @@ impl RunningApp {
 }
 
 /// Identity headers as the gateway sets them.
+#[allow(clippy::wrong_self_convention)] // a builder step named like the HTTP idea it adds
 pub trait AsUser {
     fn as_user(self, user_id: &str, role: &str) -> Self;
 }
