@@ -4,4 +4,5 @@
 
 mod cancellations;
 mod deliveries;
+mod health;
 mod helpers;

@@ -5,5 +5,6 @@
 mod cancellations;
 mod catalog;
 mod catching_up;
+mod health;
 mod helpers;
 mod store_orders;
