@@ -1,0 +1,229 @@
+# Shared by the siege scenarios: configuration, tokens through the gateway, a store with one
+# menu item, the siege run itself, and the summary. Source it; do not run it.
+#
+# Environment (all optional):
+#   GATEWAY_URL        the gateway                      (http://localhost:8088)
+#   CONCURRENCY        siege -c                         (100)
+#   DURATION           siege -t                         (60S)
+#   DIRECT             1 = send orders to the order service itself with identity headers, as
+#                      the seeds did, instead of through the gateway (no JWT, no rate limit)
+#   ORDER_SERVICE_URL  the order service for DIRECT and /metrics   (http://localhost:8081)
+#   PAYMENT_SERVICE_URL the payment service, for fault injection when the gateway route is not
+#                      available                      (http://localhost:8082)
+#   RESULTS_DIR        where raw output goes            (siege/results)
+# The gateway limits each user to GATEWAY_RATE_LIMIT_PER_SECOND (default 200) requests a
+# second; siege sends as one customer, so for heavier runs raise it on the gateway
+# (GATEWAY_RATE_LIMIT_PER_SECOND=100000 GATEWAY_RATE_LIMIT_BURST=100000 ./dev restart gateway)
+# or use DIRECT=1. Responses 429 are counted separately in the summary.
+
+set -euo pipefail
+
+SIEGE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROJECT_ROOT=$(cd "$SIEGE_DIR/.." && pwd)
+GATEWAY_URL=${GATEWAY_URL:-http://localhost:8088}
+GATEWAY_URL=${GATEWAY_URL%/}
+CONCURRENCY=${CONCURRENCY:-100}
+DURATION=${DURATION:-60S}
+DIRECT=${DIRECT:-0}
+ORDER_SERVICE_URL=${ORDER_SERVICE_URL:-http://localhost:8081}
+PAYMENT_SERVICE_URL=${PAYMENT_SERVICE_URL:-http://localhost:8082}
+RESULTS_DIR=${RESULTS_DIR:-$SIEGE_DIR/results}
+RUN_ID=${RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31msiege: %s\033[0m\n' "$*" >&2; exit 1; }
+
+command -v siege >/dev/null || die "siege is not installed (./dev provision installs it)"
+command -v curl >/dev/null || die "curl is not installed"
+mkdir -p "$RESULTS_DIR"
+
+# json_field FIELD < json: prints one top-level field of a JSON object.
+json_field() {
+  python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
+}
+
+# api METHOD PATH TOKEN [BODY]: a JSON request to the gateway; prints the body, fails on >= 400.
+api() {
+  local method=$1 path=$2 token=$3 body=${4:-}
+  local args=(-fsS --max-time 10 -X "$method" -H "Authorization: Bearer $token")
+  [[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data "$body")
+  curl "${args[@]}" "$GATEWAY_URL$path"
+}
+
+# dev_token USER ROLE: a token from the gateway's development endpoint.
+dev_token() {
+  curl -fsS --max-time 10 -H 'Content-Type: application/json' \
+    --data "{\"userId\":\"$1\",\"role\":\"$2\"}" "$GATEWAY_URL/auth/dev-token" | json_field accessToken \
+    || die "no token from $GATEWAY_URL/auth/dev-token (is the stack up, with AUTH_DEV_TOKENS=true?)"
+}
+
+# The JSON body siege posts (no spaces: siege's URL file splits on them).
+order_body() {
+  printf '{"storeId":"%s","items":[{"menuItemId":"%s","quantity":1}],"deliveryAddress":"Seoul-Gangnam-%s"}' \
+    "$STORE_ID" "$MENU_ITEM_ID" "$RUN_ID"
+}
+
+# setup: tokens, a fresh store with one menu item, and a wait until the order service has
+# learned the menu from the store's events. Sets OWNER, CUSTOMER, *_TOKEN, STORE_ID, MENU_ITEM_ID.
+setup() {
+  curl -fsS --max-time 5 -o /dev/null "$GATEWAY_URL/health/ready" 2>/dev/null \
+    || curl -fsS --max-time 5 -o /dev/null "$GATEWAY_URL/health/live" \
+    || die "the gateway does not answer on $GATEWAY_URL (./dev up, or set GATEWAY_URL)"
+  OWNER=siege-owner-$RUN_ID
+  CUSTOMER=siege-customer-$RUN_ID
+  OWNER_TOKEN=$(dev_token "$OWNER" owner)
+  CUSTOMER_TOKEN=$(dev_token "$CUSTOMER" customer)
+  ADMIN_TOKEN=$(dev_token "siege-ops-$RUN_ID" admin)
+  STORE_ID=$(api POST /stores "$OWNER_TOKEN" "{\"name\":\"Siege Kitchen $RUN_ID\"}" | json_field id)
+  MENU_ITEM_ID=$(api POST "/stores/$STORE_ID/menu" "$OWNER_TOKEN" '{"name":"Fried chicken","price":18000}' | json_field id)
+  [[ -n $STORE_ID && -n $MENU_ITEM_ID ]] || die "could not create a store and a menu item"
+  say "store $STORE_ID, menu item $MENU_ITEM_ID (owner $OWNER, customer $CUSTOMER)"
+
+  # Until the menu reaches the order service (an event away), POST /orders answers 422.
+  local status deadline=$((SECONDS + ${MENU_WAIT_SECONDS:-60}))
+  while :; do
+    status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
+      -H "Authorization: Bearer $CUSTOMER_TOKEN" -H 'Content-Type: application/json' \
+      --data "$(order_body)" "$GATEWAY_URL/orders" || true)
+    [[ $status != 422 && $status != 000 ]] && break
+    ((SECONDS < deadline)) || die "the order service did not learn the menu within ${MENU_WAIT_SECONDS:-60}s"
+    sleep 0.5
+  done
+  [[ $status == 201 ]] || die "a first order was answered $status, expected 201"
+  say "the order service knows the menu; a first order was placed"
+}
+
+# The siege command line for placing orders (through the gateway, or DIRECT to the order service).
+siege_args() {
+  local urls=$RESULTS_DIR/.urls-$RUN_ID
+  if [[ $DIRECT == 1 ]]; then
+    printf '%s/orders POST %s\n' "${ORDER_SERVICE_URL%/}" "$(order_body)" >"$urls"
+    SIEGE_ARGS=(-R "$SIEGE_DIR/siegerc" -f "$urls" --content-type "application/json"
+      --header "X-User-Id: $CUSTOMER" --header "X-User-Role: customer")
+  else
+    printf '%s/orders POST %s\n' "$GATEWAY_URL" "$(order_body)" >"$urls"
+    SIEGE_ARGS=(-R "$SIEGE_DIR/siegerc" -f "$urls" --content-type "application/json"
+      --header "Authorization: Bearer $CUSTOMER_TOKEN")
+  fi
+}
+
+# run_siege NAME [SIEGE OPTIONS...]: runs siege placing orders, saves everything it printed to
+# results/<run>-<NAME>.raw, prints siege's summary. Sets RAW to the file.
+run_siege() {
+  local name=$1; shift
+  siege_args
+  RAW=$RESULTS_DIR/$RUN_ID-$name.raw
+  say "siege -c$CONCURRENCY -t$DURATION $* (raw output: ${RAW#"$PROJECT_ROOT"/})"
+  {
+    echo "# scenario=$name gateway=$GATEWAY_URL direct=$DIRECT concurrency=$CONCURRENCY duration=$DURATION nproc=$(nproc)"
+    siege "${SIEGE_ARGS[@]}" -c "$CONCURRENCY" -t "$DURATION" "$@" 2>&1 || true
+  } >"$RAW"
+  rm -f "$RESULTS_DIR/.urls-$RUN_ID"
+  # siege's own summary: the JSON object (or the text block of older versions) at the end.
+  sed -n '/^{/,/^}/p; /^Transactions:/,/^Shortest transaction:/p' "$RAW" >&2
+}
+
+# summarize RAW: the figures of one run as KEY=VALUE lines (for eval), computed from siege's
+# summary and from the status line siege prints for each request.
+summarize() {
+  python3 - "$1" <<'PY'
+import json, re, sys
+text = open(sys.argv[1], errors="replace").read()
+
+def pick(*patterns, default=0.0):
+    for p in patterns:
+        m = re.search(p, text, re.IGNORECASE | re.MULTILINE)
+        if m:
+            return float(m.group(1))
+    return default
+
+summary = {
+    "transactions": pick(r'"transactions":\s*([\d.]+)', r'^Transactions:\s*([\d.]+)'),
+    "siege_availability": pick(r'"availability":\s*([\d.]+)', r'^Availability:\s*([\d.]+)'),
+    "elapsed": pick(r'"elapsed_time":\s*([\d.]+)', r'^Elapsed time:\s*([\d.]+)'),
+    "mean_response": pick(r'"response_time":\s*([\d.]+)', r'^Response time:\s*([\d.]+)'),
+    "rate": pick(r'"transaction_rate":\s*([\d.]+)', r'^Transaction rate:\s*([\d.]+)'),
+    "longest": pick(r'"longest_transaction":\s*([\d.]+)', r'^Longest transaction:\s*([\d.]+)'),
+    "failed": pick(r'"failed_transactions":\s*([\d.]+)', r'^Failed transactions:\s*([\d.]+)'),
+}
+codes = {}
+for m in re.finditer(r'^HTTP/\d(?:\.\d)?\s+(\d{3})\s', text, re.MULTILINE):
+    codes[m.group(1)] = codes.get(m.group(1), 0) + 1
+answered = sum(codes.values())
+ok = sum(n for c, n in codes.items() if c.startswith("2"))
+# siege counts 5xx answers as failed transactions, next to connection errors and timeouts;
+# whatever it counted beyond the answers it printed never got an answer.
+socket_failures = max(0, int(summary["transactions"] + summary["failed"]) - answered)
+attempts = answered + socket_failures
+elapsed = summary["elapsed"] or 1.0
+out = dict(summary)
+out.update({
+    "socket_failures": socket_failures,
+    "answered": answered,
+    "ok": ok,
+    "shed_503": codes.get("503", 0),
+    "limited_429": codes.get("429", 0),
+    "other_errors": answered - ok - codes.get("503", 0) - codes.get("429", 0),
+    "availability": round(100.0 * ok / attempts, 2) if attempts else 0.0,
+    "orders_per_second": round(ok / elapsed, 2),
+    "codes": " ".join(f"{c}:{n}" for c, n in sorted(codes.items())),
+})
+for k, v in out.items():
+    print(f"{k.upper()}='{v}'")
+PY
+}
+
+# report NAME: prints the figures of the last run.
+report() {
+  eval "$(summarize "$RAW")"
+  cat >&2 <<EOF
+---- $1
+  orders placed (2xx)   $OK of $ANSWERED answered, $SOCKET_FAILURES socket failures
+  orders/s              $ORDERS_PER_SECOND
+  availability          $AVAILABILITY %   (siege's own figure: $SIEGE_AVAILABILITY %)
+  shed (503)            $SHED_503
+  rate limited (429)    $LIMITED_429
+  other errors          $OTHER_ERRORS
+  response time         mean ${MEAN_RESPONSE}s, longest ${LONGEST}s
+  status codes          $CODES
+EOF
+  if ((LIMITED_429 > 0)); then
+    say "the gateway rate-limited $LIMITED_429 requests: raise GATEWAY_RATE_LIMIT_PER_SECOND/BURST or use DIRECT=1"
+  fi
+}
+
+# metric_sum URL NAME [LABEL-FILTER...]: the sum of a Prometheus counter's samples whose labels
+# contain every filter (e.g. 'status="503"'); empty when /metrics cannot be read.
+metric_sum() {
+  local url=$1 name=$2; shift 2
+  curl -fsS --max-time 5 "$url/metrics" 2>/dev/null | python3 -c '
+import sys
+name, filters = sys.argv[1], sys.argv[2:]
+total = 0.0
+for line in sys.stdin:
+    if not line.startswith(name) or line.startswith("#"):
+        continue
+    head, _, value = line.rstrip().rpartition(" ")
+    metric = head.split("{", 1)[0]
+    if metric == name and all(f in head for f in filters):
+        total += float(value)
+print(int(total))' "$name" "$@" || true
+}
+
+# set_payment_faults JSON: through the gateway as admin, else on the payment service itself.
+set_payment_faults() {
+  if curl -fsS --max-time 10 -o /dev/null -X PUT -H "Authorization: Bearer $ADMIN_TOKEN" \
+      -H 'Content-Type: application/json' --data "$1" "$GATEWAY_URL/admin/payment/faults"; then
+    return 0
+  fi
+  curl -fsS --max-time 10 -o /dev/null -X PUT -H 'X-User-Id: ops' -H 'X-User-Role: admin' \
+    -H 'Content-Type: application/json' --data "$1" "${PAYMENT_SERVICE_URL%/}/admin/faults" \
+    || die "could not set payment faults (gateway /admin/payment/faults nor $PAYMENT_SERVICE_URL/admin/faults)"
+}
+
+reset_payment_faults() {
+  set_payment_faults '{"delay":{"minMs":0,"maxMs":0},"failureRate":0}' && say "payment faults reset"
+}
+
+# The stack script, for stopping and restarting services during a run.
+dev() { "$PROJECT_ROOT/dev" "$@"; }
