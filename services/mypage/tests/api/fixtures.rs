@@ -39,12 +39,7 @@ impl Order {
                 order_id: self.id,
                 customer_id: self.customer.clone(),
                 store_id: self.store_id,
-                items: vec![OrderLine {
-                    menu_item_id: Uuid::new_v4(),
-                    name: "Fried chicken".into(),
-                    quantity: 2,
-                    unit_price: 18_000,
-                }],
+                items: self.items.clone(),
                 total_price: 36_000,
                 delivery_address: "Seoul".into(),
                 payment_id: self.payment_id,
