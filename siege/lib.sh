@@ -11,7 +11,7 @@
 #   PAYMENT_SERVICE_URL the payment service, for fault injection when the gateway route is not
 #                      available                      (http://localhost:8082)
 #   RESULTS_DIR        where raw output goes            (siege/results)
-# The gateway limits each user to GATEWAY_RATE_LIMIT_PER_SECOND (default 200) requests a
+# The gateway limits each user to GATEWAY_RATE_LIMIT_PER_SECOND (default 1000) requests a
 # second; siege sends as one customer, so for heavier runs raise it on the gateway
 # (GATEWAY_RATE_LIMIT_PER_SECOND=100000 GATEWAY_RATE_LIMIT_BURST=100000 ./dev restart gateway)
 # or use DIRECT=1. Responses 429 are counted separately in the summary.
