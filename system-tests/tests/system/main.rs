@@ -1,0 +1,8 @@
+//! The whole choreography, end to end, through the gateway.
+
+#![allow(clippy::unwrap_used)]
+
+mod choreography;
+mod outages;
+mod races;
+mod system;
