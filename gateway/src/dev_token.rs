@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Extensions;
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::ApiJson;
+use service_runtime::problem::{ApiJson, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 
 use crate::http::{Gateway, client_ip};
@@ -15,21 +15,45 @@ use crate::rate_limit::Caller;
 pub const LIFETIME_SECONDS: u64 = 3600;
 const MAX_USER_ID_CHARS: usize = 64;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DevTokenRequest {
+    /// 1–64 characters of A–Z, a–z, 0–9, '-', '_', '.', '@'.
+    #[schema(example = "alice")]
     pub user_id: String,
+    /// customer, owner, rider or admin.
+    #[schema(example = "customer")]
     pub role: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DevToken {
+    /// A JWT for `Authorization: Bearer`.
     pub access_token: String,
+    #[schema(example = "Bearer")]
     pub token_type: &'static str,
+    /// Seconds.
+    #[schema(example = 3600)]
     pub expires_in: u64,
 }
 
+/// A token for any user and role, without an identity provider (local and test stacks only;
+/// 404 where development tokens are off).
+#[utoipa::path(
+    post,
+    path = "/auth/dev-token",
+    tag = "auth",
+    security(()),
+    request_body = DevTokenRequest,
+    responses(
+        (status = 200, description = "a token", body = DevToken),
+        (status = 400, description = "malformed body", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "development tokens are off", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "unknown role (`invalid_role`) or invalid userId (`invalid_user_id`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "rate limited; see Retry-After", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn issue(
     State(gateway): State<Gateway>,
     extensions: Extensions,

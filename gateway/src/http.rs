@@ -10,16 +10,16 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{Extensions, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use service_runtime::identity::{USER_ID_HEADER, USER_ROLE_HEADER};
 use service_runtime::{Problem, Readiness};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::Authenticator;
-use crate::dev_token;
 use crate::proxy::{Proxy, body_too_large};
 use crate::rate_limit::{Caller, RateLimiter};
 use crate::rules::{self, ADMIN_PREFIX, TABLE};
+use crate::{dev_token, openapi};
 
 #[derive(Clone)]
 pub struct Gateway {
@@ -40,7 +40,7 @@ pub fn router(
     readiness: Readiness,
     options: HttpOptions,
 ) -> anyhow::Result<Router> {
-    let mut routes = Router::new();
+    let mut routes = Router::new().route("/openapi.json", get(openapi::serve));
     for prefix in TABLE.iter().map(|r| r.prefix).chain([ADMIN_PREFIX]) {
         routes = routes
             .route(prefix, any(forward))

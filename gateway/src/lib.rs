@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dev_token;
 pub mod forwarded;
 pub mod http;
+pub mod openapi;
 pub mod proxy;
 pub mod rate_limit;
 pub mod rules;

@@ -103,10 +103,39 @@ pub fn router(readiness: Readiness) -> Router {
         .route("/metrics", get(render_metrics))
 }
 
+/// The operational endpoints every process serves, for the API document of a process whose
+/// health endpoints are public (the gateway's).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(live, ready))]
+struct HealthDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <HealthDoc as utoipa::OpenApi>::openapi()
+}
+
+/// Liveness: the process runs.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    security(()),
+    responses((status = 200, description = "the process runs", body = Object, example = json!({"status": "live"})))
+)]
 async fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "live" }))
 }
 
+/// Readiness: its dependencies answer and it is not shutting down.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "ready; each check's outcome", body = Object, example = json!({"status": "ready", "checks": {}})),
+        (status = 503, description = "a dependency is unavailable, or the process is shutting down", body = Object),
+    )
+)]
 async fn ready(State(readiness): State<Readiness>) -> Response {
     let (ok, body) = readiness.report().await;
     let status = if ok {

@@ -22,14 +22,26 @@ pub struct Problem {
     pub retry_after: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The problem+json body, as sent. Public so that the API document describes the one shape every
+/// error response has.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemBody<'a> {
+    /// Always `about:blank`: `code` carries the machine-readable kind.
     #[serde(rename = "type")]
-    kind: &'static str,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    code: &'a str,
+    #[schema(example = "about:blank")]
+    pub kind: &'static str,
+    /// The status code's reason phrase.
+    #[schema(example = "Unprocessable Entity")]
+    pub title: &'a str,
+    #[schema(example = 422)]
+    pub status: u16,
+    /// For humans; never contains internal details.
+    #[schema(example = "menu item 5f0c… is not on the menu of store 9a1e…")]
+    pub detail: &'a str,
+    /// Stable and machine-readable.
+    #[schema(example = "menu_item_unknown")]
+    pub code: &'a str,
 }
 
 impl Problem {
@@ -87,7 +99,7 @@ impl Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = Body {
+        let body = ProblemBody {
             kind: "about:blank",
             title: self.status.canonical_reason().unwrap_or("Error"),
             status: self.status.as_u16(),

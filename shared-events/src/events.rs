@@ -91,6 +91,7 @@ events! {
 /// One line of an order, priced by the order service from its menu replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OrderItem))]
 pub struct OrderLine {
     pub menu_item_id: Uuid,
     pub name: String,

@@ -7,5 +7,6 @@ mod auth;
 mod dev_token;
 mod helpers;
 mod limits;
+mod openapi;
 mod roles;
 mod routing;

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::{ApiJson, ApiPath, ApiQuery};
+use service_runtime::problem::{ApiJson, ApiPath, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use shared_events::Envelope;
 use sqlx::PgPool;
@@ -30,13 +30,29 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Serialize)]
+/// The delivery service's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, complete, accident),
+    components(schemas(DeliveryBody, Accident)),
+    tags((name = "delivery", description = "Deliveries: started when cooking finishes, finished by riders"))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Delivery)]
 pub struct DeliveryBody {
     pub id: Uuid,
     pub order_id: Uuid,
     pub customer_id: String,
     pub address: String,
+    /// Started, Completed, Canceled or Failed.
+    #[schema(example = "Started")]
     pub status: &'static str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -56,15 +72,17 @@ impl From<Delivery> for DeliveryBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub order_id: Uuid,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Accident {
+    #[schema(example = "scooter crash")]
     pub reason: String,
 }
 
@@ -75,6 +93,17 @@ fn internal(e: impl std::fmt::Display) -> Problem {
 
 /// The order's delivery: for riders and admins, and for the order's customer (any other
 /// customer sees none, as if there were none). Owners do not track deliveries: 403.
+#[utoipa::path(
+    get,
+    path = "/deliveries",
+    tag = "delivery",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "the order's delivery, if the caller may see it", body = Vec<DeliveryBody>),
+        (status = 400, description = "missing or malformed orderId (`malformed_query`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "an owner", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     identity: Identity,
@@ -90,6 +119,19 @@ async fn list(
     Ok(Json(visible.into_iter().collect()))
 }
 
+/// The rider delivered the order.
+#[utoipa::path(
+    post,
+    path = "/deliveries/{deliveryId}/complete",
+    tag = "delivery",
+    params(("deliveryId" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Completed", body = DeliveryBody),
+        (status = 403, description = "not a rider", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such delivery", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "the delivery is already over (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn complete(
     state: State<AppState>,
     identity: Identity,
@@ -98,6 +140,21 @@ async fn complete(
     act(state, identity, delivery_id, Action::Complete).await
 }
 
+/// The rider reports an accident: the delivery fails and the order is canceled and refunded.
+#[utoipa::path(
+    post,
+    path = "/deliveries/{deliveryId}/accident",
+    tag = "delivery",
+    params(("deliveryId" = Uuid, Path)),
+    request_body = Accident,
+    responses(
+        (status = 200, description = "Failed", body = DeliveryBody),
+        (status = 403, description = "not a rider", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such delivery", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "the delivery is already over (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "empty or overlong reason (`invalid_reason`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn accident(
     state: State<AppState>,
     identity: Identity,

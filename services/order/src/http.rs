@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::{ApiJson, ApiPath};
+use service_runtime::problem::{ApiJson, ApiPath, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use shared_events::OrderLine;
 use uuid::Uuid;
@@ -31,33 +31,53 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Deserialize)]
+/// The order service's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(place, list, one, cancel),
+    components(schemas(PlaceOrder, ItemRequest, OrderBody)),
+    tags((name = "order", description = "Customers' orders: placed only once paid"))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlaceOrder {
     pub store_id: Uuid,
     pub items: Vec<ItemRequest>,
+    #[schema(example = "Seoul, Gangnam-gu, Teheran-ro 1")]
     pub delivery_address: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ItemRequest {
     pub menu_item_id: Uuid,
-    /// Signed, so that a negative quantity is a validation error (422), not a type error.
+    /// 1 to 99. Signed, so that a negative quantity is a validation error (422), not a type error.
+    #[schema(example = 2)]
     pub quantity: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Order)]
 pub struct OrderBody {
     pub id: Uuid,
     pub customer_id: String,
     pub store_id: Uuid,
     pub items: Vec<OrderLine>,
+    /// Won.
+    #[schema(example = 36000)]
     pub total_price: i64,
     pub delivery_address: String,
+    #[schema(example = "Placed")]
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "customer")]
     pub cancel_reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<Uuid>,
@@ -86,7 +106,9 @@ impl From<Order> for OrderBody {
 impl From<OrderError> for Problem {
     fn from(e: OrderError) -> Self {
         match e {
-            OrderError::Invalid(invalid) => Problem::unprocessable(invalid.code(), invalid.to_string()),
+            OrderError::Invalid(invalid) => {
+                Problem::unprocessable(invalid.code(), invalid.to_string())
+            }
             OrderError::NotFound => Problem::not_found("no such order"),
             OrderError::Transition(t) => Problem::conflict("invalid_transition", t.to_string()),
             OrderError::Database(e) => {
@@ -99,6 +121,25 @@ impl From<OrderError> for Problem {
 
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
+/// Places an order and pays for it: the order exists only if it is paid.
+#[utoipa::path(
+    post,
+    path = "/orders",
+    tag = "order",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeating a key returns the caller's first order with it instead of placing another")),
+    request_body = PlaceOrder,
+    responses(
+        (status = 201, description = "placed and paid", body = OrderBody,
+            headers(("Location" = String, description = "the new order"))),
+        (status = 400, description = "malformed body or Idempotency-Key", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 402, description = "payment declined (`payment_declined`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "not a customer", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "an order with this Idempotency-Key is still being paid (`order_in_progress`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "unknown store or menu item, unavailable item, quantity out of 1..99, no items", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "payment unavailable, slow or its breaker open (`payment_unavailable`); see Retry-After", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 async fn place(
     State(state): State<AppState>,
     identity: Identity,
@@ -113,7 +154,12 @@ async fn place(
                 .ok()
                 .map(str::trim)
                 .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY)
-                .ok_or_else(|| Problem::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 200 visible characters"))?,
+                .ok_or_else(|| {
+                    Problem::bad_request(
+                        "invalid_idempotency_key",
+                        "Idempotency-Key must be 1 to 200 visible characters",
+                    )
+                })?,
         ),
     };
     let request = OrderRequest {
@@ -121,7 +167,10 @@ async fn place(
         items: body
             .items
             .into_iter()
-            .map(|i| RequestedItem { menu_item_id: i.menu_item_id, quantity: i.quantity })
+            .map(|i| RequestedItem {
+                menu_item_id: i.menu_item_id,
+                quantity: i.quantity,
+            })
             .collect(),
         delivery_address: body.delivery_address,
     };
@@ -129,18 +178,31 @@ async fn place(
     Ok(match placement {
         Placement::Placed(order) => {
             let location = format!("/orders/{}", order.id);
-            (StatusCode::CREATED, [(header::LOCATION, location)], Json(OrderBody::from(order))).into_response()
+            (
+                StatusCode::CREATED,
+                [(header::LOCATION, location)],
+                Json(OrderBody::from(order)),
+            )
+                .into_response()
         }
         Placement::Declined(order) => Problem::new(
             StatusCode::PAYMENT_REQUIRED,
             "payment_declined",
-            format!("the payment of {} won for order {} was declined", order.total_price, order.id),
+            format!(
+                "the payment of {} won for order {} was declined",
+                order.total_price, order.id
+            ),
         )
         .into_response(),
-        Placement::Unavailable(order, reason) => unavailable(&state, &order, &reason).into_response(),
+        Placement::Unavailable(order, reason) => {
+            unavailable(&state, &order, &reason).into_response()
+        }
         Placement::InProgress(order) => Problem::conflict(
             "order_in_progress",
-            format!("order {} with this Idempotency-Key is still being paid", order.id),
+            format!(
+                "order {} with this Idempotency-Key is still being paid",
+                order.id
+            ),
         )
         .with_retry_after(1)
         .into_response(),
@@ -156,24 +218,66 @@ fn unavailable(state: &AppState, order: &Order, reason: &PaymentError) -> Proble
     )
 }
 
-async fn list(State(state): State<AppState>, identity: Identity) -> Result<Json<Vec<OrderBody>>, Problem> {
+/// The caller's own orders.
+#[utoipa::path(
+    get,
+    path = "/orders",
+    tag = "order",
+    responses((status = 200, description = "the caller's orders", body = Vec<OrderBody>))
+)]
+async fn list(
+    State(state): State<AppState>,
+    identity: Identity,
+) -> Result<Json<Vec<OrderBody>>, Problem> {
     let orders = state.orders.list(&identity.user_id).await?;
     Ok(Json(orders.into_iter().map(OrderBody::from).collect()))
 }
 
+/// One of the caller's own orders.
+#[utoipa::path(
+    get,
+    path = "/orders/{orderId}",
+    tag = "order",
+    params(("orderId" = Uuid, Path)),
+    responses(
+        (status = 200, description = "the order", body = OrderBody),
+        (status = 404, description = "no such order of the caller's", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn one(
     State(state): State<AppState>,
     identity: Identity,
     ApiPath(order_id): ApiPath<Uuid>,
 ) -> Result<Json<OrderBody>, Problem> {
-    Ok(Json(state.orders.get(&identity.user_id, order_id).await?.into()))
+    Ok(Json(
+        state.orders.get(&identity.user_id, order_id).await?.into(),
+    ))
 }
 
+/// Cancels an order while it is Placed or Accepted; its payment is refunded.
+#[utoipa::path(
+    post,
+    path = "/orders/{orderId}/cancel",
+    tag = "order",
+    params(("orderId" = Uuid, Path)),
+    responses(
+        (status = 200, description = "canceled", body = OrderBody),
+        (status = 403, description = "not a customer", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such order of the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "too late to cancel (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn cancel(
     State(state): State<AppState>,
     identity: Identity,
     ApiPath(order_id): ApiPath<Uuid>,
 ) -> Result<Json<OrderBody>, Problem> {
     identity.require(&[Role::Customer])?;
-    Ok(Json(state.orders.cancel(&identity.user_id, order_id).await?.into()))
+    Ok(Json(
+        state
+            .orders
+            .cancel(&identity.user_id, order_id)
+            .await?
+            .into(),
+    ))
 }

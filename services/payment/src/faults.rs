@@ -10,10 +10,13 @@ use serde::{Deserialize, Serialize};
 use service_runtime::Problem;
 
 /// A delay drawn uniformly from `min_ms..=max_ms`; `0` (the default) is no delay.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DelayRange {
+    #[schema(example = 400)]
     pub min_ms: u64,
+    /// At most 60000.
+    #[schema(example = 620)]
     pub max_ms: u64,
 }
 
@@ -32,24 +35,31 @@ impl FromStr for DelayRange {
             None => (parse(s)?, parse(s)?),
         };
         if min_ms > max_ms {
-            return Err(format!("delay range {s:?} has its minimum above its maximum"));
+            return Err(format!(
+                "delay range {s:?} has its minimum above its maximum"
+            ));
         }
         Ok(Self { min_ms, max_ms })
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+/// The faults injected into payment calls, for demonstrations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultSettings {
     pub delay: DelayRange,
-    /// 0.0–1.0.
+    /// The share of payment calls answered 503, 0.0–1.0.
+    #[schema(example = 0.0)]
     pub failure_rate: f64,
 }
 
 impl FaultSettings {
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.failure_rate) {
-            return Err(format!("failureRate must be within 0..1, got {}", self.failure_rate));
+            return Err(format!(
+                "failureRate must be within 0..1, got {}",
+                self.failure_rate
+            ));
         }
         if self.delay.min_ms > self.delay.max_ms {
             return Err("delay.minMs must not exceed delay.maxMs".to_owned());
@@ -71,16 +81,25 @@ impl Faults {
     }
 
     pub fn get(&self) -> FaultSettings {
-        *self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn set(&self, settings: FaultSettings) {
-        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = settings;
+        *self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = settings;
     }
 
     /// Waits the injected delay, then fails the injected share of calls.
     pub async fn inject(&self) -> Result<(), Problem> {
-        let FaultSettings { delay, failure_rate } = self.get();
+        let FaultSettings {
+            delay,
+            failure_rate,
+        } = self.get();
         let (wait, fail) = {
             let mut rng = rand::rng();
             let wait = if delay.max_ms > 0 {
@@ -110,16 +129,30 @@ mod tests {
 
     #[test]
     fn delay_ranges_parse_from_the_environment_format() {
-        assert_eq!("400-620".parse(), Ok(DelayRange { min_ms: 400, max_ms: 620 }));
-        assert_eq!("500".parse(), Ok(DelayRange { min_ms: 500, max_ms: 500 }));
+        assert_eq!(
+            "400-620".parse(),
+            Ok(DelayRange {
+                min_ms: 400,
+                max_ms: 620
+            })
+        );
+        assert_eq!(
+            "500".parse(),
+            Ok(DelayRange {
+                min_ms: 500,
+                max_ms: 500
+            })
+        );
         assert!("620-400".parse::<DelayRange>().is_err());
         assert!("soon".parse::<DelayRange>().is_err());
     }
 
     #[test]
     fn failure_rates_outside_zero_to_one_are_refused() {
-        let mut settings = FaultSettings::default();
-        settings.failure_rate = 1.5;
+        let mut settings = FaultSettings {
+            failure_rate: 1.5,
+            ..FaultSettings::default()
+        };
         assert!(settings.validate().is_err());
         settings.failure_rate = 1.0;
         assert!(settings.validate().is_ok());
@@ -128,7 +161,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failure_rate_of_one_fails_every_call_after_the_delay() {
         let faults = Faults::new(FaultSettings {
-            delay: DelayRange { min_ms: 400, max_ms: 400 },
+            delay: DelayRange {
+                min_ms: 400,
+                max_ms: 400,
+            },
             failure_rate: 1.0,
         });
         let started = tokio::time::Instant::now();

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::{ApiJson, ApiQuery};
+use service_runtime::problem::{ApiJson, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::db;
 use crate::domain::{Amount, Payment, PaymentStatus, decide};
 use crate::events::{load_ledger, publish_all};
-use crate::faults::{FaultSettings, Faults};
+use crate::faults::{DelayRange, FaultSettings, Faults};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,7 +31,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Deserialize)]
+/// The payment service's part of the API document: its own paths, admin ones included as the
+/// service serves them (`/admin/faults`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(create, list, get_faults, put_faults),
+    components(schemas(CreatePayment, PaymentBody, FaultSettings, DelayRange)),
+    tags((name = "payment", description = "Payments of orders, and fault injection for demonstrations"))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreatePayment {
     pub order_id: Uuid,
@@ -39,13 +53,18 @@ pub struct CreatePayment {
     pub amount: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Payment)]
 pub struct PaymentBody {
     pub id: Uuid,
     pub order_id: Uuid,
     pub customer_id: String,
+    /// Won.
+    #[schema(example = 36000)]
     pub amount: i64,
+    /// Approved, Declined or Refunded.
+    #[schema(example = "Approved")]
     pub status: &'static str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -72,16 +91,32 @@ fn internal(e: impl std::fmt::Display) -> Problem {
 
 /// Charges an order, once: a repeat for the same order returns the first payment.
 /// 201 when approved now, 200 when it already existed, 402 when declined.
+#[utoipa::path(
+    post,
+    path = "/payments",
+    tag = "payment",
+    request_body = CreatePayment,
+    responses(
+        (status = 201, description = "approved now", body = PaymentBody),
+        (status = 200, description = "the order's existing payment", body = PaymentBody),
+        (status = 402, description = "declined (`payment_declined`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "not the order's customer", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "the order already has a payment with another amount or customer (`idempotency_key_reused`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "invalid amount (`invalid_amount`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     identity: Identity,
     ApiJson(request): ApiJson<CreatePayment>,
 ) -> Result<Response, Problem> {
     if identity.role != Role::Admin && identity.user_id != request.customer_id {
-        return Err(Problem::forbidden("a payment is made by the order's customer"));
+        return Err(Problem::forbidden(
+            "a payment is made by the order's customer",
+        ));
     }
-    let amount = Amount::parse(request.amount)
-        .map_err(|e| Problem::unprocessable("invalid_amount", e))?;
+    let amount =
+        Amount::parse(request.amount).map_err(|e| Problem::unprocessable("invalid_amount", e))?;
     // A charge that has started runs to its end even if the caller stops waiting (its timeout
     // fired, its connection dropped): the caller then learns the outcome through the events.
     tokio::spawn(charge(state, request, amount))
@@ -144,13 +179,24 @@ fn respond(payment: &Payment, created: StatusCode) -> Response {
     (created, Json(PaymentBody::from(payment))).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub order_id: Uuid,
 }
 
 /// The order's payments: for its customer or an admin (anyone else sees none).
+#[utoipa::path(
+    get,
+    path = "/payments",
+    tag = "payment",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "the order's payments visible to the caller", body = Vec<PaymentBody>),
+        (status = 400, description = "missing or malformed orderId (`malformed_query`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     identity: Identity,
@@ -165,6 +211,16 @@ async fn list(
     Ok(Json(visible.into_iter().collect()))
 }
 
+/// The faults injected now (admin).
+#[utoipa::path(
+    get,
+    path = "/admin/faults",
+    tag = "payment",
+    responses(
+        (status = 200, description = "the faults in force", body = FaultSettings),
+        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn get_faults(
     State(state): State<AppState>,
     identity: Identity,
@@ -174,6 +230,17 @@ async fn get_faults(
 }
 
 /// Changes the injected faults at run time, e.g. `{"delay":{"minMs":400,"maxMs":620},"failureRate":0}`.
+#[utoipa::path(
+    put,
+    path = "/admin/faults",
+    tag = "payment",
+    request_body = FaultSettings,
+    responses(
+        (status = 200, description = "the faults now in force", body = FaultSettings),
+        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "out of range (`invalid_faults`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn put_faults(
     State(state): State<AppState>,
     identity: Identity,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::{ApiJson, ApiPath};
+use service_runtime::problem::{ApiJson, ApiPath, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use shared_events::Envelope;
 use uuid::Uuid;
@@ -17,14 +17,16 @@ use crate::db::catalog as db;
 use crate::domain::{MenuItem, MenuItemPatch, Name, Price, Store};
 use crate::events::SOURCE;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewStore {
+    #[schema(example = "Chicken House")]
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Store)]
 pub struct StoreBody {
     pub id: Uuid,
     pub name: String,
@@ -43,14 +45,18 @@ impl From<Store> for StoreBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewMenuItem {
+    #[schema(example = "Fried chicken")]
     pub name: String,
+    /// Won.
+    #[schema(example = 18000)]
     pub price: i64,
 }
 
-#[derive(Debug, Deserialize)]
+/// Only the fields present change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MenuItemChange {
     pub name: Option<String>,
@@ -73,12 +79,15 @@ impl MenuItemChange {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = MenuItem)]
 pub struct MenuItemBody {
     pub id: Uuid,
     pub store_id: Uuid,
     pub name: String,
+    /// Won.
+    #[schema(example = 18000)]
     pub price: i64,
     pub available: bool,
 }
@@ -95,6 +104,19 @@ impl From<MenuItem> for MenuItemBody {
     }
 }
 
+/// Opens a store owned by the caller.
+#[utoipa::path(
+    post,
+    path = "/stores",
+    tag = "store",
+    request_body = NewStore,
+    responses(
+        (status = 201, description = "opened", body = StoreBody),
+        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "the caller already has a store with this name (`store_name_taken`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "empty or overlong name", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create_store(
     State(state): State<AppState>,
     identity: Identity,
@@ -110,6 +132,15 @@ pub async fn create_store(
     Ok((StatusCode::CREATED, Json(store.into())))
 }
 
+/// Every store.
+#[utoipa::path(
+    get,
+    path = "/stores",
+    tag = "store",
+    responses(
+        (status = 200, description = "every store", body = Vec<StoreBody>),
+    )
+)]
 pub async fn list_stores(
     State(state): State<AppState>,
     _identity: Identity,
@@ -118,6 +149,17 @@ pub async fn list_stores(
     Ok(Json(stores.into_iter().map(StoreBody::from).collect()))
 }
 
+/// One store.
+#[utoipa::path(
+    get,
+    path = "/stores/{storeId}",
+    tag = "store",
+    params(("storeId" = Uuid, Path)),
+    responses(
+        (status = 200, description = "the store", body = StoreBody),
+        (status = 404, description = "no such store", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get_store(
     State(state): State<AppState>,
     _identity: Identity,
@@ -127,6 +169,21 @@ pub async fn get_store(
     Ok(Json(store.ok_or_else(|| store_not_found(store_id))?.into()))
 }
 
+/// Adds an item to the menu of the caller's store.
+#[utoipa::path(
+    post,
+    path = "/stores/{storeId}/menu",
+    tag = "store",
+    params(("storeId" = Uuid, Path)),
+    request_body = NewMenuItem,
+    responses(
+        (status = 201, description = "registered", body = MenuItemBody),
+        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such store of the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "the menu already has an item with this name (`menu_item_name_taken`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "invalid name or price", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn add_menu_item(
     State(state): State<AppState>,
     identity: Identity,
@@ -149,6 +206,17 @@ pub async fn add_menu_item(
     Ok((StatusCode::CREATED, Json(item.into())))
 }
 
+/// A store's menu.
+#[utoipa::path(
+    get,
+    path = "/stores/{storeId}/menu",
+    tag = "store",
+    params(("storeId" = Uuid, Path)),
+    responses(
+        (status = 200, description = "the menu", body = Vec<MenuItemBody>),
+        (status = 404, description = "no such store", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list_menu(
     State(state): State<AppState>,
     _identity: Identity,
@@ -163,6 +231,20 @@ pub async fn list_menu(
 }
 
 /// Changes an item; publishes `MenuItemChanged` only if something actually changed.
+#[utoipa::path(
+    patch,
+    path = "/stores/{storeId}/menu/{menuItemId}",
+    tag = "store",
+    params(("storeId" = Uuid, Path), ("menuItemId" = Uuid, Path)),
+    request_body = MenuItemChange,
+    responses(
+        (status = 200, description = "the item as it is now", body = MenuItemBody),
+        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such store of the caller's, or no such item on its menu", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "the menu already has an item with this name (`menu_item_name_taken`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "invalid name or price", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn change_menu_item(
     State(state): State<AppState>,
     identity: Identity,
@@ -189,6 +271,18 @@ pub async fn change_menu_item(
     Ok(Json(item.into()))
 }
 
+/// Removes an item from the menu of the caller's store.
+#[utoipa::path(
+    delete,
+    path = "/stores/{storeId}/menu/{menuItemId}",
+    tag = "store",
+    params(("storeId" = Uuid, Path), ("menuItemId" = Uuid, Path)),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such store of the caller's, or no such item on its menu", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn remove_menu_item(
     State(state): State<AppState>,
     identity: Identity,

@@ -13,6 +13,40 @@ use uuid::Uuid;
 use crate::db;
 use crate::domain::{InvalidInput, InvalidTransition, Store};
 
+/// The store service's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        catalog::create_store,
+        catalog::list_stores,
+        catalog::get_store,
+        catalog::add_menu_item,
+        catalog::list_menu,
+        catalog::change_menu_item,
+        catalog::remove_menu_item,
+        store_orders::list,
+        store_orders::accept,
+        store_orders::reject,
+        store_orders::start_cooking,
+        store_orders::finish_cooking,
+    ),
+    components(schemas(
+        catalog::NewStore,
+        catalog::StoreBody,
+        catalog::NewMenuItem,
+        catalog::MenuItemChange,
+        catalog::MenuItemBody,
+        store_orders::StoreOrderBody,
+        store_orders::Rejection,
+    )),
+    tags((name = "store", description = "Stores, menus, and the owners' work on orders"))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,

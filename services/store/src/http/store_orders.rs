@@ -6,7 +6,7 @@ use axum::extract::State;
 use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::{ApiJson, ApiPath, ApiQuery};
+use service_runtime::problem::{ApiJson, ApiPath, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use shared_events::{Envelope, OrderLine};
 use uuid::Uuid;
@@ -16,8 +16,9 @@ use crate::db::{self, store_orders};
 use crate::domain::{Action, Reason, StoreOrder};
 use crate::events::SOURCE;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = StoreOrder)]
 pub struct StoreOrderBody {
     pub order_id: Uuid,
     pub store_id: Uuid,
@@ -25,6 +26,8 @@ pub struct StoreOrderBody {
     pub items: Vec<OrderLine>,
     pub total_price: i64,
     pub delivery_address: String,
+    /// Received, Accepted, Rejected, Cooking, Cooked or Canceled.
+    #[schema(example = "Received")]
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
@@ -47,19 +50,33 @@ impl From<StoreOrder> for StoreOrderBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub store_id: Uuid,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rejection {
+    #[schema(example = "sold out")]
     pub reason: String,
 }
 
 /// The store's orders, newest first; for the store's owner only.
+#[utoipa::path(
+    get,
+    path = "/store-orders",
+    tag = "store",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "the store's orders", body = Vec<StoreOrderBody>),
+        (status = 400, description = "missing or malformed storeId (`malformed_query`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such store of the caller's", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     identity: Identity,
@@ -72,6 +89,19 @@ pub async fn list(
     Ok(Json(orders.into_iter().map(StoreOrderBody::from).collect()))
 }
 
+/// The owner accepts the order.
+#[utoipa::path(
+    post,
+    path = "/store-orders/{orderId}/accept",
+    tag = "store",
+    params(("orderId" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Accepted", body = StoreOrderBody),
+        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such order in the caller's stores", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "not allowed from the order's current status (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn accept(
     state: State<AppState>,
     identity: Identity,
@@ -80,6 +110,21 @@ pub async fn accept(
     act(state, identity, order_id, Action::Accept).await
 }
 
+/// The owner rejects the order; it is canceled and refunded.
+#[utoipa::path(
+    post,
+    path = "/store-orders/{orderId}/reject",
+    tag = "store",
+    params(("orderId" = Uuid, Path)),
+    request_body = Rejection,
+    responses(
+        (status = 200, description = "Rejected", body = StoreOrderBody),
+        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such order in the caller's stores", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "not allowed from the order's current status (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "empty or overlong reason", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn reject(
     state: State<AppState>,
     identity: Identity,
@@ -90,6 +135,19 @@ pub async fn reject(
     act(state, identity, order_id, Action::Reject(reason)).await
 }
 
+/// The kitchen starts cooking; the customer can no longer cancel.
+#[utoipa::path(
+    post,
+    path = "/store-orders/{orderId}/start-cooking",
+    tag = "store",
+    params(("orderId" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Cooking", body = StoreOrderBody),
+        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such order in the caller's stores", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "not allowed from the order's current status (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn start_cooking(
     state: State<AppState>,
     identity: Identity,
@@ -98,6 +156,19 @@ pub async fn start_cooking(
     act(state, identity, order_id, Action::StartCooking).await
 }
 
+/// The food is ready; its delivery starts.
+#[utoipa::path(
+    post,
+    path = "/store-orders/{orderId}/finish-cooking",
+    tag = "store",
+    params(("orderId" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Cooked", body = StoreOrderBody),
+        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such order in the caller's stores", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "not allowed from the order's current status (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn finish_cooking(
     state: State<AppState>,
     identity: Identity,

@@ -1,0 +1,45 @@
+//! The API document, served at `GET /openapi.json` without a token. The document is generated
+//! from the services' and the gateway's types by the `api-docs` crate and committed; the gateway
+//! embeds the committed file, so it needs none of the services to serve it, and a test in
+//! `api-docs` keeps the file equal to what the code generates.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::dev_token;
+
+/// The committed document, as served.
+pub const DOCUMENT: &str = include_str!("../../docs/openapi.json");
+
+/// The gateway's own routes, for the generator to merge with the services' documents.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(dev_token::issue, serve),
+    components(schemas(dev_token::DevTokenRequest, dev_token::DevToken)),
+    tags(
+        (name = "auth", description = "Tokens for the local and test stacks"),
+        (name = "health", description = "The gateway's own liveness and readiness"),
+        (name = "meta", description = "This document"),
+    )
+)]
+struct ApiDoc;
+
+/// The gateway's own part of the document: the development token, its health endpoints and the
+/// document itself.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
+    doc.merge(service_runtime::ops::openapi());
+    doc
+}
+
+/// This OpenAPI document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "the OpenAPI document of the public API", content_type = "application/json", body = Object))
+)]
+pub async fn serve() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT)
+}
