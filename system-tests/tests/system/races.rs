@@ -41,11 +41,16 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
         .await;
     }
 
-    // Act: fire both decisions at once, for every order.
+    // Act: fire both decisions together for every order, the cancel lagging by 0 to 475 ms so
+    // that it sometimes crosses the CookingStarted event in flight and sometimes comes after it.
     for chunk in orders.chunks(20) {
-        futures::future::join_all(chunk.iter().map(|id| async move {
+        futures::future::join_all(chunk.iter().enumerate().map(|(i, id)| async move {
             let (cancel_path, cook_path) = (format!("/orders/{id}/cancel"), format!("/store-orders/{id}/start-cooking"));
-            let cancel = alice.post(&cancel_path);
+            let lag = std::time::Duration::from_millis(25 * i as u64);
+            let cancel = async {
+                tokio::time::sleep(lag).await;
+                alice.post(&cancel_path).await
+            };
             let cook = owner.post(&cook_path);
             let ((cancel, _), (cook, _)) = tokio::join!(cancel, cook);
             assert!(matches!(cancel, StatusCode::OK | StatusCode::CONFLICT), "cancel: {cancel}");
