@@ -70,9 +70,8 @@ pub fn document() -> OpenApi {
         ("payment", payment_service::http::openapi()),
         ("store", store_service::http::openapi()),
         ("delivery", delivery_service::http::openapi()),
-        // Still to come, once their handlers are annotated:
-        // ("notification", notification_service::http::openapi()),
-        // ("mypage", mypage_service::http::openapi()),
+        ("notification", notification_service::http::openapi()),
+        ("mypage", mypage_service::http::openapi()),
     ] {
         doc.merge(behind_gateway(service, part));
     }

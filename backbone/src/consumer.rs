@@ -173,7 +173,8 @@ impl<P: Processor> Consumer<P> {
             }
         }
         match consumer.commit_consumer_state(CommitMode::Sync) {
-            Ok(()) | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+            Ok(())
+            | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => tracing::warn!(consumer = name, error = %e, "final offset commit failed"),
         }
         consumer.unsubscribe();
@@ -212,16 +213,21 @@ impl<P: Processor> Consumer<P> {
                 .await;
             let error = match result {
                 Ok(outcome) => {
-                    span.in_scope(|| tracing::debug!(outcome = outcome.as_str(), "event processed"));
+                    span.in_scope(|| {
+                        tracing::debug!(outcome = outcome.as_str(), "event processed")
+                    });
                     metrics::counter!("events_consumed_total", "consumer" => name, "outcome" => outcome.as_str()).increment(1);
                     return true;
                 }
                 Err(e) => e,
             };
-            let give_up = matches!(error, HandleError::Failed(_)) && attempt >= self.retry.max_attempts;
+            let give_up =
+                matches!(error, HandleError::Failed(_)) && attempt >= self.retry.max_attempts;
             if give_up {
                 span.in_scope(|| tracing::error!(attempt, error = %error, "event failed for good: dead-lettering"));
-                return self.dead_letter(message, &error.to_string(), shutdown).await;
+                return self
+                    .dead_letter(message, &error.to_string(), shutdown)
+                    .await;
             }
             span.in_scope(|| tracing::warn!(attempt, error = %error, "event failed; retrying"));
             if sleep_or_cancel(self.retry.backoff(attempt), shutdown).await {
@@ -232,17 +238,28 @@ impl<P: Processor> Consumer<P> {
 
     /// Copies `message` to the dead-letter topic with its origin and the error in headers.
     /// Retries until it is sent: a dead letter must not be lost either.
-    async fn dead_letter(&self, message: &BorrowedMessage<'_>, error: &str, shutdown: &CancellationToken) -> bool {
+    async fn dead_letter(
+        &self,
+        message: &BorrowedMessage<'_>,
+        error: &str,
+        shutdown: &CancellationToken,
+    ) -> bool {
         let name = self.processor.name();
         let topic = self.settings.topics.name(Topic::DeadLetter);
-        let (partition, offset) = (message.partition().to_string(), message.offset().to_string());
+        let (partition, offset) = (
+            message.partition().to_string(),
+            message.offset().to_string(),
+        );
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut headers = OwnedHeaders::new();
             if let Some(original) = message.headers() {
                 for h in original.iter() {
-                    headers = headers.insert(Header { key: h.key, value: h.value });
+                    headers = headers.insert(Header {
+                        key: h.key,
+                        value: h.value,
+                    });
                 }
             }
             for (key, value) in [
@@ -252,7 +269,10 @@ impl<P: Processor> Consumer<P> {
                 ("dlq.offset", &offset),
                 ("dlq.consumer", name),
             ] {
-                headers = headers.insert(Header { key, value: Some(value) });
+                headers = headers.insert(Header {
+                    key,
+                    value: Some(value),
+                });
             }
             let mut record = FutureRecord::to(&topic).headers(headers);
             if let Some(payload) = message.payload() {
@@ -261,9 +281,14 @@ impl<P: Processor> Consumer<P> {
             if let Some(key) = message.key() {
                 record = record.key(key);
             }
-            match self.producer.send(record, Timeout::After(Duration::from_secs(10))).await {
+            match self
+                .producer
+                .send(record, Timeout::After(Duration::from_secs(10)))
+                .await
+            {
                 Ok(_) => {
-                    metrics::counter!("events_dead_lettered_total", "consumer" => name).increment(1);
+                    metrics::counter!("events_dead_lettered_total", "consumer" => name)
+                        .increment(1);
                     return true;
                 }
                 Err((e, _)) => {

@@ -194,7 +194,9 @@ impl Relay {
         self.producer
             .send(record, Timeout::After(Duration::from_secs(30)))
             .await
-            .map_err(|(e, _)| anyhow::anyhow!("cannot publish {} to {topic}: {e}", row.event_type))?;
+            .map_err(|(e, _)| {
+                anyhow::anyhow!("cannot publish {} to {topic}: {e}", row.event_type)
+            })?;
         Ok(())
     }
 

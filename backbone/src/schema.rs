@@ -11,11 +11,7 @@ static MESSAGING: Migrator = sqlx::migrate!("./migrations");
 
 /// The service's migrations preceded by the messaging ones.
 pub fn with_messaging(service: &Migrator) -> Migrator {
-    let mut migrations: Vec<_> = MESSAGING
-        .iter()
-        .chain(service.iter())
-        .cloned()
-        .collect();
+    let mut migrations: Vec<_> = MESSAGING.iter().chain(service.iter()).cloned().collect();
     migrations.sort_by_key(|m| m.version);
     Migrator {
         migrations: Cow::Owned(migrations),

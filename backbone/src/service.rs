@@ -96,8 +96,12 @@ impl Backbone {
                 return;
             }
             let mut tasks = vec![
-                Relay::new(this.pool.clone(), this.producer.clone(), this.kafka.topics.clone())
-                    .spawn(shutdown.child_token()),
+                Relay::new(
+                    this.pool.clone(),
+                    this.producer.clone(),
+                    this.kafka.topics.clone(),
+                )
+                .spawn(shutdown.child_token()),
             ];
             for consumer in consumers {
                 match consumer.spawn_task(shutdown.child_token()) {
@@ -128,7 +132,9 @@ impl Backbone {
             };
             match attempt.await {
                 Ok(()) => return true,
-                Err(e) => tracing::warn!(error = %format!("{e:#}"), retry_in = ?wait, "not started yet"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), retry_in = ?wait, "not started yet")
+                }
             }
             tokio::select! {
                 () = shutdown.cancelled() => return false,

@@ -100,7 +100,10 @@ mod tests {
     #[tokio::test]
     async fn the_scoped_trace_is_current_inside_the_scope_only() {
         let root = TraceParent::new_root();
-        let inside = root.clone().scope(async { TraceParent::current_or_new() }).await;
+        let inside = root
+            .clone()
+            .scope(async { TraceParent::current_or_new() })
+            .await;
         assert_eq!(inside, root);
         assert_ne!(TraceParent::current_or_new(), root);
     }

@@ -31,7 +31,10 @@ pub struct Envelope {
 pub enum Decoded {
     Event(Box<Envelope>),
     /// A well-formed envelope of a type this build does not know (forward compatibility): skip it.
-    Unknown { id: Uuid, event_type: String },
+    Unknown {
+        id: Uuid,
+        event_type: String,
+    },
 }
 
 /// A message that is not a valid event; it belongs on the dead-letter topic.
@@ -189,7 +192,11 @@ mod tests {
         assert_eq!(json["source"], "order");
         assert_eq!(json["orderId"], order_id.to_string());
         assert_eq!(json["data"]["items"][0]["unitPrice"], 18_000);
-        assert!(json["occurredAt"].as_str().is_some_and(|t| t.ends_with('Z')));
+        assert!(
+            json["occurredAt"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z'))
+        );
     }
 
     #[test]

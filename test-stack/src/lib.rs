@@ -59,10 +59,13 @@ impl TestDatabase {
     pub async fn drop(self) {
         self.pool.close().await;
         let mut conn = PgConnection::connect(&admin_url()).await.unwrap();
-        sqlx::query(&format!("drop database if exists {} with (force)", self.name))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        sqlx::query(&format!(
+            "drop database if exists {} with (force)",
+            self.name
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     }
 }
 
@@ -115,9 +118,7 @@ pub async fn read_topic(
         .set("enable.auto.commit", "false")
         .create()
         .unwrap();
-    consumer
-        .subscribe(&[&settings.topics.name(topic)])
-        .unwrap();
+    consumer.subscribe(&[&settings.topics.name(topic)]).unwrap();
     let mut messages = Vec::new();
     let deadline = tokio::time::Instant::now() + timeout;
     while messages.len() < count {
@@ -197,10 +198,14 @@ impl RunningApp {
     }
 
     pub async fn wait_ready(&self) {
-        eventually(Duration::from_secs(30), "the service to be ready", || async {
-            let status = self.get("/health/ready").send().await.ok()?.status();
-            (status == reqwest::StatusCode::OK).then_some(())
-        })
+        eventually(
+            Duration::from_secs(30),
+            "the service to be ready",
+            || async {
+                let status = self.get("/health/ready").send().await.ok()?.status();
+                (status == reqwest::StatusCode::OK).then_some(())
+            },
+        )
         .await;
     }
 
@@ -231,7 +236,8 @@ pub trait AsUser {
 
 impl AsUser for reqwest::RequestBuilder {
     fn as_user(self, user_id: &str, role: &str) -> Self {
-        self.header("x-user-id", user_id).header("x-user-role", role)
+        self.header("x-user-id", user_id)
+            .header("x-user-role", role)
     }
 }
 

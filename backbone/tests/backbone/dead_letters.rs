@@ -29,13 +29,18 @@ async fn a_malformed_message_is_dead_lettered_with_its_origin_and_later_messages
     // Assert
     stack.wait_for_effects(1).await;
     assert_eq!(stack.effects_of(&[after.id]).await, [1]);
-    let dead = test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(10)).await;
+    let dead =
+        test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(10)).await;
     assert_eq!(dead.len(), 1);
     let letter = &dead[0];
     assert_eq!(letter.payload(), Some(&b"{not json"[..]));
     assert_eq!(letter.key(), Some(key.as_bytes()));
     let header = |k| test_stack::header_of(letter, k).unwrap_or_default();
-    assert!(header("dlq.error").contains("not an event envelope"), "{}", header("dlq.error"));
+    assert!(
+        header("dlq.error").contains("not an event envelope"),
+        "{}",
+        header("dlq.error")
+    );
     assert_eq!(header("dlq.topic"), stack.kafka.topics.name(Topic::Order));
     assert!(header("dlq.partition").parse::<i32>().is_ok());
     assert_eq!(header("dlq.offset"), "0");
@@ -67,7 +72,8 @@ async fn an_event_that_keeps_failing_is_dead_lettered_after_bounded_retries() {
 
     // Assert: the healthy event is handled; the poison one is dead-lettered, not applied.
     stack.wait_for_effects(1).await;
-    let dead = test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(10)).await;
+    let dead =
+        test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(10)).await;
     assert_eq!(dead.len(), 1);
     assert_eq!(
         test_stack::header_of(&dead[0], "id"),
@@ -107,7 +113,8 @@ async fn an_unknown_event_type_is_skipped_without_a_dead_letter() {
     stack.enqueue(std::slice::from_ref(&after)).await;
 
     stack.wait_for_effects(1).await;
-    let dead = test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(2)).await;
+    let dead =
+        test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(2)).await;
     assert!(dead.is_empty());
     shutdown.cancel();
     stack.finish().await;

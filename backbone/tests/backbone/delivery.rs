@@ -36,7 +36,9 @@ async fn an_event_written_to_the_outbox_reaches_the_consumer_once_even_when_deli
             .await
             .unwrap();
     assert_eq!(unpublished, 0);
-    eprintln!("outbox to consumer: first {latency:?} (includes joining the group), then {steady:?}");
+    eprintln!(
+        "outbox to consumer: first {latency:?} (includes joining the group), then {steady:?}"
+    );
     shutdown.cancel();
     stack.finish().await;
 }
@@ -94,7 +96,11 @@ async fn a_consumer_stopped_mid_stream_catches_up_with_none_lost_and_none_double
     tokio::time::sleep(Duration::from_millis(500)).await; // room for any redelivery to show
 
     // Assert
-    let ids: Vec<_> = first_half.iter().chain(&second_half).map(|e| e.id).collect();
+    let ids: Vec<_> = first_half
+        .iter()
+        .chain(&second_half)
+        .map(|e| e.id)
+        .collect();
     assert!(stack.effects_of(&ids).await.iter().all(|&n| n == 1));
     assert_eq!(stack.total_effects().await, 80);
     let handled_after: i64 =
@@ -102,7 +108,10 @@ async fn a_consumer_stopped_mid_stream_catches_up_with_none_lost_and_none_double
             .fetch_one(stack.pool())
             .await
             .unwrap();
-    assert_eq!(handled_after, 40, "the restarted consumer handled exactly what it missed");
+    assert_eq!(
+        handled_after, 40,
+        "the restarted consumer handled exactly what it missed"
+    );
     relay_shutdown.cancel();
     restart.cancel();
     stack.finish().await;
@@ -132,7 +141,11 @@ async fn two_consumers_in_one_group_split_the_partitions_and_handle_each_event_o
             .fetch_all(stack.pool())
             .await
             .unwrap();
-    assert_eq!(per_instance.len(), 2, "both replicas got partitions: {per_instance:?}");
+    assert_eq!(
+        per_instance.len(),
+        2,
+        "both replicas got partitions: {per_instance:?}"
+    );
     assert_eq!(per_instance.iter().map(|(_, n)| n).sum::<i64>(), 90);
     shutdown.cancel();
     stack.finish().await;

@@ -54,7 +54,11 @@ impl Stack {
         self.consumer_with(Recorder::new(instance), shutdown)
     }
 
-    pub fn consumer_with(&self, recorder: Recorder, shutdown: &CancellationToken) -> JoinHandle<()> {
+    pub fn consumer_with(
+        &self,
+        recorder: Recorder,
+        shutdown: &CancellationToken,
+    ) -> JoinHandle<()> {
         let mut consumer = Consumer::new(
             PgInbox::new(self.pool().clone(), recorder),
             self.kafka.clone(),
@@ -158,7 +162,9 @@ impl EventHandler for Recorder {
         if let Event::OrderCanceled(e) = &envelope.event
             && e.customer_id == "poison"
         {
-            return Err(HandleError::Failed(anyhow::anyhow!("cannot digest this order")));
+            return Err(HandleError::Failed(anyhow::anyhow!(
+                "cannot digest this order"
+            )));
         }
         sqlx::query("insert into effect (event_id, instance) values ($1, $2)")
             .bind(envelope.id)

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::{ApiPath, ApiQuery};
+use service_runtime::problem::{ApiPath, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use uuid::Uuid;
 
@@ -24,6 +24,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Mypage's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, one, popular),
+    tags((name = "mypage", description = "The customer's read model of orders, and popular menus"))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
 fn internal(e: impl std::fmt::Display) -> Problem {
     tracing::error!(error = %e, "mypage request failed");
     Problem::internal()
@@ -35,6 +47,8 @@ async fn live(store: &Store) -> Result<Views, Problem> {
     Ok(store.views(&generations.active))
 }
 
+#[utoipa::path(get, path = "/mypage/orders", tag = "mypage",
+    responses((status = 200, description = "the caller's order views", body = Vec<OrderView>)))]
 async fn list(
     State(state): State<AppState>,
     identity: Identity,
@@ -46,6 +60,12 @@ async fn list(
 }
 
 /// Another customer's order is a 404, as if it did not exist.
+#[utoipa::path(get, path = "/mypage/orders/{orderId}", tag = "mypage",
+    params(("orderId" = Uuid, Path)),
+    responses(
+        (status = 200, description = "the order view", body = OrderView),
+        (status = 404, description = "no such order of the caller's", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 async fn one(
     State(state): State<AppState>,
     identity: Identity,
@@ -60,12 +80,14 @@ async fn one(
     .ok_or_else(|| Problem::not_found(format!("no order {order_id}")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PopularQuery {
+    /// 1–100, 10 by default.
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PopularMenu {
     pub menu_item_id: String,
@@ -74,6 +96,12 @@ pub struct PopularMenu {
     pub order_count: i64,
 }
 
+#[utoipa::path(get, path = "/mypage/popular-menus", tag = "mypage",
+    params(PopularQuery),
+    responses(
+        (status = 200, description = "menu items by orderCount, most ordered first", body = Vec<PopularMenu>),
+        (status = 422, description = "limit out of 1..100 (`invalid_limit`)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 async fn popular(
     State(state): State<AppState>,
     _identity: Identity,

@@ -23,8 +23,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Serialize)]
+/// The notification service's part of the API document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list),
+    tags((name = "notification", description = "Messages sent to customers about their orders"))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Notification)]
 pub struct NotificationBody {
     pub id: Uuid,
     pub customer_id: String,
@@ -32,6 +45,8 @@ pub struct NotificationBody {
     pub event_type: String,
     pub message: String,
     pub channel: String,
+    /// Pending, Sent or Failed.
+    #[schema(example = "Sent")]
     pub status: &'static str,
     pub created_at: DateTime<Utc>,
 }
@@ -52,6 +67,12 @@ impl From<Notification> for NotificationBody {
 }
 
 /// Newest first.
+#[utoipa::path(
+    get,
+    path = "/notifications",
+    tag = "notification",
+    responses((status = 200, description = "the caller's notifications, newest first (every customer's for an admin)", body = Vec<NotificationBody>))
+)]
 async fn list(
     State(state): State<AppState>,
     identity: Identity,

@@ -38,7 +38,10 @@ impl TryFrom<OrderRow> for Order {
             status: row.status.parse().map_err(decode)?,
             cancel_reason: row
                 .cancel_reason
-                .map(|r| CancelReason::parse(&r).ok_or_else(|| decode(format!("unknown cancel reason {r:?}"))))
+                .map(|r| {
+                    CancelReason::parse(&r)
+                        .ok_or_else(|| decode(format!("unknown cancel reason {r:?}")))
+                })
                 .transpose()?,
             payment_id: row.payment_id,
             created_at: row.created_at,
@@ -109,17 +112,26 @@ pub async fn by_idempotency_key(
 }
 
 /// The order, locked for update when `lock` is set (inside a transaction).
-pub async fn get(executor: impl PgExecutor<'_>, id: Uuid, lock: bool) -> sqlx::Result<Option<Order>> {
+pub async fn get(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    lock: bool,
+) -> sqlx::Result<Option<Order>> {
     let lock = if lock { " for update" } else { "" };
-    sqlx::query_as::<_, OrderRow>(&format!("select {COLUMNS} from customer_order where id = $1{lock}"))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?
-        .map(Order::try_from)
-        .transpose()
+    sqlx::query_as::<_, OrderRow>(&format!(
+        "select {COLUMNS} from customer_order where id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?
+    .map(Order::try_from)
+    .transpose()
 }
 
-pub async fn list_for_customer(executor: impl PgExecutor<'_>, customer_id: &str) -> sqlx::Result<Vec<Order>> {
+pub async fn list_for_customer(
+    executor: impl PgExecutor<'_>,
+    customer_id: &str,
+) -> sqlx::Result<Vec<Order>> {
     let rows = sqlx::query_as::<_, OrderRow>(&format!(
         "select {COLUMNS} from customer_order where customer_id = $1 order by created_at desc limit 200"
     ))
@@ -130,7 +142,10 @@ pub async fn list_for_customer(executor: impl PgExecutor<'_>, customer_id: &str)
 }
 
 /// Orders still waiting for their payment answer after `age`: left behind by a crash.
-pub async fn pending_since(executor: impl PgExecutor<'_>, before: DateTime<Utc>) -> sqlx::Result<Vec<Order>> {
+pub async fn pending_since(
+    executor: impl PgExecutor<'_>,
+    before: DateTime<Utc>,
+) -> sqlx::Result<Vec<Order>> {
     let rows = sqlx::query_as::<_, OrderRow>(&format!(
         "select {COLUMNS} from customer_order
          where status = 'PaymentPending' and created_at < $1 order by created_at limit 100"
@@ -144,7 +159,11 @@ pub async fn pending_since(executor: impl PgExecutor<'_>, before: DateTime<Utc>)
 /// Stores the order's new state if its status is still `expected`; `false` if someone else
 /// changed it first. An order whose payment failed gives its idempotency key back, so the
 /// customer's retry with the same key is a new attempt.
-pub async fn save(conn: &mut PgConnection, order: &Order, expected: OrderStatus) -> sqlx::Result<bool> {
+pub async fn save(
+    conn: &mut PgConnection,
+    order: &Order,
+    expected: OrderStatus,
+) -> sqlx::Result<bool> {
     let updated = sqlx::query(
         "update customer_order
          set status = $2, cancel_reason = $3, payment_id = $4, updated_at = now(),
@@ -162,7 +181,10 @@ pub async fn save(conn: &mut PgConnection, order: &Order, expected: OrderStatus)
     Ok(updated == 1)
 }
 
-pub async fn menu_of_store(executor: impl PgExecutor<'_>, store_id: Uuid) -> sqlx::Result<Vec<MenuItem>> {
+pub async fn menu_of_store(
+    executor: impl PgExecutor<'_>,
+    store_id: Uuid,
+) -> sqlx::Result<Vec<MenuItem>> {
     let rows: Vec<(Uuid, Uuid, String, i64, bool)> = sqlx::query_as(
         "select menu_item_id, store_id, name, price, available from menu_item where store_id = $1",
     )
@@ -171,7 +193,15 @@ pub async fn menu_of_store(executor: impl PgExecutor<'_>, store_id: Uuid) -> sql
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(menu_item_id, store_id, name, price, available)| MenuItem { menu_item_id, store_id, name, price, available })
+        .map(
+            |(menu_item_id, store_id, name, price, available)| MenuItem {
+                menu_item_id,
+                store_id,
+                name,
+                price,
+                available,
+            },
+        )
         .collect())
 }
 

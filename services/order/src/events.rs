@@ -35,8 +35,20 @@ impl EventHandler for MenuReplica {
 
     async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandleError> {
         match &envelope.event {
-            Event::MenuItemRegistered(MenuItemRegistered { store_id, menu_item_id, name, price, available })
-            | Event::MenuItemChanged(MenuItemChanged { store_id, menu_item_id, name, price, available }) => {
+            Event::MenuItemRegistered(MenuItemRegistered {
+                store_id,
+                menu_item_id,
+                name,
+                price,
+                available,
+            })
+            | Event::MenuItemChanged(MenuItemChanged {
+                store_id,
+                menu_item_id,
+                name,
+                price,
+                available,
+            }) => {
                 let item = MenuItem {
                     menu_item_id: *menu_item_id,
                     store_id: *store_id,

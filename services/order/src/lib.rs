@@ -27,7 +27,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// Builds the service, bound and ready to run.
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let payments = payments::Resilient::new(payments::HttpPayments::new(&settings.payment_url)?, settings.breaker);
+    let payments = payments::Resilient::new(
+        payments::HttpPayments::new(&settings.payment_url)?,
+        settings.breaker,
+    );
     let retry_after = settings.breaker.open_for.as_secs().max(1);
     let repair_settings = settings.repair;
     backbone::launch(settings.service, &MIGRATOR, move |backbone| {
@@ -37,7 +40,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
             Task(move |shutdown| tokio::spawn(repair::run(orders, repair_settings, shutdown)))
         };
         Ok(Wiring {
-            routes: http::router(http::AppState { orders, retry_after }),
+            routes: http::router(http::AppState {
+                orders,
+                retry_after,
+            }),
             consumers: vec![
                 backbone.consumer(PgInbox::new(backbone.pool.clone(), events::MenuReplica)),
                 backbone.consumer(PgInbox::new(backbone.pool.clone(), events::OrderProgress)),

@@ -2,5 +2,8 @@
 async fn main() -> anyhow::Result<()> {
     service_runtime::telemetry::init("order");
     let settings = order_service::Settings::from_env()?;
-    order_service::build(settings).await?.run_until_signal().await
+    order_service::build(settings)
+        .await?
+        .run_until_signal()
+        .await
 }

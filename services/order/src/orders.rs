@@ -10,7 +10,9 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::{self, InsertError};
-use crate::domain::{Change, Order, OrderRequest, OrderStatus, TransitionError, ValidationError, price_order};
+use crate::domain::{
+    Change, Order, OrderRequest, OrderStatus, TransitionError, ValidationError, price_order,
+};
 use crate::events::SOURCE;
 use crate::payments::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
 
@@ -114,7 +116,9 @@ impl Orders {
         if !commit_change(&mut tx, &mut order, &change).await? {
             // Settled by someone else meanwhile (a concurrent re-drive): report what is stored.
             drop(tx);
-            let current = db::get(&self.pool, order.id, false).await?.ok_or(OrderError::NotFound)?;
+            let current = db::get(&self.pool, order.id, false)
+                .await?
+                .ok_or(OrderError::NotFound)?;
             return Ok(replay(current));
         }
         tx.commit().await?;
@@ -158,7 +162,11 @@ impl Orders {
 
 /// Applies `change` to `order` and stores it with its event, inside the caller's transaction.
 /// `false` (and nothing written) if the stored status is no longer the order's.
-pub async fn commit_change(conn: &mut PgConnection, order: &mut Order, change: &Change) -> sqlx::Result<bool> {
+pub async fn commit_change(
+    conn: &mut PgConnection,
+    order: &mut Order,
+    change: &Change,
+) -> sqlx::Result<bool> {
     let expected = order.status;
     order.apply(change);
     if !db::save(conn, order, expected).await? {

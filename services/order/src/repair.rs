@@ -43,7 +43,9 @@ pub async fn repair_once(orders: &Orders, settings: RepairSettings) -> anyhow::R
     for order in db::pending_since(orders.pool(), stuck_before).await? {
         let (id, give_up) = (order.id, order.created_at < give_up_before);
         match orders.settle(order, give_up).await? {
-            Placement::InProgress(_) => tracing::info!(order.id = %id, "payment still unavailable; will retry"),
+            Placement::InProgress(_) => {
+                tracing::info!(order.id = %id, "payment still unavailable; will retry")
+            }
             _ => settled += 1,
         }
     }

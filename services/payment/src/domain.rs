@@ -135,7 +135,11 @@ impl OrderLedger {
     /// order that was canceled first is approved and refunded at once.
     pub fn charge(&mut self, mut candidate: Payment) -> Charged {
         if let Some(existing) = &self.payment {
-            return Charged { payment: existing.clone(), created: false, publish: vec![] };
+            return Charged {
+                payment: existing.clone(),
+                created: false,
+                publish: vec![],
+            };
         }
         let mut publish = Vec::new();
         if candidate.status == PaymentStatus::Approved {
@@ -145,7 +149,11 @@ impl OrderLedger {
             }
         }
         self.payment = Some(candidate.clone());
-        Charged { payment: candidate, created: true, publish }
+        Charged {
+            payment: candidate,
+            created: true,
+            publish,
+        }
     }
 
     /// The order was canceled: refund its payment once, or remember for a payment to come.
@@ -185,8 +193,14 @@ mod tests {
     #[test]
     fn amounts_above_the_limit_are_declined_and_the_limit_itself_is_not() {
         let limit = 1_000_000;
-        assert_eq!(decide(Amount::parse(limit).unwrap(), limit), PaymentStatus::Approved);
-        assert_eq!(decide(Amount::parse(limit + 1).unwrap(), limit), PaymentStatus::Declined);
+        assert_eq!(
+            decide(Amount::parse(limit).unwrap(), limit),
+            PaymentStatus::Approved
+        );
+        assert_eq!(
+            decide(Amount::parse(limit + 1).unwrap(), limit),
+            PaymentStatus::Declined
+        );
     }
 
     #[test]
@@ -207,7 +221,10 @@ mod tests {
     }
 
     fn candidate(status: PaymentStatus) -> Payment {
-        Payment { status, ..payment(PaymentStatus::Approved) }
+        Payment {
+            status,
+            ..payment(PaymentStatus::Approved)
+        }
     }
 
     #[test]

@@ -29,10 +29,9 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         };
         Ok(Wiring {
             routes: http::router(state),
-            consumers: vec![backbone.consumer(PgInbox::new(
-                backbone.pool.clone(),
-                events::Refunds,
-            ))],
+            consumers: vec![
+                backbone.consumer(PgInbox::new(backbone.pool.clone(), events::Refunds)),
+            ],
         })
     })
     .await

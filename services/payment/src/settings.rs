@@ -25,7 +25,10 @@ impl Settings {
             service: ServiceSettings::from_env("payment", 8082)?,
             decline_above: var("PAYMENT_DECLINE_ABOVE", 1_000_000)?,
             faults: FaultSettings {
-                delay: var("PAYMENT_FAULT_DELAY_MS", crate::faults::DelayRange::default())?,
+                delay: var(
+                    "PAYMENT_FAULT_DELAY_MS",
+                    crate::faults::DelayRange::default(),
+                )?,
                 failure_rate: var("PAYMENT_FAULT_FAILURE_RATE", 0.0)?,
             },
         })

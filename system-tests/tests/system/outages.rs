@@ -12,7 +12,10 @@ use crate::system::{PATIENCE, System};
 async fn orders_are_taken_while_the_store_is_down_and_it_catches_up_with_each_exactly_once() {
     // Arrange
     let mut system = System::start().await;
-    let (owner, alice) = (system.user("olivia", "owner").await, system.user("alice", "customer").await);
+    let (owner, alice) = (
+        system.user("olivia", "owner").await,
+        system.user("alice", "customer").await,
+    );
     let (store_id, item_id) = system.open_store(&owner).await;
 
     // Act: the store service stops; customers keep ordering.
@@ -26,7 +29,12 @@ async fn orders_are_taken_while_the_store_is_down_and_it_catches_up_with_each_ex
     // Assert: every missed order appears, once.
     let path = format!("/store-orders?storeId={store_id}");
     let orders: Vec<Value> = test_stack::eventually(PATIENCE, "the store to catch up", || async {
-        let response = store.get(&path).as_user("olivia", "owner").send().await.ok()?;
+        let response = store
+            .get(&path)
+            .as_user("olivia", "owner")
+            .send()
+            .await
+            .ok()?;
         if response.status() != StatusCode::OK {
             return None;
         }
@@ -34,7 +42,10 @@ async fn orders_are_taken_while_the_store_is_down_and_it_catches_up_with_each_ex
         (orders.len() >= placed.len()).then_some(orders)
     })
     .await;
-    let seen: HashSet<String> = orders.iter().map(|o| o["orderId"].as_str().unwrap().to_owned()).collect();
+    let seen: HashSet<String> = orders
+        .iter()
+        .map(|o| o["orderId"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(orders.len(), placed.len(), "no order twice");
     assert_eq!(seen, placed);
     system.finish().await;

@@ -32,7 +32,10 @@ pub struct System {
 }
 
 fn http() -> HttpSettings {
-    HttpSettings { host: "127.0.0.1".to_owned(), port: 0 }
+    HttpSettings {
+        host: "127.0.0.1".to_owned(),
+        port: 0,
+    }
 }
 
 impl System {
@@ -72,12 +75,17 @@ impl System {
             .unwrap(),
         )
         .await;
-        let store_settings = store_service::Settings { service: settings_for(&mut databases).await };
-        let store = RunningApp::start(store_service::build(store_settings.clone()).await.unwrap()).await;
+        let store_settings = store_service::Settings {
+            service: settings_for(&mut databases).await,
+        };
+        let store =
+            RunningApp::start(store_service::build(store_settings.clone()).await.unwrap()).await;
         let delivery = RunningApp::start(
-            delivery_service::build(delivery_service::Settings { service: settings_for(&mut databases).await })
-                .await
-                .unwrap(),
+            delivery_service::build(delivery_service::Settings {
+                service: settings_for(&mut databases).await,
+            })
+            .await
+            .unwrap(),
         )
         .await;
         let notification = RunningApp::start(
@@ -109,7 +117,10 @@ impl System {
             .unwrap(),
         )
         .await;
-        let upstream = |app: &RunningApp| UpstreamSettings { base_url: app.address.clone(), timeout: Duration::from_secs(10) };
+        let upstream = |app: &RunningApp| UpstreamSettings {
+            base_url: app.address.clone(),
+            timeout: Duration::from_secs(10),
+        };
         let gateway = RunningApp::start(
             gateway::build(gateway::Settings {
                 http: http(),
@@ -182,27 +193,43 @@ impl System {
     /// Starts the store service again on its database and topics (the gateway still points at
     /// the old port, so tests read the new one directly).
     pub async fn restart_store(&mut self) -> &RunningApp {
-        let store = RunningApp::start(store_service::build(self.store_settings.clone()).await.unwrap()).await;
+        let store = RunningApp::start(
+            store_service::build(self.store_settings.clone())
+                .await
+                .unwrap(),
+        )
+        .await;
         self.store.insert(store)
     }
 
     /// A store with one menu item (fried chicken, 18,000 won), known to the order service.
     pub async fn open_store(&self, owner: &User) -> (String, String) {
-        let (status, store) = owner.send(Method::POST, "/stores", Some(json!({ "name": format!("Chicken House {}", Uuid::new_v4()) }))).await;
+        let (status, store) = owner
+            .send(
+                Method::POST,
+                "/stores",
+                Some(json!({ "name": format!("Chicken House {}", Uuid::new_v4()) })),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{store}");
         let store_id = store["id"].as_str().unwrap().to_owned();
         let (status, item) = owner
-            .send(Method::POST, &format!("/stores/{store_id}/menu"), Some(json!({ "name": "Fried chicken", "price": 18_000 })))
+            .send(
+                Method::POST,
+                &format!("/stores/{store_id}/menu"),
+                Some(json!({ "name": "Fried chicken", "price": 18_000 })),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{item}");
         let item_id = item["id"].as_str().unwrap().to_owned();
         let item_uuid: Uuid = item_id.parse().unwrap();
         test_stack::eventually(PATIENCE, "the order service's menu replica", || async {
-            let known: i64 = sqlx::query_scalar("select count(*) from menu_item where menu_item_id = $1")
-                .bind(item_uuid)
-                .fetch_one(&self.order_db)
-                .await
-                .ok()?;
+            let known: i64 =
+                sqlx::query_scalar("select count(*) from menu_item where menu_item_id = $1")
+                    .bind(item_uuid)
+                    .fetch_one(&self.order_db)
+                    .await
+                    .ok()?;
             (known == 1).then_some(())
         })
         .await;
@@ -214,7 +241,9 @@ impl System {
         let mut types = Vec::new();
         for topic in [Topic::Order, Topic::Payment, Topic::Store, Topic::Delivery] {
             use rdkafka::Message;
-            for message in test_stack::read_topic(&self.kafka, topic, usize::MAX, Duration::from_secs(3)).await {
+            for message in
+                test_stack::read_topic(&self.kafka, topic, usize::MAX, Duration::from_secs(3)).await
+            {
                 let envelope: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
                 if envelope["orderId"] == order_id {
                     types.push(envelope["type"].as_str().unwrap().to_owned());
@@ -227,7 +256,13 @@ impl System {
 
     pub async fn finish(self) {
         self.gateway.stop().await;
-        for app in [self.order, self.payment, self.delivery, self.notification, self.mypage] {
+        for app in [
+            self.order,
+            self.payment,
+            self.delivery,
+            self.notification,
+            self.mypage,
+        ] {
             app.stop().await;
         }
         if let Some(store) = self.store {
@@ -247,8 +282,16 @@ pub struct User {
 }
 
 impl User {
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -10,7 +10,7 @@ pub trait Ranked {
 macro_rules! ranked {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $rank:literal),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
         pub enum $name { $($variant),* }
 
         impl Ranked for $name {

@@ -133,9 +133,27 @@ mod tests {
 
     fn menu(store_id: Uuid) -> Vec<MenuItem> {
         vec![
-            MenuItem { menu_item_id: Uuid::from_u128(1), store_id, name: "Fried chicken".into(), price: 18_000, available: true },
-            MenuItem { menu_item_id: Uuid::from_u128(2), store_id, name: "Cola".into(), price: 2_000, available: true },
-            MenuItem { menu_item_id: Uuid::from_u128(3), store_id, name: "Seasonal".into(), price: 9_000, available: false },
+            MenuItem {
+                menu_item_id: Uuid::from_u128(1),
+                store_id,
+                name: "Fried chicken".into(),
+                price: 18_000,
+                available: true,
+            },
+            MenuItem {
+                menu_item_id: Uuid::from_u128(2),
+                store_id,
+                name: "Cola".into(),
+                price: 2_000,
+                available: true,
+            },
+            MenuItem {
+                menu_item_id: Uuid::from_u128(3),
+                store_id,
+                name: "Seasonal".into(),
+                price: 9_000,
+                available: false,
+            },
         ]
     }
 
@@ -144,7 +162,10 @@ mod tests {
             store_id,
             items: items
                 .iter()
-                .map(|&(id, quantity)| RequestedItem { menu_item_id: Uuid::from_u128(id), quantity })
+                .map(|&(id, quantity)| RequestedItem {
+                    menu_item_id: Uuid::from_u128(id),
+                    quantity,
+                })
                 .collect(),
             delivery_address: "  Seoul, Gangnam-gu  ".into(),
         }
@@ -153,7 +174,8 @@ mod tests {
     #[test]
     fn prices_come_from_the_menu_and_add_up() {
         let store = Uuid::new_v4();
-        let (lines, total, address) = price_order(&request(store, &[(1, 2), (2, 3)]), &menu(store)).unwrap();
+        let (lines, total, address) =
+            price_order(&request(store, &[(1, 2), (2, 3)]), &menu(store)).unwrap();
         assert_eq!(total, 2 * 18_000 + 3 * 2_000);
         assert_eq!(lines[0].name, "Fried chicken");
         assert_eq!(lines[1].unit_price, 2_000);
@@ -169,10 +191,16 @@ mod tests {
         assert_eq!(code(request(store, &[(1, 0)]), &m), "invalid_quantity");
         assert_eq!(code(request(store, &[(1, 100)]), &m), "invalid_quantity");
         assert_eq!(code(request(store, &[(1, -1)]), &m), "invalid_quantity");
-        assert_eq!(code(request(store, &[(1, 1), (1, 2)]), &m), "duplicate_item");
+        assert_eq!(
+            code(request(store, &[(1, 1), (1, 2)]), &m),
+            "duplicate_item"
+        );
         assert_eq!(code(request(store, &[(9, 1)]), &m), "menu_item_unknown");
         assert_eq!(code(request(store, &[(3, 1)]), &m), "menu_item_unavailable");
-        assert_eq!(code(request(Uuid::new_v4(), &[(1, 1)]), &m), "store_unknown");
+        assert_eq!(
+            code(request(Uuid::new_v4(), &[(1, 1)]), &m),
+            "store_unknown"
+        );
         let mut blank = request(store, &[(1, 1)]);
         blank.delivery_address = "   ".into();
         assert_eq!(code(blank, &m), "invalid_address");

@@ -33,8 +33,16 @@ fn store_events(o: &Order, rejected: bool) -> Vec<Event> {
         })];
     }
     vec![
-        Event::StoreOrderAccepted(StoreOrderAccepted { order_id, store_id, customer_id: customer_id.clone() }),
-        Event::CookingStarted(CookingStarted { order_id, store_id, customer_id: customer_id.clone() }),
+        Event::StoreOrderAccepted(StoreOrderAccepted {
+            order_id,
+            store_id,
+            customer_id: customer_id.clone(),
+        }),
+        Event::CookingStarted(CookingStarted {
+            order_id,
+            store_id,
+            customer_id: customer_id.clone(),
+        }),
         Event::CookingFinished(CookingFinished {
             order_id,
             store_id,
@@ -60,7 +68,11 @@ fn delivery_events(o: &Order, accident: bool) -> Vec<Event> {
             reason: "scooter crash".into(),
         })
     } else {
-        Event::DeliveryCompleted(DeliveryCompleted { delivery_id, order_id, customer_id })
+        Event::DeliveryCompleted(DeliveryCompleted {
+            delivery_id,
+            order_id,
+            customer_id,
+        })
     };
     vec![started, end]
 }
@@ -105,7 +117,10 @@ fn interleave(a: &[Event], b: &[Event], picks: &[bool], duplicates: &[usize]) ->
 #[test]
 fn the_happy_path_ends_delivered_with_nothing_published() {
     let o = order(OrderStatus::Placed);
-    let events: Vec<_> = store_events(&o, false).into_iter().chain(delivery_events(&o, false)).collect();
+    let events: Vec<_> = store_events(&o, false)
+        .into_iter()
+        .chain(delivery_events(&o, false))
+        .collect();
     let (end, published) = replay(o, &events);
     assert_eq!(end.status, OrderStatus::Delivered);
     assert!(published.is_empty());
@@ -116,9 +131,17 @@ fn a_customer_cancels_while_placed_or_accepted_and_not_after_cooking_started() {
     for status in [OrderStatus::Placed, OrderStatus::Accepted] {
         let change = order(status).cancel_by_customer().unwrap();
         assert_eq!(change.status, OrderStatus::Canceled);
-        assert!(matches!(change.publish, Some(Event::OrderCanceled(ref c)) if c.reason == CancelReason::Customer));
+        assert!(
+            matches!(change.publish, Some(Event::OrderCanceled(ref c)) if c.reason == CancelReason::Customer)
+        );
     }
-    for status in [OrderStatus::Cooking, OrderStatus::Cooked, OrderStatus::Delivered, OrderStatus::Canceled, OrderStatus::PaymentPending] {
+    for status in [
+        OrderStatus::Cooking,
+        OrderStatus::Cooked,
+        OrderStatus::Delivered,
+        OrderStatus::Canceled,
+        OrderStatus::PaymentPending,
+    ] {
         assert_eq!(order(status).cancel_by_customer().unwrap_err().from, status);
     }
 }
@@ -133,7 +156,10 @@ fn a_late_event_never_moves_the_status_backwards() {
 #[test]
 fn events_do_not_revive_a_canceled_order() {
     let o = order(OrderStatus::Canceled);
-    for event in store_events(&o, false).iter().chain(&delivery_events(&o, true)) {
+    for event in store_events(&o, false)
+        .iter()
+        .chain(&delivery_events(&o, true))
+    {
         assert_eq!(o.on_event(event), None);
     }
 }
@@ -142,7 +168,9 @@ fn events_do_not_revive_a_canceled_order() {
 fn a_payment_that_did_not_answer_fails_the_order_and_asks_for_a_refund() {
     let change = order(OrderStatus::PaymentPending).fail_payment().unwrap();
     assert_eq!(change.status, OrderStatus::PaymentFailed);
-    assert!(matches!(change.publish, Some(Event::OrderCanceled(ref c)) if c.reason == CancelReason::PaymentFailed));
+    assert!(
+        matches!(change.publish, Some(Event::OrderCanceled(ref c)) if c.reason == CancelReason::PaymentFailed)
+    );
     assert!(order(OrderStatus::Placed).fail_payment().is_err());
 }
 

@@ -84,7 +84,11 @@ impl<P: PaymentPort> PaymentPort for Resilient<P> {
                 .await
                 .unwrap_or(Err(PaymentError::Timeout))
         };
-        let outcome = match self.breaker.call_with(PaymentError::is_failure, timed).await {
+        let outcome = match self
+            .breaker
+            .call_with(PaymentError::is_failure, timed)
+            .await
+        {
             Ok(outcome) => Ok(outcome),
             Err(failsafe::Error::Rejected) => Err(PaymentError::BreakerOpen),
             Err(failsafe::Error::Inner(e)) => Err(e),

@@ -26,7 +26,10 @@ struct Scripted {
 
 impl Scripted {
     fn new(script: Script) -> Self {
-        Self { script: Mutex::new(script), calls: AtomicUsize::new(0) }
+        Self {
+            script: Mutex::new(script),
+            calls: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -36,7 +39,9 @@ impl PaymentPort for Arc<Scripted> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let script = *self.script.lock().unwrap();
         match script {
-            Script::Approve => Ok(PaymentOutcome::Approved { payment_id: Uuid::nil() }),
+            Script::Approve => Ok(PaymentOutcome::Approved {
+                payment_id: Uuid::nil(),
+            }),
             Script::Decline => Ok(PaymentOutcome::Declined),
             Script::Hang => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -48,7 +53,11 @@ impl PaymentPort for Arc<Scripted> {
 }
 
 fn request() -> ChargeRequest {
-    ChargeRequest { order_id: Uuid::new_v4(), customer_id: "alice".into(), amount: 1000 }
+    ChargeRequest {
+        order_id: Uuid::new_v4(),
+        customer_id: "alice".into(),
+        amount: 1000,
+    }
 }
 
 fn settings() -> BreakerSettings {
@@ -92,7 +101,10 @@ fn the_breaker_opens_after_consecutive_failures_and_then_sheds_without_calling()
         let port = Arc::new(Scripted::new(Script::Hang));
         let payments = Resilient::new(port.clone(), settings());
         for _ in 0..3 {
-            assert_eq!(payments.charge(&request()).await, Err(PaymentError::Timeout));
+            assert_eq!(
+                payments.charge(&request()).await,
+                Err(PaymentError::Timeout)
+            );
         }
 
         let started = Instant::now();
@@ -100,7 +112,11 @@ fn the_breaker_opens_after_consecutive_failures_and_then_sheds_without_calling()
 
         assert_eq!(shed, Err(PaymentError::BreakerOpen));
         assert_eq!(started.elapsed(), Duration::ZERO, "shed at once");
-        assert_eq!(port.calls.load(Ordering::SeqCst), 3, "the payment service saw no 4th call");
+        assert_eq!(
+            port.calls.load(Ordering::SeqCst),
+            3,
+            "the payment service saw no 4th call"
+        );
     });
 }
 
@@ -112,11 +128,17 @@ fn after_the_open_period_a_successful_probe_closes_the_breaker() {
         for _ in 0..3 {
             let _ = payments.charge(&request()).await;
         }
-        assert_eq!(payments.charge(&request()).await, Err(PaymentError::BreakerOpen));
+        assert_eq!(
+            payments.charge(&request()).await,
+            Err(PaymentError::BreakerOpen)
+        );
 
         *port.script.lock().unwrap() = Script::Approve;
         clock.advance(Duration::from_millis(4_999));
-        assert_eq!(payments.charge(&request()).await, Err(PaymentError::BreakerOpen));
+        assert_eq!(
+            payments.charge(&request()).await,
+            Err(PaymentError::BreakerOpen)
+        );
         clock.advance(Duration::from_millis(2));
         let probe = payments.charge(&request()).await;
 
@@ -132,13 +154,23 @@ fn declines_and_client_errors_do_not_open_the_breaker() {
         let port = Arc::new(Scripted::new(Script::Decline));
         let payments = Resilient::new(port.clone(), settings());
         for _ in 0..5 {
-            assert_eq!(payments.charge(&request()).await, Ok(PaymentOutcome::Declined));
+            assert_eq!(
+                payments.charge(&request()).await,
+                Ok(PaymentOutcome::Declined)
+            );
         }
         *port.script.lock().unwrap() = Script::Fail(409);
         for _ in 0..5 {
-            assert_eq!(payments.charge(&request()).await, Err(PaymentError::Upstream(409)));
+            assert_eq!(
+                payments.charge(&request()).await,
+                Err(PaymentError::Upstream(409))
+            );
         }
-        assert_eq!(port.calls.load(Ordering::SeqCst), 10, "every call reached the service");
+        assert_eq!(
+            port.calls.load(Ordering::SeqCst),
+            10,
+            "every call reached the service"
+        );
     });
 }
 
@@ -146,7 +178,13 @@ fn declines_and_client_errors_do_not_open_the_breaker() {
 fn calls_beyond_the_bulkhead_fail_at_once() {
     with_frozen_time(async |_| {
         let port = Arc::new(Scripted::new(Script::Hang));
-        let payments = Arc::new(Resilient::new(port.clone(), BreakerSettings { max_concurrency: 2, ..settings() }));
+        let payments = Arc::new(Resilient::new(
+            port.clone(),
+            BreakerSettings {
+                max_concurrency: 2,
+                ..settings()
+            },
+        ));
         let in_flight: Vec<_> = (0..2)
             .map(|_| {
                 let payments = payments.clone();

@@ -39,8 +39,16 @@ async fn payment_down_fails_fast_then_the_breaker_sheds_without_calling_then_ord
     let started = Instant::now();
     let shed = app.place("alice", &app.order_body(1)).await;
     assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(started.elapsed() < Duration::from_millis(100), "shed in {:?}", started.elapsed());
-    assert_eq!(app.payment_count().await, before, "the payment service saw no call");
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "shed in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.payment_count().await,
+        before,
+        "the payment service saw no call"
+    );
 
     // After the open period a probe goes through and orders succeed again.
     let recovered = test_stack::eventually(Duration::from_secs(10), "recovery", || async {
@@ -50,8 +58,16 @@ async fn payment_down_fails_fast_then_the_breaker_sheds_without_calling_then_ord
     .await;
     let order: Value = recovered.json().await.unwrap();
     assert_eq!(order["status"], "Placed");
-    let failed = app.orders_of("alice").await.iter().filter(|o| o["status"] == "PaymentFailed").count();
-    assert!(failed >= 4, "the refused orders are kept as PaymentFailed, got {failed}");
+    let failed = app
+        .orders_of("alice")
+        .await
+        .iter()
+        .filter(|o| o["status"] == "PaymentFailed")
+        .count();
+    assert!(
+        failed >= 4,
+        "the refused orders are kept as PaymentFailed, got {failed}"
+    );
     app.finish().await;
 }
 
@@ -73,7 +89,10 @@ async fn a_payment_slower_than_the_timeout_is_503_and_its_late_approval_is_refun
     let response = app.place("alice", &app.order_body(1)).await;
 
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(started.elapsed() < Duration::from_millis(700), "answered at the timeout");
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "answered at the timeout"
+    );
     let orders = app.orders_of("alice").await;
     assert_eq!(orders[0]["status"], "PaymentFailed");
     let id = orders[0]["id"].as_str().unwrap();

@@ -82,7 +82,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         store_id: Uuid::new_v4(),
         chicken: Uuid::new_v4(),
     };
-    app.register_menu_item(app.chicken, "Fried chicken", 18_000).await;
+    app.register_menu_item(app.chicken, "Fried chicken", 18_000)
+        .await;
     app.wait_until_orderable().await;
     app
 }
@@ -90,13 +91,16 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 impl TestApp {
     /// Publishes a catalog event as the store service would.
     pub async fn register_menu_item(&self, id: Uuid, name: &str, price: i64) {
-        self.publish(Topic::Store, MenuItemRegistered {
-            store_id: self.store_id,
-            menu_item_id: id,
-            name: name.into(),
-            price,
-            available: true,
-        })
+        self.publish(
+            Topic::Store,
+            MenuItemRegistered {
+                store_id: self.store_id,
+                menu_item_id: id,
+                name: name.into(),
+                price,
+                available: true,
+            },
+        )
         .await;
     }
 
@@ -109,11 +113,12 @@ impl TestApp {
     /// Waits until the replica knows the chicken (an order of it stops being 422).
     async fn wait_until_orderable(&self) {
         test_stack::eventually(Duration::from_secs(30), "the menu replica", || async {
-            let count: i64 = sqlx::query_scalar("select count(*) from menu_item where menu_item_id = $1")
-                .bind(self.chicken)
-                .fetch_one(&self.order_db.pool)
-                .await
-                .ok()?;
+            let count: i64 =
+                sqlx::query_scalar("select count(*) from menu_item where menu_item_id = $1")
+                    .bind(self.chicken)
+                    .fetch_one(&self.order_db.pool)
+                    .await
+                    .ok()?;
             (count == 1).then_some(())
         })
         .await;
@@ -128,7 +133,13 @@ impl TestApp {
     }
 
     pub async fn place(&self, customer: &str, body: &Value) -> reqwest::Response {
-        self.order.post("/orders").as_user(customer, "customer").json(body).send().await.unwrap()
+        self.order
+            .post("/orders")
+            .as_user(customer, "customer")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Places an order of `quantity` chickens for alice and returns it (asserting 201).
@@ -139,18 +150,35 @@ impl TestApp {
     }
 
     pub async fn get_order(&self, customer: &str, id: &str) -> reqwest::Response {
-        self.order.get(&format!("/orders/{id}")).as_user(customer, "customer").send().await.unwrap()
+        self.order
+            .get(&format!("/orders/{id}"))
+            .as_user(customer, "customer")
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn orders_of(&self, customer: &str) -> Vec<Value> {
-        self.order.get("/orders").as_user(customer, "customer").send().await.unwrap().json().await.unwrap()
+        self.order
+            .get("/orders")
+            .as_user(customer, "customer")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn wait_for_order_status(&self, id: &str, status: &str) -> Value {
-        test_stack::eventually(Duration::from_secs(20), &format!("order {status}"), || async {
-            let order: Value = self.get_order("alice", id).await.json().await.ok()?;
-            (order["status"] == status).then_some(order)
-        })
+        test_stack::eventually(
+            Duration::from_secs(20),
+            &format!("order {status}"),
+            || async {
+                let order: Value = self.get_order("alice", id).await.json().await.ok()?;
+                (order["status"] == status).then_some(order)
+            },
+        )
         .await
     }
 
@@ -169,9 +197,11 @@ impl TestApp {
     }
 
     pub async fn wait_for_payment_status(&self, order_id: &str, status: &str) {
-        test_stack::eventually(Duration::from_secs(20), &format!("payment {status}"), || async {
-            (self.payment_of(order_id).await?["status"] == status).then_some(())
-        })
+        test_stack::eventually(
+            Duration::from_secs(20),
+            &format!("payment {status}"),
+            || async { (self.payment_of(order_id).await?["status"] == status).then_some(()) },
+        )
         .await;
     }
 

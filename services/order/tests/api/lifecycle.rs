@@ -5,18 +5,28 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared_events::{CookingStarted, DeliveryAccidentReported, StoreOrderAccepted, StoreOrderRejected, Topic};
+use shared_events::{
+    CookingStarted, DeliveryAccidentReported, StoreOrderAccepted, StoreOrderRejected, Topic,
+};
 use test_stack::AsUser;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app};
 
 fn ids(order: &Value) -> (Uuid, String) {
-    (order["id"].as_str().unwrap().parse().unwrap(), order["id"].as_str().unwrap().to_owned())
+    (
+        order["id"].as_str().unwrap().parse().unwrap(),
+        order["id"].as_str().unwrap().to_owned(),
+    )
 }
 
 async fn cancel(app: &TestApp, id: &str) -> reqwest::Response {
-    app.order.post(&format!("/orders/{id}/cancel")).as_user("alice", "customer").send().await.unwrap()
+    app.order
+        .post(&format!("/orders/{id}/cancel"))
+        .as_user("alice", "customer")
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -42,8 +52,24 @@ async fn cancel_after_cooking_started_is_a_409() {
     let app = spawn_app().await;
     let (order_id, id) = ids(&app.place_ok(1).await);
     let (store_id, customer_id) = (app.store_id, "alice".to_owned());
-    app.publish(Topic::Store, StoreOrderAccepted { order_id, store_id, customer_id: customer_id.clone() }).await;
-    app.publish(Topic::Store, CookingStarted { order_id, store_id, customer_id }).await;
+    app.publish(
+        Topic::Store,
+        StoreOrderAccepted {
+            order_id,
+            store_id,
+            customer_id: customer_id.clone(),
+        },
+    )
+    .await;
+    app.publish(
+        Topic::Store,
+        CookingStarted {
+            order_id,
+            store_id,
+            customer_id,
+        },
+    )
+    .await;
     app.wait_for_order_status(&id, "Cooking").await;
 
     let response = cancel(&app, &id).await;
@@ -60,12 +86,15 @@ async fn a_store_rejection_cancels_and_refunds() {
     let app = spawn_app().await;
     let (order_id, id) = ids(&app.place_ok(1).await);
 
-    app.publish(Topic::Store, StoreOrderRejected {
-        order_id,
-        store_id: app.store_id,
-        customer_id: "alice".into(),
-        reason: "sold out".into(),
-    })
+    app.publish(
+        Topic::Store,
+        StoreOrderRejected {
+            order_id,
+            store_id: app.store_id,
+            customer_id: "alice".into(),
+            reason: "sold out".into(),
+        },
+    )
     .await;
 
     let order = app.wait_for_order_status(&id, "Canceled").await;
@@ -79,12 +108,15 @@ async fn a_delivery_accident_cancels_and_refunds() {
     let app = spawn_app().await;
     let (order_id, id) = ids(&app.place_ok(1).await);
 
-    app.publish(Topic::Delivery, DeliveryAccidentReported {
-        delivery_id: Uuid::new_v4(),
-        order_id,
-        customer_id: "alice".into(),
-        reason: "scooter crash".into(),
-    })
+    app.publish(
+        Topic::Delivery,
+        DeliveryAccidentReported {
+            delivery_id: Uuid::new_v4(),
+            order_id,
+            customer_id: "alice".into(),
+            reason: "scooter crash".into(),
+        },
+    )
     .await;
 
     let order = app.wait_for_order_status(&id, "Canceled").await;
@@ -110,7 +142,9 @@ async fn an_order_left_pending_by_a_crash_is_re_driven_and_placed() {
     .unwrap();
     let orders = order_service::orders::Orders::new(
         app.order_db.pool.clone(),
-        std::sync::Arc::new(order_service::payments::HttpPayments::new(&app.payment.address).unwrap()),
+        std::sync::Arc::new(
+            order_service::payments::HttpPayments::new(&app.payment.address).unwrap(),
+        ),
     );
     let settings = order_service::repair::RepairSettings {
         interval: Duration::from_secs(60),
@@ -119,12 +153,19 @@ async fn an_order_left_pending_by_a_crash_is_re_driven_and_placed() {
     };
 
     // Act
-    let settled = order_service::repair::repair_once(&orders, settings).await.unwrap();
+    let settled = order_service::repair::repair_once(&orders, settings)
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(settled, 1);
-    let order = app.wait_for_order_status(&order_id.to_string(), "Placed").await;
+    let order = app
+        .wait_for_order_status(&order_id.to_string(), "Placed")
+        .await;
     assert!(order["paymentId"].is_string());
-    assert_eq!(app.order_events(1, Duration::from_secs(5)).await[0]["type"], "OrderPlaced");
+    assert_eq!(
+        app.order_events(1, Duration::from_secs(5)).await[0]["type"],
+        "OrderPlaced"
+    );
     app.finish().await;
 }

@@ -32,7 +32,11 @@ async fn a_paid_order_is_201_placed_and_order_placed_is_published_exactly_once()
 
 #[tokio::test]
 async fn a_declined_payment_is_402_and_publishes_nothing() {
-    let app = spawn_app_with(Options { decline_above: 50_000, ..Options::default() }).await;
+    let app = spawn_app_with(Options {
+        decline_above: 50_000,
+        ..Options::default()
+    })
+    .await;
 
     let response = app.place("alice", &app.order_body(3)).await; // 54,000 won
 
@@ -95,14 +99,15 @@ async fn orders_are_taken_from_the_menu_replica_with_no_store_service_running() 
         "deliveryAddress": "Seoul",
     });
 
-    let order: Value = test_stack::eventually(Duration::from_secs(20), "cola on the replica", || async {
-        let response = app.place("alice", &body).await;
-        (response.status() == StatusCode::CREATED).then(|| response)
-    })
-    .await
-    .json()
-    .await
-    .unwrap();
+    let order: Value =
+        test_stack::eventually(Duration::from_secs(20), "cola on the replica", || async {
+            let response = app.place("alice", &body).await;
+            (response.status() == StatusCode::CREATED).then(|| response)
+        })
+        .await
+        .json()
+        .await
+        .unwrap();
 
     assert_eq!(order["totalPrice"], 18_000 + 2 * 2_000);
     app.finish().await;
@@ -122,10 +127,27 @@ async fn bad_input_is_a_problem_and_nothing_is_charged() {
     let with = |items: Value| json!({ "storeId": app.store_id, "items": items, "deliveryAddress": "Seoul" });
 
     let malformed = post("{\"storeId\":").await.unwrap();
-    let wrong_type = post("{\"storeId\":1,\"items\":[],\"deliveryAddress\":\"x\"}").await.unwrap();
-    let negative = app.place("alice", &with(json!([{ "menuItemId": app.chicken, "quantity": -1 }]))).await;
-    let too_many = app.place("alice", &with(json!([{ "menuItemId": app.chicken, "quantity": 100 }]))).await;
-    let unknown = app.place("alice", &with(json!([{ "menuItemId": Uuid::new_v4(), "quantity": 1 }]))).await;
+    let wrong_type = post("{\"storeId\":1,\"items\":[],\"deliveryAddress\":\"x\"}")
+        .await
+        .unwrap();
+    let negative = app
+        .place(
+            "alice",
+            &with(json!([{ "menuItemId": app.chicken, "quantity": -1 }])),
+        )
+        .await;
+    let too_many = app
+        .place(
+            "alice",
+            &with(json!([{ "menuItemId": app.chicken, "quantity": 100 }])),
+        )
+        .await;
+    let unknown = app
+        .place(
+            "alice",
+            &with(json!([{ "menuItemId": Uuid::new_v4(), "quantity": 1 }])),
+        )
+        .await;
     let empty = app.place("alice", &with(json!([]))).await;
     let by_owner = app
         .order
@@ -138,9 +160,17 @@ async fn bad_input_is_a_problem_and_nothing_is_charged() {
 
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     assert_eq!(wrong_type.status(), StatusCode::BAD_REQUEST);
-    for (response, code) in [(negative, "invalid_quantity"), (too_many, "invalid_quantity"), (unknown, "menu_item_unknown"), (empty, "no_items")] {
+    for (response, code) in [
+        (negative, "invalid_quantity"),
+        (too_many, "invalid_quantity"),
+        (unknown, "menu_item_unknown"),
+        (empty, "no_items"),
+    ] {
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
         let problem: Value = response.json().await.unwrap();
         assert_eq!(problem["code"], code);
     }

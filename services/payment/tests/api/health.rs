@@ -16,7 +16,13 @@ async fn live_ready_and_metrics_answer() {
     assert_eq!(body["checks"]["database"], "ok");
     assert_eq!(body["checks"]["kafka"], "ok");
     assert_eq!(metrics.status(), StatusCode::OK);
-    assert!(metrics.text().await.unwrap().contains("http_requests_total"));
+    assert!(
+        metrics
+            .text()
+            .await
+            .unwrap()
+            .contains("http_requests_total")
+    );
     app.finish().await;
 }
 
@@ -24,9 +30,19 @@ async fn live_ready_and_metrics_answer() {
 async fn ready_is_503_while_the_database_is_unreachable_and_200_when_it_is_back() {
     // Arrange: the service reaches its database through a proxy we can cut.
     let db = test_stack::TestDatabase::create().await;
-    let target = db.url.split('@').nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let target = db
+        .url
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let proxy = test_stack::TcpProxy::start(&target).await;
-    let via_proxy = db.url.replace(&target, &format!("127.0.0.1:{}", proxy.port));
+    let via_proxy = db
+        .url
+        .replace(&target, &format!("127.0.0.1:{}", proxy.port));
     let app = spawn_app_with_database_url(Some(via_proxy)).await;
 
     // Act + Assert
@@ -37,7 +53,11 @@ async fn ready_is_503_while_the_database_is_unreachable_and_200_when_it_is_back(
     })
     .await;
     let live = app.app.get("/health/live").send().await.unwrap();
-    assert_eq!(live.status(), StatusCode::OK, "alive while its database is not");
+    assert_eq!(
+        live.status(),
+        StatusCode::OK,
+        "alive while its database is not"
+    );
 
     proxy.restore();
     app.app.wait_ready().await;

@@ -74,15 +74,25 @@ impl TestApp {
     }
 
     pub async fn redeliver(&self, envelope: &Envelope) {
-        test_stack::send_raw(&self.kafka, Topic::Order, &envelope.key(), &envelope.to_bytes()).await;
+        test_stack::send_raw(
+            &self.kafka,
+            Topic::Order,
+            &envelope.key(),
+            &envelope.to_bytes(),
+        )
+        .await;
     }
 
     /// Waits until the order's payment has `status`.
     pub async fn wait_for_status(&self, order_id: Uuid, customer: &str, status: &str) {
-        test_stack::eventually(Duration::from_secs(20), &format!("payment {status}"), || async {
-            let payments = self.payments_of(order_id, customer, "customer").await;
-            (payments.first()?["status"] == status).then_some(())
-        })
+        test_stack::eventually(
+            Duration::from_secs(20),
+            &format!("payment {status}"),
+            || async {
+                let payments = self.payments_of(order_id, customer, "customer").await;
+                (payments.first()?["status"] == status).then_some(())
+            },
+        )
         .await;
     }
 

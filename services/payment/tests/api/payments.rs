@@ -35,7 +35,11 @@ async fn an_amount_above_the_limit_is_declined_with_402_and_publishes_nothing() 
     assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["code"], "payment_declined");
-    assert!(app.payment_events(0, Duration::from_secs(2)).await.is_empty());
+    assert!(
+        app.payment_events(0, Duration::from_secs(2))
+            .await
+            .is_empty()
+    );
     app.finish().await;
 }
 
@@ -120,9 +124,16 @@ async fn only_the_customer_or_an_admin_sees_a_payment() {
     let order_id = Uuid::new_v4();
     app.pay(order_id, "alice", 18_000).await;
 
-    assert_eq!(app.payments_of(order_id, "alice", "customer").await.len(), 1);
+    assert_eq!(
+        app.payments_of(order_id, "alice", "customer").await.len(),
+        1
+    );
     assert_eq!(app.payments_of(order_id, "root", "admin").await.len(), 1);
-    assert!(app.payments_of(order_id, "bob", "customer").await.is_empty());
+    assert!(
+        app.payments_of(order_id, "bob", "customer")
+            .await
+            .is_empty()
+    );
     app.finish().await;
 }
 

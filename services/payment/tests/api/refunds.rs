@@ -9,7 +9,10 @@ use crate::helpers::spawn_app;
 async fn order_canceled_refunds_the_payment_once_even_when_delivered_twice() {
     let app = spawn_app().await;
     let order_id = Uuid::new_v4();
-    assert_eq!(app.pay(order_id, "alice", 18_000).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.pay(order_id, "alice", 18_000).await.status(),
+        StatusCode::CREATED
+    );
 
     let canceled = app.cancel_order(order_id, "alice").await;
     app.wait_for_status(order_id, "alice", "Refunded").await;
@@ -53,7 +56,15 @@ async fn canceling_an_order_that_was_never_charged_does_nothing() {
     app.wait_for_status(paid, "alice", "Refunded").await;
 
     let events = app.payment_events(2, Duration::from_secs(3)).await;
-    assert_eq!(events.len(), 2, "approval and refund of the paid order only");
-    assert!(app.payments_of(never_paid, "alice", "customer").await.is_empty());
+    assert_eq!(
+        events.len(),
+        2,
+        "approval and refund of the paid order only"
+    );
+    assert!(
+        app.payments_of(never_paid, "alice", "customer")
+            .await
+            .is_empty()
+    );
     app.finish().await;
 }
