@@ -107,7 +107,7 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
         assert!(find(&settled, "orderId", id).is_some());
         let store_status =
             test_stack::eventually(crate::system::PATIENCE, "the store to agree", || async {
-                let status = status_in(&owner, &store_orders, "orderId", id).await?;
+                let status = status_in(owner, &store_orders, "orderId", id).await?;
                 (status == expected.0).then_some(status)
             })
             .await;

@@ -102,7 +102,7 @@ async fn orders_are_taken_from_the_menu_replica_with_no_store_service_running() 
     let order: Value =
         test_stack::eventually(Duration::from_secs(20), "cola on the replica", || async {
             let response = app.place("alice", &body).await;
-            (response.status() == StatusCode::CREATED).then(|| response)
+            (response.status() == StatusCode::CREATED).then_some(response)
         })
         .await
         .json()
