@@ -22,4 +22,4 @@ pub use consumer::{HandleError, Outcome, Processor};
 pub use inbox::{EventHandler, PgInbox};
 pub use kafka::KafkaSettings;
 pub use relay::Relay;
-pub use service::{Backbone, ServiceSettings, Wiring, launch};
+pub use service::{Backbone, ServiceSettings, Wiring, launch, lock_order};

@@ -34,6 +34,8 @@ pub struct Relay {
     pub poll_interval: Duration,
     /// How long published rows are kept (for inspection) before they are deleted.
     pub retention: Duration,
+    /// How long inbox rows are kept: the window in which a redelivery is recognised.
+    pub inbox_retention: Duration,
 }
 
 #[derive(sqlx::FromRow)]
@@ -56,6 +58,7 @@ impl Relay {
             batch_size: 200,
             poll_interval: Duration::from_secs(1),
             retention: Duration::from_secs(24 * 3600),
+            inbox_retention: Duration::from_secs(14 * 24 * 3600),
         }
     }
 
@@ -85,8 +88,8 @@ impl Relay {
             };
             if last_cleanup.elapsed() > Duration::from_secs(600) {
                 last_cleanup = Instant::now();
-                if let Err(e) = self.delete_published().await {
-                    tracing::warn!(error = %e, "outbox cleanup failed");
+                if let Err(e) = self.delete_old_rows().await {
+                    tracing::warn!(error = %e, "outbox and inbox cleanup failed");
                 }
             }
             if !drained {
@@ -108,11 +111,23 @@ impl Relay {
             }
         }
         // Publish what was committed before the signal, then flush.
-        if let Err(e) = self.publish_batch().await {
-            tracing::warn!(error = %format!("{e:#}"), "final outbox batch failed");
+        loop {
+            match self.publish_batch().await {
+                Ok(published) if published == self.batch_size as usize => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "final outbox batch failed");
+                    break;
+                }
+            }
         }
-        if let Err(e) = self.producer.flush(Timeout::After(Duration::from_secs(10))) {
-            tracing::warn!(error = %e, "producer flush failed");
+        let producer = self.producer.clone();
+        let flushed = tokio::task::spawn_blocking(move || {
+            producer.flush(Timeout::After(Duration::from_secs(10)))
+        })
+        .await;
+        if !matches!(flushed, Ok(Ok(()))) {
+            tracing::warn!("producer flush did not complete");
         }
         tracing::info!("outbox relay stopped");
     }
@@ -145,11 +160,15 @@ impl Relay {
         }
         let sends = rows.iter().map(|row| self.send(row));
         let outcomes = join_all(sends).await;
+        // Only the rows before the first failure count as published: a later event of the same
+        // order must not be marked while an earlier one is still to be sent. (It may be on Kafka
+        // already; it is then sent again after the earlier one, and consumers drop duplicates.)
         let mut published = Vec::with_capacity(rows.len());
         let mut first_error = None;
         for (row, outcome) in rows.iter().zip(outcomes) {
             match outcome {
-                Ok(()) => published.push(row.seq),
+                Ok(()) if first_error.is_none() => published.push(row.seq),
+                Ok(()) => {}
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
@@ -200,15 +219,24 @@ impl Relay {
         Ok(())
     }
 
-    async fn delete_published(&self) -> sqlx::Result<()> {
-        let cutoff = chrono::Utc::now()
-            - chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::days(1));
-        let deleted = sqlx::query("delete from outbox where published_at < $1")
-            .bind(cutoff)
+    /// Deletes published outbox rows older than `retention`, and inbox rows older than
+    /// `inbox_retention` (far longer than any redelivery can come late).
+    async fn delete_old_rows(&self) -> sqlx::Result<()> {
+        let before = |age: Duration| {
+            chrono::Utc::now()
+                - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::days(1))
+        };
+        let outbox = sqlx::query("delete from outbox where published_at < $1")
+            .bind(before(self.retention))
             .execute(&self.pool)
             .await?
             .rows_affected();
-        tracing::debug!(deleted, "old outbox rows deleted");
+        let inbox = sqlx::query("delete from inbox where processed_at < $1")
+            .bind(before(self.inbox_retention))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        tracing::debug!(outbox, inbox, "old messaging rows deleted");
         Ok(())
     }
 }

@@ -32,6 +32,17 @@ impl<P: Processor> ConsumerTask for Consumer<P> {
     }
 }
 
+/// Serializes work on one order across transactions (an event handler and an HTTP request, or
+/// two handlers) for the rest of the caller's transaction: whichever comes second sees what the
+/// first committed.
+pub async fn lock_order(conn: &mut sqlx::PgConnection, order_id: uuid::Uuid) -> sqlx::Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Any other background task that needs the database ready (e.g. a periodic repair), started
 /// with the consumers and stopped by the same token.
 pub struct Task<F>(pub F);
@@ -103,17 +114,22 @@ impl Backbone {
                 )
                 .spawn(shutdown.child_token()),
             ];
+            let mut all_started = true;
             for consumer in consumers {
                 match consumer.spawn_task(shutdown.child_token()) {
                     Ok(task) => tasks.push(task),
                     Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "cannot start a consumer");
+                        // Stop the whole process: a service missing a consumer must not look healthy.
+                        tracing::error!(error = %format!("{e:#}"), "cannot start a consumer; shutting down");
+                        all_started = false;
                         shutdown.cancel();
                     }
                 }
             }
-            this.started.store(true, Ordering::Release);
-            tracing::info!("messaging started");
+            if all_started {
+                this.started.store(true, Ordering::Release);
+                tracing::info!("messaging started");
+            }
             for task in tasks {
                 if let Err(e) = task.await {
                     tracing::error!(error = %e, "a background task panicked");

@@ -107,6 +107,7 @@ impl Authenticator {
         let mut validation = Validation::new(algorithm);
         validation.leeway = settings.leeway_seconds;
         validation.validate_exp = true;
+        validation.validate_nbf = true;
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);

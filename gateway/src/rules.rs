@@ -98,6 +98,11 @@ pub struct Route {
 
 /// The route for `path`, or `None` (a 404).
 pub fn resolve(path: &str) -> Option<Route> {
+    // `..` would be resolved after the rule was chosen (by the URL parser on the way out), so
+    // `/stores/../store-orders` could pass the rule of one prefix and reach another route.
+    if has_dot_segment(path) {
+        return None;
+    }
     if let Some(rest) = below(path, ADMIN_PREFIX) {
         let (service, tail) = match rest.trim_start_matches('/').split_once('/') {
             Some((service, tail)) => (service, format!("/{tail}")),
@@ -120,6 +125,14 @@ pub fn resolve(path: &str) -> Option<Route> {
             reads: r.reads,
             writes: r.writes,
         })
+}
+
+/// Whether `path` has a `.` or `..` segment, plain or percent-encoded.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
 }
 
 /// The part of `path` after `prefix` if `path` is `prefix` or below it (`/ordersx` is not).

@@ -145,3 +145,20 @@ fn admins_pass_every_role_rule() {
         assert!(may(Admin, method.clone(), path), "{method} {path}");
     }
 }
+
+#[test]
+fn dot_segments_have_no_route() {
+    for path in [
+        "/stores/../store-orders",
+        "/payments/../admin/faults",
+        "/orders/%2e%2e/x",
+        "/orders/.%2E/x",
+        "/orders/./1",
+    ] {
+        assert!(resolve(path).is_none(), "{path}");
+    }
+    assert!(
+        resolve("/orders/..a").is_some(),
+        "a segment merely starting with dots is fine"
+    );
+}

@@ -3,6 +3,7 @@
 //! the RFC 9457 problem+json error shape, the identity headers set by the gateway, and graceful
 //! shutdown.
 
+pub mod clock;
 pub mod db;
 pub mod http;
 pub mod identity;

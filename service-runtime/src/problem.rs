@@ -173,6 +173,12 @@ pub struct ApiQuery<T>(pub T);
 
 use axum::extract::FromRequestParts;
 
+/// Logs an unexpected failure once, here, and answers a 500 that says nothing about it.
+pub fn internal_error(error: impl std::fmt::Display) -> Problem {
+    tracing::error!(error = %error, "request failed");
+    Problem::internal()
+}
+
 /// The fallback for unknown routes.
 pub async fn not_found() -> Problem {
     Problem::not_found("no such resource")

@@ -1,6 +1,6 @@
 //! Delivery queries, one small function each, on a connection or transaction the caller holds.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -41,21 +41,7 @@ impl TryFrom<Row> for Delivery {
 const COLUMNS: &str =
     "id, order_id, customer_id, address, status, accident_reason, created_at, updated_at";
 
-/// The current time at the precision PostgreSQL keeps (microseconds), so that what a request
-/// answers equals what a later read returns.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
-/// Serializes all work on one order across transactions and instances: its events arrive on
-/// two topics, and riders act concurrently. Held until the transaction ends.
-pub async fn lock_order(conn: &mut PgConnection, order_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1::text, 0))")
-        .bind(order_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
+pub use service_runtime::clock::now;
 
 /// Inserts `delivery` unless its order has one; `true` if inserted.
 #[tracing::instrument(skip_all, fields(order.id = %delivery.order_id, delivery.id = %delivery.id))]

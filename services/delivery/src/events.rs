@@ -41,7 +41,7 @@ impl EventHandler for Deliveries {
 }
 
 async fn start(tx: &mut PgConnection, finished: &CookingFinished) -> sqlx::Result<()> {
-    db::lock_order(tx, finished.order_id).await?;
+    backbone::lock_order(tx, finished.order_id).await?;
     let existing = db::by_order_for_update(tx, finished.order_id).await?;
     let canceled = db::is_canceled(tx, finished.order_id).await?;
     let Some((delivery, started)) =
@@ -60,7 +60,7 @@ async fn start(tx: &mut PgConnection, finished: &CookingFinished) -> sqlx::Resul
 }
 
 async fn cancel(tx: &mut PgConnection, canceled: &OrderCanceled) -> sqlx::Result<()> {
-    db::lock_order(tx, canceled.order_id).await?;
+    backbone::lock_order(tx, canceled.order_id).await?;
     db::record_cancellation(tx, canceled.order_id).await?;
     let existing = db::by_order_for_update(tx, canceled.order_id).await?;
     if let Some((delivery, event)) = on_order_canceled(existing, db::now()) {

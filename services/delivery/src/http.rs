@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use service_runtime::problem::internal_error as internal;
 use service_runtime::problem::{ApiJson, ApiPath, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use shared_events::Envelope;
@@ -84,11 +85,6 @@ pub struct ListQuery {
 pub struct Accident {
     #[schema(example = "scooter crash")]
     pub reason: String,
-}
-
-fn internal(e: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %e, "delivery request failed");
-    Problem::internal()
 }
 
 /// The order's delivery: for riders and admins, and for the order's customer (any other
@@ -183,7 +179,9 @@ async fn act(
         .map_err(internal)?
         .ok_or_else(not_found)?;
     // Lock in the order the event handlers do, the order first and then the row: no deadlock.
-    db::lock_order(&mut tx, order_id).await.map_err(internal)?;
+    backbone::lock_order(&mut tx, order_id)
+        .await
+        .map_err(internal)?;
     let mut delivery = db::for_update(&mut tx, delivery_id)
         .await
         .map_err(internal)?

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use service_runtime::problem::internal_error as internal;
 use service_runtime::problem::{ApiPath, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use uuid::Uuid;
@@ -34,11 +35,6 @@ struct ApiDoc;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
-}
-
-fn internal(e: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %e, "mypage request failed");
-    Problem::internal()
 }
 
 /// The live generation's collections, looked up per request so a rebuild swaps in seamlessly.

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use backbone::outbox;
-use chrono::Utc;
 use shared_events::Envelope;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -66,7 +65,7 @@ impl Orders {
         }
         let menu = db::menu_of_store(&self.pool, request.store_id).await?;
         let (items, total_price, delivery_address) = price_order(request, &menu)?;
-        let now = Utc::now();
+        let now = service_runtime::clock::now();
         let order = Order {
             id: Uuid::now_v7(),
             customer_id: customer_id.to_owned(),

@@ -88,16 +88,6 @@ pub async fn set_status(
     Ok(())
 }
 
-/// Serializes, per order, the payment request and the cancellation handler: whichever runs
-/// second sees what the first committed, so a cancellation racing a payment still refunds it.
-pub async fn lock_order(conn: &mut PgConnection, order_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1::text, 0))")
-        .bind(order_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Remembers that the order was canceled (idempotent).
 pub async fn record_cancellation(conn: &mut PgConnection, order_id: Uuid) -> sqlx::Result<()> {
     sqlx::query("insert into canceled_order (order_id) values ($1) on conflict do nothing")

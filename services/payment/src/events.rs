@@ -51,7 +51,7 @@ impl EventHandler for Refunds {
 /// Locks the order's ledger for this transaction and reads it. The lock serializes a payment
 /// request and a cancellation of the same order: whichever comes second sees the first.
 pub async fn load_ledger(tx: &mut PgConnection, order_id: Uuid) -> sqlx::Result<OrderLedger> {
-    db::lock_order(tx, order_id).await?;
+    backbone::lock_order(tx, order_id).await?;
     Ok(OrderLedger {
         payment: db::by_order(&mut *tx, order_id, false).await?,
         canceled: db::is_canceled(tx, order_id).await?,

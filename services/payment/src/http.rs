@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use service_runtime::problem::internal_error as internal;
 use service_runtime::problem::{ApiJson, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use sqlx::PgPool;
@@ -84,11 +85,6 @@ impl From<&Payment> for PaymentBody {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %e, "payment request failed");
-    Problem::internal()
-}
-
 /// Charges an order, once: a repeat for the same order returns the first payment.
 /// 201 when approved now, 200 when it already existed, 402 when declined.
 #[utoipa::path(
@@ -130,7 +126,7 @@ async fn charge(
     amount: Amount,
 ) -> Result<Response, Problem> {
     state.faults.inject().await?;
-    let now = Utc::now();
+    let now = service_runtime::clock::now();
     let candidate = Payment {
         id: Uuid::now_v7(),
         order_id: request.order_id,

@@ -41,7 +41,7 @@ impl EventHandler for StoreOrders {
 }
 
 async fn receive(tx: &mut PgConnection, placed: &OrderPlaced) -> sqlx::Result<()> {
-    db::lock_order(tx, placed.order_id).await?;
+    backbone::lock_order(tx, placed.order_id).await?;
     let existing = store_orders::for_update(tx, placed.order_id).await?;
     let tombstone = store_orders::cancellation(tx, placed.order_id).await?;
     if let Some(order) = on_order_placed(existing.as_ref(), tombstone.as_deref(), placed, db::now())
@@ -53,7 +53,7 @@ async fn receive(tx: &mut PgConnection, placed: &OrderPlaced) -> sqlx::Result<()
 }
 
 async fn cancel(tx: &mut PgConnection, canceled: &OrderCanceled) -> sqlx::Result<()> {
-    db::lock_order(tx, canceled.order_id).await?;
+    backbone::lock_order(tx, canceled.order_id).await?;
     let existing = store_orders::for_update(tx, canceled.order_id).await?;
     match on_order_canceled(existing, canceled, db::now()) {
         Cancellation::Remember { reason } => {

@@ -6,6 +6,7 @@ mod store_orders;
 
 use axum::Router;
 use axum::routing::{get, patch, post};
+use service_runtime::problem::internal_error as internal;
 use service_runtime::{Identity, Problem, Role};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -88,11 +89,6 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Logs the cause once and answers a 500 that reveals nothing.
-fn internal(e: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %e, "store request failed");
-    Problem::internal()
-}
-
 /// A database error: a known constraint becomes its answer, anything else a 500.
 fn database(e: sqlx::Error) -> Problem {
     match db::violated_constraint(&e) {

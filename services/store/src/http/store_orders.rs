@@ -188,7 +188,9 @@ async fn act(
     identity.require(&[Role::Owner])?;
     let not_found = || Problem::not_found(format!("no store order {order_id}"));
     let mut tx = state.pool.begin().await.map_err(internal)?;
-    db::lock_order(&mut tx, order_id).await.map_err(internal)?;
+    backbone::lock_order(&mut tx, order_id)
+        .await
+        .map_err(internal)?;
     let mut order = store_orders::for_update(&mut tx, order_id)
         .await
         .map_err(internal)?

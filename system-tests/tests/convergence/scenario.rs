@@ -1,0 +1,117 @@
+//! Generated scenarios: what the owner, the rider and the customer intend, and a schedule that
+//! interleaves their actions with deliveries and redeliveries.
+
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use crate::world::{OwnerAction, RiderAction, World};
+
+/// One step of a schedule.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Some consumer reads its next message of some topic (among those with one waiting).
+    Deliver(Index),
+    /// Some consumer goes back on some topic, by up to this many messages.
+    Redeliver(Index, u8),
+    Owner,
+    Rider,
+    Customer,
+    /// A charge request the order service gave up on reaches the payment service.
+    LateCharge,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub owner: Vec<OwnerAction>,
+    pub rider: RiderAction,
+    pub payment_times_out: bool,
+    pub schedule: Vec<Step>,
+}
+
+pub fn scenario() -> impl Strategy<Value = Scenario> {
+    let owner = prop_oneof![
+        3 => Just(vec![OwnerAction::Accept, OwnerAction::StartCooking, OwnerAction::FinishCooking]),
+        1 => Just(vec![OwnerAction::Reject]),
+    ];
+    let rider = prop_oneof![
+        3 => Just(RiderAction::Complete),
+        1 => Just(RiderAction::ReportAccident),
+    ];
+    let step = prop_oneof![
+        8 => any::<Index>().prop_map(Step::Deliver),
+        1 => (any::<Index>(), any::<u8>()).prop_map(|(i, back)| Step::Redeliver(i, back)),
+        2 => Just(Step::Owner),
+        1 => Just(Step::Rider),
+        1 => Just(Step::LateCharge),
+    ];
+    let schedule = proptest::collection::vec(step, 0..60);
+    let payment_times_out = proptest::bool::weighted(0.1);
+    let customer = (any::<bool>(), any::<Index>());
+    (owner, rider, payment_times_out, customer, schedule).prop_map(
+        |(owner, rider, payment_times_out, (customer_cancels, at), mut schedule)| {
+            if customer_cancels {
+                let at = at.index(schedule.len() + 1);
+                schedule.insert(at, Step::Customer);
+            }
+            Scenario {
+                owner,
+                rider,
+                payment_times_out,
+                schedule,
+            }
+        },
+    )
+}
+
+impl Scenario {
+    fn world(&self) -> World {
+        World::new(self.owner.clone(), vec![self.rider], self.payment_times_out)
+    }
+
+    /// Runs the schedule, then lets the world settle. Unless `rider_races_events`, the rider
+    /// acts only when no event is in flight (a ride takes longer
+    /// than any event's flight; see `a_cancel_the_rider_outruns_refunds_a_delivered_order`).
+    pub fn run(&self, rider_races_events: bool) -> World {
+        let mut world = self.world();
+        for step in &self.schedule {
+            match step {
+                Step::Deliver(pick) => {
+                    let pending = world.pending();
+                    if !pending.is_empty() {
+                        let (consumer, topic) = pending[pick.index(pending.len())];
+                        world.deliver(consumer, topic);
+                    }
+                }
+                Step::Redeliver(pick, back) => {
+                    let rewindable = world.rewindable();
+                    if !rewindable.is_empty() {
+                        let (consumer, topic) = rewindable[pick.index(rewindable.len())];
+                        world.rewind(consumer, topic, usize::from(*back % 4) + 1);
+                    }
+                }
+                Step::Owner => {
+                    world.owner_acts();
+                }
+                Step::Rider => {
+                    if rider_races_events || world.quiescent() {
+                        world.rider_acts();
+                    }
+                }
+                Step::Customer => world.customer_cancels(),
+                Step::LateCharge => {
+                    world.late_charge_arrives();
+                }
+            }
+        }
+        world.settle();
+        world
+    }
+
+    /// The same intentions, each message delivered once and in publication order, the world
+    /// settling before anyone acts, and no cancel.
+    pub fn canonical(&self) -> World {
+        let mut world = self.world();
+        world.settle();
+        world
+    }
+}

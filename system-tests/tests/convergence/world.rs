@@ -1,0 +1,366 @@
+//! One order's world: every service's state for that order, held by its pure domain layer, and
+//! a bus of four topic queues. Each consumer reads each topic it follows in order, at its own
+//! pace, and may be rewound (a redelivery after a crash); its reactions are the same domain
+//! decisions its event handler makes, and what they publish goes back on the bus.
+
+use chrono::Utc;
+use delivery_service::domain::{self as delivery, Delivery};
+use mypage_service::domain::{Merged, OrderView, merge};
+use order_service::domain::{Change, Order, OrderStatus};
+use payment_service::domain::{OrderLedger, Payment, PaymentStatus};
+use shared_events::{Envelope, Event, OrderLine, Topic};
+use store_service::domain::{self as store, Cancellation, StoreOrder};
+use uuid::Uuid;
+
+/// The topics one order's events travel on, in the bus's order.
+pub const TOPICS: [Topic; 4] = [Topic::Order, Topic::Payment, Topic::Store, Topic::Delivery];
+
+pub fn topic_index(topic: Topic) -> usize {
+    TOPICS.iter().position(|t| *t == topic).unwrap()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    Order,
+    Payment,
+    Store,
+    Delivery,
+    Mypage,
+}
+
+impl Consumer {
+    pub const ALL: [Consumer; 5] = [
+        Consumer::Order,
+        Consumer::Payment,
+        Consumer::Store,
+        Consumer::Delivery,
+        Consumer::Mypage,
+    ];
+
+    /// The topics its event handlers subscribe to.
+    fn follows(self, topic: Topic) -> bool {
+        match self {
+            Consumer::Order => matches!(topic, Topic::Store | Topic::Delivery),
+            Consumer::Payment | Consumer::Store => topic == Topic::Order,
+            Consumer::Delivery => matches!(topic, Topic::Store | Topic::Order),
+            Consumer::Mypage => true,
+        }
+    }
+}
+
+/// What the owner and the rider intend to do, in order. An action the service does not allow
+/// yet (the store order has not arrived) is retried later; one it will never allow again (the
+/// order is over) is given up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerAction {
+    Accept,
+    Reject,
+    StartCooking,
+    FinishCooking,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiderAction {
+    Complete,
+    ReportAccident,
+}
+
+/// How the customer's cancel request was answered by the order service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    NotAsked,
+    Accepted,
+    Refused,
+}
+
+pub struct World {
+    pub order: Order,
+    pub ledger: OrderLedger,
+    pub store_order: Option<StoreOrder>,
+    store_tombstone: Option<String>,
+    pub delivery: Option<Delivery>,
+    delivery_knows_canceled: bool,
+    pub view: Option<OrderView>,
+    pub cancel: CancelOutcome,
+    owner: Vec<OwnerAction>,
+    rider: Vec<RiderAction>,
+    /// A charge request still on its way to the payment service.
+    late_charge: Option<Payment>,
+    /// Every message ever published, per topic, in publication order.
+    topics: [Vec<Envelope>; 4],
+    /// The next offset each consumer reads, per topic.
+    cursors: [[usize; 4]; 5],
+}
+
+impl World {
+    /// The customer has ordered and the payment service approved the charge: the order is
+    /// Placed. With `payment_times_out`, the order service gave up waiting instead (the order
+    /// is PaymentFailed and announced canceled) and the charge reaches the payment service later.
+    pub fn new(owner: Vec<OwnerAction>, rider: Vec<RiderAction>, payment_times_out: bool) -> Self {
+        let now = Utc::now();
+        let order_id = Uuid::now_v7();
+        let order = Order {
+            id: order_id,
+            customer_id: "alice".into(),
+            store_id: Uuid::now_v7(),
+            items: vec![OrderLine {
+                menu_item_id: Uuid::now_v7(),
+                name: "bibimbap".into(),
+                quantity: 2,
+                unit_price: 9_000,
+            }],
+            total_price: 18_000,
+            delivery_address: "1 Main St".into(),
+            status: OrderStatus::PaymentPending,
+            cancel_reason: None,
+            payment_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut world = Self {
+            order,
+            ledger: OrderLedger::default(),
+            store_order: None,
+            store_tombstone: None,
+            delivery: None,
+            delivery_knows_canceled: false,
+            view: None,
+            cancel: CancelOutcome::NotAsked,
+            owner: owner.into_iter().rev().collect(),
+            rider: rider.into_iter().rev().collect(),
+            late_charge: None,
+            topics: Default::default(),
+            cursors: [[0; 4]; 5],
+        };
+        let candidate = Payment {
+            id: Uuid::now_v7(),
+            order_id,
+            customer_id: "alice".into(),
+            amount: 18_000,
+            status: PaymentStatus::Approved,
+            created_at: now,
+            updated_at: now,
+        };
+        if payment_times_out {
+            let change = world.order.fail_payment().unwrap();
+            world.commit_order(&change);
+            world.late_charge = Some(candidate);
+        } else {
+            let charged = world.ledger.charge(candidate);
+            world.publish_all("payment", charged.publish);
+            let change = world.order.place(charged.payment.id).unwrap();
+            world.commit_order(&change);
+        }
+        world
+    }
+
+    /// A charge request that outlived the order service's patience reaches the payment service;
+    /// `true` if there was one.
+    pub fn late_charge_arrives(&mut self) -> bool {
+        let Some(candidate) = self.late_charge.take() else {
+            return false;
+        };
+        let charged = self.ledger.charge(candidate);
+        self.publish_all("payment", charged.publish);
+        true
+    }
+
+    /// Every message published so far, in publication order per topic.
+    pub fn published(&self) -> impl Iterator<Item = &Envelope> {
+        self.topics.iter().flatten()
+    }
+
+    /// Pairs (consumer, topic) with a message waiting.
+    pub fn pending(&self) -> Vec<(Consumer, usize)> {
+        self.subscriptions()
+            .filter(|&(c, t)| self.cursors[c as usize][t] < self.topics[t].len())
+            .collect()
+    }
+
+    /// Pairs (consumer, topic) that have read something, and so can be rewound.
+    pub fn rewindable(&self) -> Vec<(Consumer, usize)> {
+        self.subscriptions()
+            .filter(|&(c, t)| self.cursors[c as usize][t] > 0)
+            .collect()
+    }
+
+    fn subscriptions(&self) -> impl Iterator<Item = (Consumer, usize)> {
+        Consumer::ALL.into_iter().flat_map(|c| {
+            (0..TOPICS.len())
+                .filter(move |&t| c.follows(TOPICS[t]))
+                .map(move |t| (c, t))
+        })
+    }
+
+    pub fn quiescent(&self) -> bool {
+        self.pending().is_empty()
+    }
+
+    /// The consumer goes `back` messages back on the topic: they will be delivered again.
+    pub fn rewind(&mut self, consumer: Consumer, topic: usize, back: usize) {
+        let cursor = &mut self.cursors[consumer as usize][topic];
+        *cursor -= back.clamp(1, *cursor);
+    }
+
+    /// Delivers the consumer's next message of the topic.
+    pub fn deliver(&mut self, consumer: Consumer, topic: usize) {
+        let offset = self.cursors[consumer as usize][topic];
+        let envelope = self.topics[topic][offset].clone();
+        self.cursors[consumer as usize][topic] += 1;
+        match consumer {
+            Consumer::Order => self.order_reacts(&envelope.event),
+            Consumer::Payment => self.payment_reacts(&envelope.event),
+            Consumer::Store => self.store_reacts(&envelope.event),
+            Consumer::Delivery => self.delivery_reacts(&envelope.event),
+            Consumer::Mypage => {
+                if let Merged::Changed(view) = merge(self.view.clone(), &envelope) {
+                    self.view = Some(view);
+                }
+            }
+        }
+    }
+
+    /// Delivers everything pending, then lets the owner and the rider do what is left (and a
+    /// late charge arrive), until
+    /// nothing more happens. Deliveries go consumer by consumer, topic by topic.
+    pub fn settle(&mut self) {
+        loop {
+            while let Some(&(consumer, topic)) = self.pending().first() {
+                self.deliver(consumer, topic);
+            }
+            if !self.owner_acts() && !self.rider_acts() && !self.late_charge_arrives() {
+                return;
+            }
+        }
+    }
+
+    /// The customer asks to cancel; the order service decides on what it knows now.
+    pub fn customer_cancels(&mut self) {
+        if self.cancel != CancelOutcome::NotAsked {
+            return;
+        }
+        self.cancel = match self.order.cancel_by_customer() {
+            Ok(change) => {
+                self.commit_order(&change);
+                CancelOutcome::Accepted
+            }
+            Err(_) => CancelOutcome::Refused,
+        };
+    }
+
+    /// The owner's next intended action, if the store allows it now; `true` if anything changed.
+    pub fn owner_acts(&mut self) -> bool {
+        let (Some(next), Some(store_order)) = (self.owner.last(), self.store_order.as_mut()) else {
+            return false;
+        };
+        let action = match next {
+            OwnerAction::Accept => store::Action::Accept,
+            OwnerAction::Reject => store::Action::Reject(store::Reason::parse("sold out").unwrap()),
+            OwnerAction::StartCooking => store::Action::StartCooking,
+            OwnerAction::FinishCooking => store::Action::FinishCooking,
+        };
+        match store_order.act(action, Utc::now()) {
+            Ok(event) => {
+                self.owner.pop();
+                self.publish_all("store", vec![event]);
+            }
+            // Only an order that is over refuses the owner's next step: nothing more to do.
+            Err(_) => self.owner.clear(),
+        }
+        true
+    }
+
+    /// The rider's next intended action, if there is a delivery; `true` if anything changed.
+    pub fn rider_acts(&mut self) -> bool {
+        let (Some(&next), Some(delivery)) = (self.rider.last(), self.delivery.as_mut()) else {
+            return false;
+        };
+        let action = match next {
+            RiderAction::Complete => delivery::Action::Complete,
+            RiderAction::ReportAccident => {
+                delivery::Action::ReportAccident(delivery::Reason::parse("flat tyre").unwrap())
+            }
+        };
+        match delivery.act(action, Utc::now()) {
+            Ok(event) => {
+                self.rider.pop();
+                self.publish_all("delivery", vec![event]);
+            }
+            Err(_) => self.rider.clear(),
+        }
+        true
+    }
+
+    fn order_reacts(&mut self, event: &Event) {
+        if let Some(change) = self.order.on_event(event) {
+            self.commit_order(&change);
+        }
+    }
+
+    fn payment_reacts(&mut self, event: &Event) {
+        if let Event::OrderCanceled(_) = event {
+            let publish = self.ledger.cancel();
+            self.publish_all("payment", publish);
+        }
+    }
+
+    fn store_reacts(&mut self, event: &Event) {
+        let now = Utc::now();
+        match event {
+            Event::OrderPlaced(placed) => {
+                let tombstone = self.store_tombstone.as_deref();
+                if let Some(created) =
+                    store::on_order_placed(self.store_order.as_ref(), tombstone, placed, now)
+                {
+                    self.store_order = Some(created);
+                }
+            }
+            Event::OrderCanceled(canceled) => {
+                match store::on_order_canceled(self.store_order.clone(), canceled, now) {
+                    Cancellation::Remember { reason } => self.store_tombstone = Some(reason),
+                    Cancellation::Cancel(order) => self.store_order = Some(order),
+                    Cancellation::Nothing => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn delivery_reacts(&mut self, event: &Event) {
+        let now = Utc::now();
+        match event {
+            Event::CookingFinished(finished) => {
+                if let Some((started, event)) = delivery::on_cooking_finished(
+                    self.delivery.as_ref(),
+                    self.delivery_knows_canceled,
+                    finished,
+                    now,
+                ) {
+                    self.delivery = Some(started);
+                    self.publish_all("delivery", vec![event.into()]);
+                }
+            }
+            Event::OrderCanceled(_) => {
+                self.delivery_knows_canceled = true;
+                if let Some((canceled, event)) =
+                    delivery::on_order_canceled(self.delivery.clone(), now)
+                {
+                    self.delivery = Some(canceled);
+                    self.publish_all("delivery", vec![event.into()]);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn commit_order(&mut self, change: &Change) {
+        self.order.apply(change);
+        self.publish_all("order", change.publish.clone().into_iter().collect());
+    }
+
+    fn publish_all(&mut self, source: &str, events: Vec<Event>) {
+        for event in events {
+            self.topics[topic_index(event.topic())].push(Envelope::new(source, event));
+        }
+    }
+}
