@@ -11,7 +11,7 @@ use crate::world::{OwnerAction, RiderAction, World};
 pub enum Step {
     /// Some consumer reads its next message of some topic (among those with one waiting).
     Deliver(Index),
-    /// Some consumer goes back on some topic, by up to this many messages.
+    /// Some consumer goes back on some topic by one to four messages, which it reads again.
     Redeliver(Index, u8),
     Owner,
     Rider,
@@ -69,8 +69,8 @@ impl Scenario {
     }
 
     /// Runs the schedule, then lets the world settle. Unless `rider_races_events`, the rider
-    /// acts only when no event is in flight (a ride takes longer
-    /// than any event's flight; see `a_cancel_the_rider_outruns_refunds_a_delivered_order`).
+    /// acts only when no event is in flight: a ride takes longer than any event's flight (see
+    /// `a_cancel_the_rider_outruns_refunds_a_delivered_order` for what happens otherwise).
     pub fn run(&self, rider_races_events: bool) -> World {
         let mut world = self.world();
         for step in &self.schedule {

@@ -12,6 +12,10 @@ use shared_events::{Envelope, Event, OrderLine, Topic};
 use store_service::domain::{self as store, Cancellation, StoreOrder};
 use uuid::Uuid;
 
+mod actors;
+
+pub use actors::{CancelOutcome, OwnerAction, RiderAction};
+
 /// The topics one order's events travel on, in the bus's order.
 pub const TOPICS: [Topic; 4] = [Topic::Order, Topic::Payment, Topic::Store, Topic::Delivery];
 
@@ -46,31 +50,6 @@ impl Consumer {
             Consumer::Mypage => true,
         }
     }
-}
-
-/// What the owner and the rider intend to do, in order. An action the service does not allow
-/// yet (the store order has not arrived) is retried later; one it will never allow again (the
-/// order is over) is given up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OwnerAction {
-    Accept,
-    Reject,
-    StartCooking,
-    FinishCooking,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RiderAction {
-    Complete,
-    ReportAccident,
-}
-
-/// How the customer's cancel request was answered by the order service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelOutcome {
-    NotAsked,
-    Accepted,
-    Refused,
 }
 
 pub struct World {
@@ -154,17 +133,6 @@ impl World {
         world
     }
 
-    /// A charge request that outlived the order service's patience reaches the payment service;
-    /// `true` if there was one.
-    pub fn late_charge_arrives(&mut self) -> bool {
-        let Some(candidate) = self.late_charge.take() else {
-            return false;
-        };
-        let charged = self.ledger.charge(candidate);
-        self.publish_all("payment", charged.publish);
-        true
-    }
-
     /// Every message published so far, in publication order per topic.
     pub fn published(&self) -> impl Iterator<Item = &Envelope> {
         self.topics.iter().flatten()
@@ -221,8 +189,8 @@ impl World {
     }
 
     /// Delivers everything pending, then lets the owner and the rider do what is left (and a
-    /// late charge arrive), until
-    /// nothing more happens. Deliveries go consumer by consumer, topic by topic.
+    /// late charge arrive), until nothing more happens. Deliveries go consumer by consumer,
+    /// topic by topic.
     pub fn settle(&mut self) {
         loop {
             while let Some(&(consumer, topic)) = self.pending().first() {
@@ -232,63 +200,6 @@ impl World {
                 return;
             }
         }
-    }
-
-    /// The customer asks to cancel; the order service decides on what it knows now.
-    pub fn customer_cancels(&mut self) {
-        if self.cancel != CancelOutcome::NotAsked {
-            return;
-        }
-        self.cancel = match self.order.cancel_by_customer() {
-            Ok(change) => {
-                self.commit_order(&change);
-                CancelOutcome::Accepted
-            }
-            Err(_) => CancelOutcome::Refused,
-        };
-    }
-
-    /// The owner's next intended action, if the store allows it now; `true` if anything changed.
-    pub fn owner_acts(&mut self) -> bool {
-        let (Some(next), Some(store_order)) = (self.owner.last(), self.store_order.as_mut()) else {
-            return false;
-        };
-        let action = match next {
-            OwnerAction::Accept => store::Action::Accept,
-            OwnerAction::Reject => store::Action::Reject(store::Reason::parse("sold out").unwrap()),
-            OwnerAction::StartCooking => store::Action::StartCooking,
-            OwnerAction::FinishCooking => store::Action::FinishCooking,
-        };
-        match store_order.act(action, Utc::now()) {
-            Ok(event) => {
-                self.owner.pop();
-                self.publish_all("store", vec![event]);
-            }
-            // Only an order that is over refuses the owner's next step: nothing more to do.
-            Err(_) => self.owner.clear(),
-        }
-        true
-    }
-
-    /// The rider's next intended action, if there is a delivery; `true` if anything changed.
-    pub fn rider_acts(&mut self) -> bool {
-        let (Some(&next), Some(delivery)) = (self.rider.last(), self.delivery.as_mut()) else {
-            return false;
-        };
-        let action = match next {
-            RiderAction::Complete => delivery::Action::Complete,
-            RiderAction::ReportAccident => {
-                delivery::Action::ReportAccident(delivery::Reason::parse("flat tyre").unwrap())
-            }
-        };
-        match delivery.act(action, Utc::now()) {
-            Ok(event) => {
-                self.rider.pop();
-                self.publish_all("delivery", vec![event]);
-            }
-            Err(_) => self.rider.clear(),
-        }
-        true
     }
 
     fn order_reacts(&mut self, event: &Event) {
