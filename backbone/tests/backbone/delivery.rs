@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use shared_events::Topic;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Stack, event, events};
+use crate::support::{Stack, event, event_for, events};
 
 #[tokio::test]
 async fn an_event_written_to_the_outbox_reaches_the_consumer_once_even_when_delivered_twice() {
@@ -22,7 +22,8 @@ async fn an_event_written_to_the_outbox_reaches_the_consumer_once_even_when_deli
     stack.wait_for_effects(1).await;
     let latency = started.elapsed();
     test_stack::send_raw(&stack.kafka, Topic::Order, &first.key(), &first.to_bytes()).await;
-    let marker = event();
+    // Same key as the duplicate: same partition, so it is handled after the duplicate.
+    let marker = event_for(first.event.key());
     let steady = Instant::now();
     stack.enqueue(std::slice::from_ref(&marker)).await;
     stack.wait_for_effects(2).await;

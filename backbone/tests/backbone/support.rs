@@ -115,10 +115,15 @@ impl Stack {
 
 /// An order event with a fresh order id (so events spread over partitions).
 pub fn event() -> Envelope {
+    event_for(Uuid::new_v4())
+}
+
+/// An order event of `order_id` (same key, so same partition, as its other events).
+pub fn event_for(order_id: Uuid) -> Envelope {
     Envelope::new(
         "test",
         OrderCanceled {
-            order_id: Uuid::new_v4(),
+            order_id,
             customer_id: "alice".into(),
             store_id: Uuid::new_v4(),
             reason: CancelReason::Customer,

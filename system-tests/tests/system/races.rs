@@ -114,6 +114,8 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
         assert_eq!(store_status, expected.0, "order {id}");
     }
     eprintln!("{n} races: {canceled} canceled, {cooking} cooking");
-    assert_eq!(canceled + cooking, n);
+    if n >= 50 {
+        assert!(canceled > 0 && cooking > 0, "both decisions should win some races: {canceled} canceled, {cooking} cooking");
+    }
     system.finish().await;
 }

@@ -33,6 +33,7 @@ impl HttpPayments {
 #[derive(Deserialize)]
 struct PaymentBody {
     id: Uuid,
+    status: String,
 }
 
 #[async_trait]
@@ -59,6 +60,11 @@ impl PaymentPort for HttpPayments {
                     .json()
                     .await
                     .map_err(|e| PaymentError::Unreachable(format!("unreadable answer: {e}")))?;
+                // An existing payment may have been refunded meanwhile (the order was given up
+                // and canceled): that is no approval to place the order on.
+                if body.status != "Approved" {
+                    return Err(PaymentError::Upstream(StatusCode::CONFLICT.as_u16()));
+                }
                 Ok(PaymentOutcome::Approved {
                     payment_id: body.id,
                 })
