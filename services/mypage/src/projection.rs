@@ -65,10 +65,15 @@ fn transient(e: mongodb::error::Error) -> HandleError {
 /// database (unreachable, timed out) is retried until it clears.
 fn classify(e: anyhow::Error) -> HandleError {
     use mongodb::error::ErrorKind;
+    // A write the server refuses for what it is (a document grown too large, a validation
+    // failure) fails again on every retry: dead-letter it rather than stall every order behind it.
+    // Duplicate keys are handled where they are expected and never reach here.
     let permanent = match e.downcast_ref::<mongodb::error::Error>() {
         Some(m) => matches!(
             *m.kind,
-            ErrorKind::BsonSerialization(_) | ErrorKind::BsonDeserialization(_)
+            ErrorKind::BsonSerialization(_)
+                | ErrorKind::BsonDeserialization(_)
+                | ErrorKind::Write(mongodb::error::WriteFailure::WriteError(_))
         ),
         None => true,
     };
