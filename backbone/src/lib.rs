@@ -15,6 +15,7 @@ pub mod inbox;
 pub mod kafka;
 pub mod outbox;
 pub mod relay;
+pub mod replay;
 pub mod schema;
 pub mod service;
 

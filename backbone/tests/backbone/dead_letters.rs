@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use rdkafka::Message;
-use shared_events::{CancelReason, Envelope, OrderCanceled, Topic};
+use shared_events::Topic;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::support::{Recorder, Stack, event};
+use crate::support::{Recorder, Stack, event, poison};
 
 #[tokio::test]
 async fn a_malformed_message_is_dead_lettered_with_its_origin_and_later_messages_still_flow() {
@@ -56,15 +56,7 @@ async fn an_event_that_keeps_failing_is_dead_lettered_after_bounded_retries() {
     let shutdown = CancellationToken::new();
     stack.relay(&shutdown);
     stack.consumer_with(Recorder::new("a"), &shutdown);
-    let poison = Envelope::new(
-        "test",
-        OrderCanceled {
-            order_id: Uuid::new_v4(),
-            customer_id: "poison".into(),
-            store_id: Uuid::new_v4(),
-            reason: CancelReason::Customer,
-        },
-    );
+    let poison = poison();
     let healthy = event();
 
     // Act
@@ -116,6 +108,36 @@ async fn an_unknown_event_type_is_skipped_without_a_dead_letter() {
     let dead =
         test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(2)).await;
     assert!(dead.is_empty());
+    shutdown.cancel();
+    stack.finish().await;
+}
+
+#[tokio::test]
+async fn replayed_dead_letters_reach_the_fixed_consumer_once_and_are_not_replayed_twice() {
+    // Arrange: a consumer gives up on an event, which lands on the dead-letter topic.
+    let stack = Stack::start().await;
+    let shutdown = CancellationToken::new();
+    stack.relay(&shutdown);
+    let broken = CancellationToken::new();
+    let consumer = stack.consumer("broken", &broken);
+    let (poisoned, healthy) = (poison(), event());
+    stack.enqueue(&[poisoned.clone(), healthy.clone()]).await;
+    stack.wait_for_effects(1).await;
+    let dead = test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(10)).await;
+    assert_eq!(dead.len(), 1);
+    broken.cancel();
+    consumer.await.unwrap();
+
+    // Act: the fix is deployed, then the dead letters are replayed.
+    stack.consumer_with(Recorder::fixed("fixed"), &shutdown);
+    let first = backbone::replay::replay_dead_letters(&stack.kafka, Some("recorder")).await.unwrap();
+
+    // Assert
+    assert_eq!(first.replayed, 1);
+    stack.wait_for_effects(2).await;
+    assert_eq!(stack.effects_of(&[poisoned.id, healthy.id]).await, [1, 1]);
+    let again = backbone::replay::replay_dead_letters(&stack.kafka, None).await.unwrap();
+    assert_eq!(again.replayed, 0, "a later replay starts after what was replayed");
     shutdown.cancel();
     stack.finish().await;
 }

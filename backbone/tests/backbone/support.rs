@@ -131,6 +131,19 @@ pub fn event_for(order_id: Uuid) -> Envelope {
     )
 }
 
+/// An event the unfixed recorder cannot handle.
+pub fn poison() -> Envelope {
+    Envelope::new(
+        "test",
+        OrderCanceled {
+            order_id: Uuid::new_v4(),
+            customer_id: "poison".into(),
+            store_id: Uuid::new_v4(),
+            reason: CancelReason::Customer,
+        },
+    )
+}
+
 pub fn events(n: usize) -> Vec<Envelope> {
     (0..n).map(|_| event()).collect()
 }
@@ -139,12 +152,22 @@ pub fn events(n: usize) -> Vec<Envelope> {
 /// `poison` (to exercise retries and dead letters).
 pub struct Recorder {
     instance: String,
+    /// After "the fix": poison is digested like anything else.
+    fixed: bool,
 }
 
 impl Recorder {
     pub fn new(instance: &str) -> Self {
         Self {
             instance: instance.to_owned(),
+            fixed: false,
+        }
+    }
+
+    pub fn fixed(instance: &str) -> Self {
+        Self {
+            fixed: true,
+            ..Self::new(instance)
         }
     }
 }
@@ -166,6 +189,7 @@ impl EventHandler for Recorder {
     async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandleError> {
         if let Event::OrderCanceled(e) = &envelope.event
             && e.customer_id == "poison"
+            && !self.fixed
         {
             return Err(HandleError::Failed(anyhow::anyhow!(
                 "cannot digest this order"
