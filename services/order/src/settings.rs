@@ -5,7 +5,7 @@
 //! | `PORT` | `8081` | HTTP port (and the shared service variables, see `backbone::ServiceSettings`) |
 //! | `PAYMENT_URL` | `http://127.0.0.1:8082` | the payment service (a service name in Kubernetes) |
 //! | `PAYMENT_TIMEOUT_MS` | `610` | payment answers later than this are failures |
-//! | `PAYMENT_MAX_CONCURRENCY` | `64` | payment calls in flight at once (bulkhead) |
+//! | `PAYMENT_MAX_CONCURRENCY` | `128` | payment calls in flight at once (bulkhead) |
 //! | `PAYMENT_BREAKER_FAILURES` | `5` | consecutive failures that open the circuit breaker |
 //! | `PAYMENT_BREAKER_OPEN_MS` | `5000` | how long the breaker stays open before probing |
 //! | `ORDER_REPAIR_INTERVAL_MS` | `10000` | how often stuck PaymentPending orders are re-driven |

@@ -21,7 +21,7 @@ use super::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
 /// | variable | default | meaning |
 /// |---|---|---|
 /// | `PAYMENT_TIMEOUT_MS` | `610` | a payment answer later than this is a failure (the seeds' value) |
-/// | `PAYMENT_MAX_CONCURRENCY` | `64` | payment calls in flight at once (bulkhead) |
+/// | `PAYMENT_MAX_CONCURRENCY` | `128` | payment calls in flight at once (bulkhead) |
 /// | `PAYMENT_BREAKER_FAILURES` | `5` | consecutive failures that open the breaker |
 /// | `PAYMENT_BREAKER_OPEN_MS` | `5000` | how long it stays open before a probe call |
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +36,7 @@ impl Default for BreakerSettings {
     fn default() -> Self {
         Self {
             timeout: Duration::from_millis(610),
-            max_concurrency: 64,
+            max_concurrency: 128,
             failures: 5,
             open_for: Duration::from_secs(5),
         }
@@ -75,10 +75,11 @@ impl<P: PaymentPort> Resilient<P> {
 #[async_trait]
 impl<P: PaymentPort> PaymentPort for Resilient<P> {
     async fn charge(&self, request: &ChargeRequest) -> Result<PaymentOutcome, PaymentError> {
-        let _permit = self
-            .bulkhead
-            .try_acquire()
-            .map_err(|_| PaymentError::Saturated)?;
+        let Ok(_permit) = self.bulkhead.try_acquire() else {
+            metrics::counter!("payment_calls_failed_total", "reason" => PaymentError::Saturated.kind())
+                .increment(1);
+            return Err(PaymentError::Saturated);
+        };
         let timed = async {
             tokio::time::timeout(self.timeout, self.inner.charge(request))
                 .await
