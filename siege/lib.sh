@@ -107,6 +107,16 @@ siege_args() {
   fi
 }
 
+# DURATION (siege's 30S / 2M / 1H) in seconds.
+duration_seconds() {
+  local n=${DURATION%[SsMmHh]} unit=${DURATION: -1}
+  case $unit in
+    [Mm]) echo $((n * 60)) ;;
+    [Hh]) echo $((n * 3600)) ;;
+    *) echo "$n" ;;
+  esac
+}
+
 # run_siege NAME [SIEGE OPTIONS...]: runs siege placing orders, saves everything it printed to
 # results/<run>-<NAME>.raw, prints siege's summary. Sets RAW to the file.
 run_siege() {
@@ -116,7 +126,10 @@ run_siege() {
   say "siege -c$CONCURRENCY -t$DURATION $* (raw output: ${RAW#"$PROJECT_ROOT"/})"
   {
     echo "# scenario=$name gateway=$GATEWAY_URL direct=$DIRECT concurrency=$CONCURRENCY duration=$DURATION nproc=$(nproc)"
-    siege "${SIEGE_ARGS[@]}" -c "$CONCURRENCY" -t "$DURATION" "$@" 2>&1 || true
+    # siege sometimes hangs after its time is up ("Lifting the server siege..."): stop it
+    # (INT, then KILL); the figures come from the per-request lines as well as its summary.
+    timeout --signal=INT --kill-after=10 "$(($(duration_seconds) + 30))" \
+      siege "${SIEGE_ARGS[@]}" -c "$CONCURRENCY" -t "$DURATION" "$@" 2>&1 || true
   } >"$RAW"
   rm -f "$RESULTS_DIR/.urls-$RUN_ID"
   # siege's own summary: the JSON object (or the text block of older versions) at the end.
@@ -126,9 +139,10 @@ run_siege() {
 # summarize RAW: the figures of one run as KEY=VALUE lines (for eval), computed from siege's
 # summary and from the status line siege prints for each request.
 summarize() {
-  python3 - "$1" <<'PY'
+  python3 - "$1" "$(duration_seconds)" <<'PY'
 import json, re, sys
 text = open(sys.argv[1], errors="replace").read()
+planned_seconds = float(sys.argv[2])
 
 def pick(*patterns, default=0.0):
     for p in patterns:
@@ -147,15 +161,21 @@ summary = {
     "failed": pick(r'"failed_transactions":\s*([\d.]+)', r'^Failed transactions:\s*([\d.]+)'),
 }
 codes = {}
-for m in re.finditer(r'^HTTP/\d(?:\.\d)?\s+(\d{3})\s', text, re.MULTILINE):
+times = []
+for m in re.finditer(r'^HTTP/\d(?:\.\d)?\s+(\d{3})\s+([\d.]+) secs', text, re.MULTILINE):
     codes[m.group(1)] = codes.get(m.group(1), 0) + 1
+    times.append(float(m.group(2)))
+# Mean and longest over every answered request (siege's own mean leaves out the 5xx ones).
+if times:
+    summary["mean_response"] = round(sum(times) / len(times), 3)
+    summary["longest"] = max(times)
 answered = sum(codes.values())
 ok = sum(n for c, n in codes.items() if c.startswith("2"))
 # siege counts 5xx answers as failed transactions, next to connection errors and timeouts;
 # whatever it counted beyond the answers it printed never got an answer.
 socket_failures = max(0, int(summary["transactions"] + summary["failed"]) - answered)
 attempts = answered + socket_failures
-elapsed = summary["elapsed"] or 1.0
+elapsed = summary["elapsed"] or planned_seconds or 1.0
 out = dict(summary)
 out.update({
     "socket_failures": socket_failures,
