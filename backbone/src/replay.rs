@@ -68,7 +68,10 @@ pub async fn replay_dead_letters(
                 let mut headers = OwnedHeaders::new();
                 for h in message.headers().iter().flat_map(|h| h.iter()) {
                     if !h.key.starts_with("dlq.") {
-                        headers = headers.insert(Header { key: h.key, value: h.value });
+                        headers = headers.insert(Header {
+                            key: h.key,
+                            value: h.value,
+                        });
                     }
                 }
                 let mut record = FutureRecord::to(&topic).headers(headers);

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)] // test support: a failure here is a failed test
 
+pub mod journey;
+
 use std::time::Duration;
 
 use backbone::KafkaSettings;

@@ -7,6 +7,10 @@ async fn main() -> anyhow::Result<()> {
     let consumer = std::env::args().nth(1);
     let settings = backbone::KafkaSettings::from_env("dlq-replay")?;
     let report = backbone::replay::replay_dead_letters(&settings, consumer.as_deref()).await?;
-    tracing::info!(replayed = report.replayed, skipped = report.skipped, "dead letters replayed");
+    tracing::info!(
+        replayed = report.replayed,
+        skipped = report.skipped,
+        "dead letters replayed"
+    );
     Ok(())
 }

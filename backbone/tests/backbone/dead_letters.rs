@@ -123,21 +123,29 @@ async fn replayed_dead_letters_reach_the_fixed_consumer_once_and_are_not_replaye
     let (poisoned, healthy) = (poison(), event());
     stack.enqueue(&[poisoned.clone(), healthy.clone()]).await;
     stack.wait_for_effects(1).await;
-    let dead = test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(10)).await;
+    let dead =
+        test_stack::read_topic(&stack.kafka, Topic::DeadLetter, 1, Duration::from_secs(10)).await;
     assert_eq!(dead.len(), 1);
     broken.cancel();
     consumer.await.unwrap();
 
     // Act: the fix is deployed, then the dead letters are replayed.
     stack.consumer_with(Recorder::fixed("fixed"), &shutdown);
-    let first = backbone::replay::replay_dead_letters(&stack.kafka, Some("recorder")).await.unwrap();
+    let first = backbone::replay::replay_dead_letters(&stack.kafka, Some("recorder"))
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(first.replayed, 1);
     stack.wait_for_effects(2).await;
     assert_eq!(stack.effects_of(&[poisoned.id, healthy.id]).await, [1, 1]);
-    let again = backbone::replay::replay_dead_letters(&stack.kafka, None).await.unwrap();
-    assert_eq!(again.replayed, 0, "a later replay starts after what was replayed");
+    let again = backbone::replay::replay_dead_letters(&stack.kafka, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.replayed, 0,
+        "a later replay starts after what was replayed"
+    );
     shutdown.cancel();
     stack.finish().await;
 }

@@ -178,9 +178,10 @@ async fn place(
     // its answer must be recorded, whatever happens to this request.
     let orders = state.orders.clone();
     let (customer, key) = (identity.user_id.clone(), key.map(str::to_owned));
-    let placement = tokio::spawn(async move { orders.place(&customer, &request, key.as_deref()).await })
-        .await
-        .map_err(service_runtime::problem::internal_error)??;
+    let placement =
+        tokio::spawn(async move { orders.place(&customer, &request, key.as_deref()).await })
+            .await
+            .map_err(service_runtime::problem::internal_error)??;
     Ok(match placement {
         Placement::Placed(order) => {
             let location = format!("/orders/{}", order.id);

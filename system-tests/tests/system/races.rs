@@ -115,7 +115,10 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
     }
     eprintln!("{n} races: {canceled} canceled, {cooking} cooking");
     if n >= 50 {
-        assert!(canceled > 0 && cooking > 0, "both decisions should win some races: {canceled} canceled, {cooking} cooking");
+        assert!(
+            canceled > 0 && cooking > 0,
+            "both decisions should win some races: {canceled} canceled, {cooking} cooking"
+        );
     }
     system.finish().await;
 }
