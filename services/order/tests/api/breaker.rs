@@ -33,14 +33,15 @@ async fn payment_down_fails_fast_then_the_breaker_sheds_without_calling_then_ord
         assert!(started.elapsed() < Duration::from_millis(610));
     }
 
-    // Breaker open: even with the line restored, calls are shed in milliseconds, unseen by payment.
+    // Breaker open: even with the line restored, calls are shed at once (well under the 610 ms
+    // timeout; a loaded test machine gets some slack), unseen by payment.
     app.payment_line.restore();
     let before = app.payment_count().await;
     let started = Instant::now();
     let shed = app.place("alice", &app.order_body(1)).await;
     assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(
-        started.elapsed() < Duration::from_millis(100),
+        started.elapsed() < Duration::from_millis(300),
         "shed in {:?}",
         started.elapsed()
     );
