@@ -71,11 +71,48 @@ impl TestDatabase {
     }
 }
 
+/// The prefix of every test topic.
+const TEST_TOPIC_PREFIX: &str = "test-";
+
+/// Deletes the topics earlier test binaries left behind, once per test binary, before its
+/// first test creates its own (test binaries run one after another, so none is in use).
+/// Without it the broker would collect thousands of partitions across runs.
+async fn delete_leftover_topics() {
+    static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+            match rdkafka::ClientConfig::new()
+                .set("bootstrap.servers", brokers())
+                .create()
+            {
+                Ok(admin) => admin,
+                Err(_) => return,
+            };
+        let Ok(metadata) = admin.inner().fetch_metadata(None, Duration::from_secs(10)) else {
+            return;
+        };
+        let leftovers: Vec<String> = metadata
+            .topics()
+            .iter()
+            .map(|t| t.name().to_owned())
+            .filter(|name| name.starts_with(TEST_TOPIC_PREFIX))
+            .collect();
+        for chunk in leftovers.chunks(500) {
+            let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let options = rdkafka::admin::AdminOptions::new()
+                .operation_timeout(Some(Duration::from_secs(30)));
+            let _ = admin.delete_topics(&names, &options).await;
+        }
+    })
+    .await;
+}
+
 /// Kafka settings with a topic prefix no other test uses; topics created.
 pub async fn kafka(service: &str) -> KafkaSettings {
+    delete_leftover_topics().await;
     let settings = KafkaSettings {
         brokers: brokers(),
-        topics: Topics::new(format!("test-{}.", Uuid::new_v4().simple())),
+        topics: Topics::new(format!("{TEST_TOPIC_PREFIX}{}.", Uuid::new_v4().simple())),
         partitions: 3,
         replication: 1,
         client_id: service.to_owned(),

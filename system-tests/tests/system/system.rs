@@ -29,6 +29,8 @@ pub struct System {
     pub store_settings: store_service::Settings,
     databases: Vec<TestDatabase>,
     pub order_db: sqlx::PgPool,
+    mongodb_url: String,
+    mypage_database: String,
 }
 
 fn http() -> HttpSettings {
@@ -103,14 +105,15 @@ impl System {
             .unwrap(),
         )
         .await;
+        let mongodb_url =
+            std::env::var("MONGODB_URL").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".to_owned());
+        let mypage_database = format!("test_{}", Uuid::new_v4().simple());
         let mypage = RunningApp::start(
             mypage_service::build(mypage_service::Settings {
                 http: http(),
                 kafka: kafka.clone(),
-                mongodb_url: std::env::var("MONGODB_URL")
-                    .unwrap_or_else(|_| "mongodb://127.0.0.1:27017".to_owned())
-                    .into(),
-                mongodb_database: format!("test_{}", Uuid::new_v4().simple()),
+                mongodb_url: mongodb_url.clone().into(),
+                mongodb_database: mypage_database.clone(),
                 request_timeout: Duration::from_secs(10),
             })
             .await
@@ -165,6 +168,8 @@ impl System {
             store_settings,
             databases,
             order_db,
+            mongodb_url,
+            mypage_database,
         }
     }
 
@@ -271,6 +276,10 @@ impl System {
         for db in self.databases {
             db.drop().await;
         }
+        let mongo = mongodb::Client::with_uri_str(&self.mongodb_url)
+            .await
+            .unwrap();
+        mongo.database(&self.mypage_database).drop().await.unwrap();
     }
 }
 
