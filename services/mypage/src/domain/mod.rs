@@ -107,7 +107,17 @@ pub fn merge(view: Option<OrderView>, envelope: &Envelope) -> Merged {
     view.history.insert(at, entry);
     view.updated_at = view.updated_at.max(envelope.occurred_at);
     apply(&mut view, &envelope.event);
+    settle_store_status(&mut view);
     Merged::Changed(view)
+}
+
+/// The store publishes nothing when it cancels its order on `OrderCanceled`, so the view
+/// derives it: a canceled order's store order is Canceled, unless the store rejected it. Applied
+/// after every event, so the result does not depend on which of them came last.
+fn settle_store_status(view: &mut OrderView) {
+    if view.order_status == Some(OrderStatus::Canceled) && view.store_status.is_some() {
+        raise(&mut view.store_status, StoreStatus::Canceled);
+    }
 }
 
 fn is_order_progress(event: &Event) -> bool {

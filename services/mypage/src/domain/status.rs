@@ -27,8 +27,9 @@ ranked!(
 );
 ranked!(PaymentStatus { Approved = 1, Refunded = 2 });
 ranked!(
-    /// The store's side of the order.
-    StoreStatus { Received = 1, Accepted = 2, Cooking = 3, Cooked = 4, Rejected = 9 }
+    /// The store's side of the order. The store cancels its order when the order is canceled
+    /// (unless it rejected it first, which then stands).
+    StoreStatus { Received = 1, Accepted = 2, Cooking = 3, Cooked = 4, Canceled = 9, Rejected = 10 }
 );
 ranked!(
     /// The rider's side of the order.
