@@ -57,6 +57,26 @@ pub async fn serve(
     .await
 }
 
+async fn listen(http: &HttpSettings) -> std::io::Result<TcpListener> {
+    if !http.reuse_port {
+        return TcpListener::bind(http.address()).await;
+    }
+    let address = tokio::net::lookup_host(http.address())
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other("the address resolves to nothing"))?;
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket.bind(address)?;
+    socket.listen(1024)
+}
+
 /// A bound, not yet running service: its listener, routes, and background tasks that share
 /// its shutdown token. Tests bind port 0 and read [`port`](Self::port).
 pub struct Application {
@@ -73,7 +93,7 @@ impl Application {
         shutdown: CancellationToken,
         background: Vec<JoinHandle<()>>,
     ) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(http.address())
+        let listener = listen(http)
             .await
             .with_context(|| format!("cannot listen on {}", http.address()))?;
         Ok(Self {

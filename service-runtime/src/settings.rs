@@ -38,11 +38,14 @@ pub fn secret(name: &str, default: &str) -> SecretString {
     SecretString::from(string(name, default))
 }
 
-/// Where the HTTP server listens. `HOST` (default `0.0.0.0`) and `PORT` (default per service).
+/// Where the HTTP server listens: `HOST` (default `0.0.0.0`) and `PORT` (default per service).
+/// `HTTP_REUSE_PORT=true` (default false) lets a second process bind the same port, so that the
+/// local stack restarts a service beside its successor without a gap; containers do not need it.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub host: String,
     pub port: u16,
+    pub reuse_port: bool,
 }
 
 impl HttpSettings {
@@ -50,7 +53,17 @@ impl HttpSettings {
         Ok(Self {
             host: string("HOST", "0.0.0.0"),
             port: var("PORT", default_port)?,
+            reuse_port: var("HTTP_REUSE_PORT", false)?,
         })
+    }
+
+    /// A free port on the loopback interface (tests).
+    pub fn loopback() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            reuse_port: false,
+        }
     }
 
     pub fn address(&self) -> String {

@@ -197,10 +197,7 @@ pub fn header_of(message: &impl Message, key: &str) -> Option<String> {
 /// Service settings for a test: its own database, topic prefix, port 0.
 pub fn service_settings(db: &TestDatabase, kafka: &KafkaSettings) -> backbone::ServiceSettings {
     backbone::ServiceSettings {
-        http: service_runtime::settings::HttpSettings {
-            host: "127.0.0.1".to_owned(),
-            port: 0,
-        },
+        http: service_runtime::settings::HttpSettings::loopback(),
         database: service_runtime::db::DatabaseSettings {
             url: secrecy::SecretString::from(db.url.clone()),
             max_connections: 5,

@@ -32,10 +32,7 @@ pub fn settings() -> Settings {
         timeout: Duration::from_secs(5),
     };
     Settings {
-        http: HttpSettings {
-            host: "127.0.0.1".to_owned(),
-            port: 0,
-        },
+        http: HttpSettings::loopback(),
         upstreams: Upstreams {
             order: upstream(),
             payment: upstream(),

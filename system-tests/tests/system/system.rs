@@ -34,10 +34,7 @@ pub struct System {
 }
 
 fn http() -> HttpSettings {
-    HttpSettings {
-        host: "127.0.0.1".to_owned(),
-        port: 0,
-    }
+    HttpSettings::loopback()
 }
 
 impl System {

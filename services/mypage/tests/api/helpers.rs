@@ -20,10 +20,7 @@ pub fn mongodb_url() -> String {
 pub async fn test_settings() -> Settings {
     let kafka: KafkaSettings = test_stack::kafka("mypage").await;
     Settings {
-        http: service_runtime::settings::HttpSettings {
-            host: "127.0.0.1".to_owned(),
-            port: 0,
-        },
+        http: service_runtime::settings::HttpSettings::loopback(),
         kafka,
         mongodb_url: mongodb_url().into(),
         mongodb_database: format!("test_{}", Uuid::new_v4().simple()),
