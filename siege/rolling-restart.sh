@@ -4,8 +4,9 @@
 #
 #   RESTART_SERVICES  ("payment order store delivery notification mypage")
 #   RESTART_GAP       seconds between restarts (8); DURATION defaults to 90S here
-#   RESTART_WITH      dev (./dev restart SVC, one process each: expect a short gap on the
-#                     synchronous path) or kubectl (kubectl rollout restart + rollout status in
+#   RESTART_WITH      dev (./dev restart SVC: the successor binds the same port beside the old
+#                     process, which then drains, so there is no gap) or kubectl (kubectl
+#                     rollout restart + rollout status in
 #                     NAMESPACE, default fooddelivery: with two replicas, maxUnavailable 0 and
 #                     readiness probes this is the zero-downtime demonstration)
 DURATION=${DURATION:-90S}
