@@ -36,6 +36,8 @@ pub struct Relay {
     pub retention: Duration,
     /// How long inbox rows are kept: the window in which a redelivery is recognised.
     pub inbox_retention: Duration,
+    /// Failed sends after which a row is parked instead of holding up the rows behind it.
+    pub max_attempts: i32,
 }
 
 #[derive(sqlx::FromRow)]
@@ -59,6 +61,7 @@ impl Relay {
             poll_interval: Duration::from_secs(1),
             retention: Duration::from_secs(24 * 3600),
             inbox_retention: Duration::from_secs(14 * 24 * 3600),
+            max_attempts: 10,
         }
     }
 
@@ -150,7 +153,7 @@ impl Relay {
         }
         let rows: Vec<Row> = sqlx::query_as(
             "select seq, topic, message_key, event_type, event_id, payload::text as payload, traceparent
-             from outbox where published_at is null order by seq limit $1",
+             from outbox where published_at is null and parked_at is null order by seq limit $1",
         )
         .bind(self.batch_size)
         .fetch_all(&mut *tx)
@@ -164,12 +167,14 @@ impl Relay {
         // order must not be marked while an earlier one is still to be sent. (It may be on Kafka
         // already; it is then sent again after the earlier one, and consumers drop duplicates.)
         let mut published = Vec::with_capacity(rows.len());
+        let mut failed = Vec::new();
         let mut first_error = None;
         for (row, outcome) in rows.iter().zip(outcomes) {
             match outcome {
                 Ok(()) if first_error.is_none() => published.push(row.seq),
                 Ok(()) => {}
                 Err(e) => {
+                    failed.push(row.seq);
                     first_error.get_or_insert(e);
                 }
             }
@@ -178,12 +183,45 @@ impl Relay {
             .bind(&published)
             .execute(&mut *tx)
             .await?;
+        self.count_failures(&mut tx, &failed).await?;
         tx.commit().await?;
         metrics::counter!("outbox_published_total").increment(published.len() as u64);
         match first_error {
             Some(e) => Err(e),
             None => Ok(published.len()),
         }
+    }
+
+    /// Counts a failed send for each row, parking those that reached `max_attempts`.
+    async fn count_failures(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        seqs: &[i64],
+    ) -> sqlx::Result<()> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let parked: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+            "update outbox set attempts = attempts + 1,
+                 parked_at = case when attempts + 1 >= $2 then now() end
+             where seq = any($1)
+             returning event_id, event_type, parked_at is not null as parked",
+        )
+        .bind(seqs)
+        .bind(self.max_attempts)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .filter_map(|(id, event_type, parked): (uuid::Uuid, String, bool)| {
+            parked.then_some((id, event_type))
+        })
+        .collect();
+        for (id, event_type) in &parked {
+            tracing::error!(event.id = %id, event.type = %event_type, attempts = self.max_attempts,
+                "outbox row cannot be published: parked");
+        }
+        metrics::counter!("outbox_parked_total").increment(parked.len() as u64);
+        Ok(())
     }
 
     async fn send(&self, row: &Row) -> anyhow::Result<()> {

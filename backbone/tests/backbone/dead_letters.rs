@@ -149,3 +149,60 @@ async fn replayed_dead_letters_reach_the_fixed_consumer_once_and_are_not_replaye
     shutdown.cancel();
     stack.finish().await;
 }
+
+#[tokio::test]
+async fn an_outbox_row_that_cannot_be_published_is_parked_and_the_rows_behind_it_flow() {
+    // Arrange: a row for a topic that does not exist, then a healthy event behind it.
+    let stack = Stack::start().await;
+    let shutdown = CancellationToken::new();
+    stack.consumer("a", &shutdown);
+    let stuck = Uuid::new_v4();
+    sqlx::query(
+        "insert into outbox (event_id, topic, message_key, event_type, payload)
+         values ($1, 'fooddelivery.nowhere', 'k', 'OrderCanceled', '{}')",
+    )
+    .bind(stuck)
+    .execute(stack.pool())
+    .await
+    .unwrap();
+    let healthy = event();
+    stack.enqueue(std::slice::from_ref(&healthy)).await;
+
+    // Act
+    stack.relay_with(|relay| relay.max_attempts = 3, &shutdown);
+
+    // Assert: parked after three attempts; the healthy row is published (and, sent again after
+    // a failed batch, deduplicated by the consumer).
+    let parked_after =
+        test_stack::eventually(Duration::from_secs(20), "the row to be parked", || async {
+            let (attempts, parked): (i32, bool) = sqlx::query_as(
+                "select attempts, parked_at is not null from outbox where event_id = $1",
+            )
+            .bind(stuck)
+            .fetch_one(stack.pool())
+            .await
+            .ok()?;
+            parked.then_some(attempts)
+        })
+        .await;
+    assert_eq!(parked_after, 3);
+    test_stack::eventually(
+        Duration::from_secs(20),
+        "the healthy row to be marked published",
+        || async {
+            let published: bool = sqlx::query_scalar(
+                "select published_at is not null from outbox where event_id = $1",
+            )
+            .bind(healthy.id)
+            .fetch_one(stack.pool())
+            .await
+            .ok()?;
+            published.then_some(())
+        },
+    )
+    .await;
+    stack.wait_for_effects(1).await;
+    assert_eq!(stack.effects_of(&[healthy.id]).await, [1]);
+    shutdown.cancel();
+    stack.finish().await;
+}

@@ -41,11 +41,21 @@ impl Stack {
 
     /// Starts the outbox relay.
     pub fn relay(&self, shutdown: &CancellationToken) -> JoinHandle<()> {
-        let relay = Relay::new(
+        self.relay_with(|_| {}, shutdown)
+    }
+
+    /// Starts the outbox relay, adjusted by `adjust`.
+    pub fn relay_with(
+        &self,
+        adjust: impl FnOnce(&mut Relay),
+        shutdown: &CancellationToken,
+    ) -> JoinHandle<()> {
+        let mut relay = Relay::new(
             self.pool().clone(),
             self.kafka.producer().unwrap(),
             self.kafka.topics.clone(),
         );
+        adjust(&mut relay);
         relay.spawn(shutdown.child_token())
     }
 
