@@ -170,6 +170,34 @@ pub async fn read_topic(
     messages
 }
 
+/// The envelopes on `topic` as JSON, read like [`read_topic`] (waits up to `timeout` for one
+/// more than `expected`, so that an extra, unwanted message shows).
+pub async fn read_events(
+    settings: &KafkaSettings,
+    topic: Topic,
+    expected: usize,
+    timeout: Duration,
+) -> Vec<serde_json::Value> {
+    read_topic(settings, topic, expected + 1, timeout)
+        .await
+        .iter()
+        .map(|m| serde_json::from_slice(m.payload().unwrap()).unwrap())
+        .collect()
+}
+
+/// Waits until `consumer` has recorded `count` distinct events in its inbox.
+pub async fn wait_for_inbox(pool: &PgPool, consumer: &str, count: i64) {
+    eventually(Duration::from_secs(30), "events handled", || async {
+        let handled: i64 = sqlx::query_scalar("select count(*) from inbox where consumer = $1")
+            .bind(consumer)
+            .fetch_one(pool)
+            .await
+            .ok()?;
+        (handled >= count).then_some(())
+    })
+    .await;
+}
+
 /// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where

@@ -137,13 +137,7 @@ async fn a_store_rejection_cancels_the_order_and_refunds_it() {
     );
     let (store_id, item_id) = system.open_store(&owner).await;
     let order_id = alice.place(&store_id, &item_id).await;
-    owner
-        .wait_for(
-            &format!("/store-orders?storeId={store_id}"),
-            "the store order",
-            |l| find(l, "orderId", &order_id).is_some(),
-        )
-        .await;
+    owner.wait_for_store_order(&store_id, &order_id).await;
 
     let (status, _) = owner
         .send(
@@ -160,13 +154,7 @@ async fn a_store_rejection_cancels_the_order_and_refunds_it() {
         })
         .await;
     assert_eq!(order["cancelReason"], "store_rejected");
-    alice
-        .wait_for(
-            &format!("/payments?orderId={order_id}"),
-            "the refund",
-            |l| status_of(l, "orderId", &order_id).as_deref() == Some("Refunded"),
-        )
-        .await;
+    alice.wait_for_payment(&order_id, "Refunded").await;
     let view = alice
         .wait_for(
             &format!("/mypage/orders/{order_id}"),
@@ -197,13 +185,7 @@ async fn a_delivery_accident_cancels_and_refunds_and_the_delivery_stays_failed()
     );
     let (store_id, item_id) = system.open_store(&owner).await;
     let order_id = alice.place(&store_id, &item_id).await;
-    owner
-        .wait_for(
-            &format!("/store-orders?storeId={store_id}"),
-            "the store order",
-            |l| find(l, "orderId", &order_id).is_some(),
-        )
-        .await;
+    owner.wait_for_store_order(&store_id, &order_id).await;
     for step in ["accept", "start-cooking", "finish-cooking"] {
         assert_eq!(
             owner
@@ -236,13 +218,7 @@ async fn a_delivery_accident_cancels_and_refunds_and_the_delivery_stays_failed()
         })
         .await;
     assert_eq!(order["cancelReason"], "delivery_accident");
-    alice
-        .wait_for(
-            &format!("/payments?orderId={order_id}"),
-            "the refund",
-            |l| status_of(l, "orderId", &order_id).as_deref() == Some("Refunded"),
-        )
-        .await;
+    alice.wait_for_payment(&order_id, "Refunded").await;
     // The order's cancellation reaches the delivery too, and must not turn Failed into Canceled.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
@@ -285,13 +261,7 @@ async fn a_customer_cancel_before_cooking_cancels_the_store_order_refunds_and_ne
             status_of(l, "orderId", &order_id).as_deref() == Some("Canceled")
         })
         .await;
-    alice
-        .wait_for(
-            &format!("/payments?orderId={order_id}"),
-            "the refund",
-            |l| status_of(l, "orderId", &order_id).as_deref() == Some("Refunded"),
-        )
-        .await;
+    alice.wait_for_payment(&order_id, "Refunded").await;
     let (status, _) = owner
         .post(&format!("/store-orders/{order_id}/start-cooking"))
         .await;

@@ -333,6 +333,26 @@ impl User {
         order["id"].as_str().unwrap().to_owned()
     }
 
+    /// Waits until the owner's list of `store_id`'s orders shows `order_id`; returns the list.
+    pub async fn wait_for_store_order(&self, store_id: &str, order_id: &str) -> Value {
+        self.wait_for(
+            &format!("/store-orders?storeId={store_id}"),
+            "the store order",
+            |l| find(l, "orderId", order_id).is_some(),
+        )
+        .await
+    }
+
+    /// Waits until the order's payment reads `status`.
+    pub async fn wait_for_payment(&self, order_id: &str, status: &str) {
+        self.wait_for(
+            &format!("/payments?orderId={order_id}"),
+            &format!("payment {status}"),
+            |l| find(l, "orderId", order_id).is_some_and(|p| p["status"] == status),
+        )
+        .await;
+    }
+
     /// Polls `path` until `check` accepts the body; returns it.
     pub async fn wait_for(&self, path: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
         test_stack::eventually(PATIENCE, what, || async {

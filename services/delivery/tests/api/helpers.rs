@@ -122,28 +122,12 @@ impl TestApp {
 
     /// Waits until the consumer has recorded `count` distinct events.
     pub async fn wait_for_handled(&self, count: i64) {
-        test_stack::eventually(Duration::from_secs(30), "events handled", || async {
-            let handled: i64 = sqlx::query_scalar(
-                "select count(*) from inbox where consumer = 'delivery.deliveries'",
-            )
-            .fetch_one(&self.db.pool)
-            .await
-            .ok()?;
-            (handled >= count).then_some(())
-        })
-        .await;
+        test_stack::wait_for_inbox(&self.db.pool, "delivery.deliveries", count).await;
     }
 
     /// Messages on the delivery topic (waits up to `timeout` for one more than `expected`).
     pub async fn delivery_events(&self, expected: usize, timeout: Duration) -> Vec<Value> {
-        test_stack::read_topic(&self.kafka, Topic::Delivery, expected + 1, timeout)
-            .await
-            .iter()
-            .map(|m| {
-                use rdkafka::Message;
-                serde_json::from_slice(m.payload().unwrap()).unwrap()
-            })
-            .collect()
+        test_stack::read_events(&self.kafka, Topic::Delivery, expected, timeout).await
     }
 
     pub async fn finish(self) {

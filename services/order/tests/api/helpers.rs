@@ -220,12 +220,7 @@ impl TestApp {
 
     /// The events on the order topic (waits up to `timeout` for more than `expected`).
     pub async fn order_events(&self, expected: usize, timeout: Duration) -> Vec<Value> {
-        use rdkafka::Message;
-        test_stack::read_topic(&self.kafka, Topic::Order, expected + 1, timeout)
-            .await
-            .iter()
-            .map(|m| serde_json::from_slice(m.payload().unwrap()).unwrap())
-            .collect()
+        test_stack::read_events(&self.kafka, Topic::Order, expected, timeout).await
     }
 
     /// Payments the payment service has made (its own table: it saw that many charges).

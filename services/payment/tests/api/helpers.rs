@@ -98,14 +98,7 @@ impl TestApp {
 
     /// Every message on the payment topic so far (waits up to `timeout` for `expected`).
     pub async fn payment_events(&self, expected: usize, timeout: Duration) -> Vec<Value> {
-        test_stack::read_topic(&self.kafka, Topic::Payment, expected + 1, timeout)
-            .await
-            .iter()
-            .map(|m| {
-                use rdkafka::Message;
-                serde_json::from_slice(m.payload().unwrap()).unwrap()
-            })
-            .collect()
+        test_stack::read_events(&self.kafka, Topic::Payment, expected, timeout).await
     }
 
     pub async fn finish(self) {

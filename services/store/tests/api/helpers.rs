@@ -156,27 +156,12 @@ impl TestApp {
 
     /// Waits until the order consumer has recorded `count` distinct events.
     pub async fn wait_for_handled(&self, count: i64) {
-        test_stack::eventually(Duration::from_secs(30), "events handled", || async {
-            let handled: i64 =
-                sqlx::query_scalar("select count(*) from inbox where consumer = 'store.orders'")
-                    .fetch_one(&self.db.pool)
-                    .await
-                    .ok()?;
-            (handled >= count).then_some(())
-        })
-        .await;
+        test_stack::wait_for_inbox(&self.db.pool, "store.orders", count).await;
     }
 
     /// Messages on the store topic (waits up to `timeout` for one more than `expected`).
     pub async fn store_events(&self, expected: usize, timeout: Duration) -> Vec<Value> {
-        test_stack::read_topic(&self.kafka, Topic::Store, expected + 1, timeout)
-            .await
-            .iter()
-            .map(|m| {
-                use rdkafka::Message;
-                serde_json::from_slice(m.payload().unwrap()).unwrap()
-            })
-            .collect()
+        test_stack::read_events(&self.kafka, Topic::Store, expected, timeout).await
     }
 
     pub async fn finish(self) {
