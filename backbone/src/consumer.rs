@@ -96,6 +96,24 @@ pub trait Processor: Send + Sync + 'static {
     /// The topics it reads.
     fn topics(&self) -> Vec<Topic>;
     async fn process(&self, envelope: &Envelope) -> Result<Outcome, HandleError>;
+    /// [`Processor::process`], told where the message sits in its partition. Processors that
+    /// make an effect idempotent by the partition's order (per-partition high-water marks)
+    /// override this one; the others need only `process`.
+    async fn process_at(
+        &self,
+        envelope: &Envelope,
+        _position: &Position,
+    ) -> Result<Outcome, HandleError> {
+        self.process(envelope).await
+    }
+}
+
+/// Where a message sits in Kafka: its partition and offset. Within a partition offsets only grow,
+/// and one consumer of a group reads it at a time, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub partition: i32,
+    pub offset: i64,
 }
 
 /// How often and how patiently a failing event is retried.
@@ -217,12 +235,16 @@ impl<P: Processor> Consumer<P> {
             .unwrap_or_else(TraceParent::new_root);
         let span = tracing::info_span!("consume", consumer = name, event.id = %envelope.id,
             event.type = envelope.type_name(), order.id = ?envelope.event.order_id(), trace.id = trace.trace_id());
+        let position = Position {
+            partition: message.partition(),
+            offset: message.offset(),
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
             let result = trace
                 .clone()
-                .scope(self.processor.process(&envelope))
+                .scope(self.processor.process_at(&envelope, &position))
                 .instrument(span.clone())
                 .await;
             let error = match result {

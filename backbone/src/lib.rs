@@ -19,7 +19,7 @@ pub mod replay;
 pub mod schema;
 pub mod service;
 
-pub use consumer::{HandleError, Outcome, Processor};
+pub use consumer::{HandleError, Outcome, Position, Processor};
 pub use inbox::{EventHandler, PgInbox};
 pub use kafka::KafkaSettings;
 pub use relay::Relay;

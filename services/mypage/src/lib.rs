@@ -4,11 +4,13 @@
 
 pub mod domain;
 pub mod http;
+pub mod menus;
 pub mod projection;
 pub mod rebuild;
 pub mod settings;
 pub mod startup;
 pub mod store;
+pub mod views;
 
 pub use settings::Settings;
 

@@ -1,13 +1,15 @@
 //! How mypage reacts to events: the "MongoDB variant" of the idempotent consumer. There is no
-//! inbox table: each view remembers the ids of the events folded into it, and menu counts keep
-//! the sets of orders they counted, so a redelivered event changes nothing.
+//! inbox table: each view remembers the ids of the events folded into it, and the count changes
+//! they caused with their positions in Kafka; menu counts take each change once (see
+//! [`crate::menus`]), so a redelivered event changes nothing.
 
 use async_trait::async_trait;
-use backbone::{HandleError, Outcome, Processor};
-use shared_events::{Envelope, Event, Topic};
+use backbone::{HandleError, Outcome, Position, Processor};
+use shared_events::{Envelope, Topic};
 
 use crate::domain::Merged;
-use crate::store::{Store, Views};
+use crate::menus::Counter;
+use crate::store::{Generations, Store, Views};
 
 /// Folds every order-related event into the live view (and into one being rebuilt).
 pub struct Projection {
@@ -26,31 +28,77 @@ impl Processor for Projection {
         TOPICS.to_vec()
     }
 
-    async fn process(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
+    async fn process(&self, _envelope: &Envelope) -> Result<Outcome, HandleError> {
+        Err(HandleError::Failed(anyhow::anyhow!(
+            "the projection counts by the message's position: use process_at"
+        )))
+    }
+
+    async fn process_at(
+        &self,
+        envelope: &Envelope,
+        position: &Position,
+    ) -> Result<Outcome, HandleError> {
         // Read per event: a rebuild that starts or finishes is seen at the next event.
         let generations = self.store.generations().await.map_err(transient)?;
-        let mut outcome = apply(&self.store.views(&generations.active), envelope).await?;
-        if let Some(building) = generations.building {
-            // Events the rebuild may already be past; applying twice is harmless.
-            outcome = apply(&self.store.views(&building), envelope).await?;
+        let active = self.store.views(&generations.active);
+        let outcome = apply(&active, envelope, *position, Counts::Yes(Counter::Live)).await?;
+        if let Some(building) = &generations.building {
+            // Events the rebuild may already be past; folding twice is harmless.
+            let counts = building_counts(&generations, envelope, position)?;
+            apply(&self.store.views(building), envelope, *position, counts).await?;
         }
         Ok(outcome)
     }
 }
 
-/// Applies `envelope` to one generation's collections.
-pub async fn apply(views: &Views, envelope: &Envelope) -> Result<Outcome, HandleError> {
-    let (merged, view) = views.apply(envelope).await.map_err(classify)?;
-    // Menu counts follow the order topic only (placed, canceled): those events of one order
-    // share a partition. Re-checked on duplicates too, in case a crash came between the writes.
-    if matches!(
-        envelope.event,
-        Event::OrderPlaced(_) | Event::OrderCanceled(_)
-    ) && let Some(view) = view
-    {
-        views.count_menus(&view).await.map_err(classify)?;
+/// Whether the caller applies the count changes of the events it folds, and as whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counts {
+    Yes(Counter),
+    No,
+}
+
+/// The live consumer counts in a generation being built only from the offsets the rebuild does
+/// not read; until the rebuild has said where it stops, it waits (a moment, at most).
+fn building_counts(
+    generations: &Generations,
+    envelope: &Envelope,
+    position: &Position,
+) -> Result<Counts, HandleError> {
+    if envelope.event.topic() != Topic::Order {
+        return Ok(Counts::No); // count changes come from order events only
     }
-    Ok(match merged {
+    let Some(ends) = &generations.building_ends else {
+        return Err(HandleError::Transient(anyhow::anyhow!(
+            "a rebuild is starting: waiting for its end offsets"
+        )));
+    };
+    let end = ends.get(&position.partition).copied().unwrap_or(0);
+    Ok(if position.offset >= end {
+        Counts::Yes(Counter::Live)
+    } else {
+        Counts::No
+    })
+}
+
+/// Applies `envelope`, read at `position`, to one generation's collections.
+pub async fn apply(
+    views: &Views,
+    envelope: &Envelope,
+    position: Position,
+    counts: Counts,
+) -> Result<Outcome, HandleError> {
+    let applied = views.apply(envelope, position).await.map_err(classify)?;
+    // A change is counted when the message that first brought its event is handled (again,
+    // after a crash); a copy of the event published twice changes no count.
+    if let (Counts::Yes(counter), Some(change), Some(view)) =
+        (counts, &applied.change, &applied.view)
+        && change.at == position
+    {
+        views.count(view, change, counter).await.map_err(classify)?;
+    }
+    Ok(match applied.merged {
         Merged::Changed(_) => Outcome::Applied,
         Merged::Duplicate => Outcome::Duplicate,
         Merged::Ignored => Outcome::Ignored,

@@ -5,20 +5,24 @@
 //!    handles from now on to it as well (folding an event twice is harmless).
 //! 2. The end offsets of every partition are read *after* that, and the partitions are assigned
 //!    from the beginning to a consumer outside any group; it stops at those offsets. Together
-//!    with 1, every event reaches the new generation at least once.
+//!    with 1, every event reaches the new generation at least once. The order topic's end
+//!    offsets are written to the pointer: below them the rebuild applies menu count changes, at
+//!    and above them the live consumer does, so each change is counted once.
 //! 3. The pointer switches `active` to the new generation; the old one is dropped.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use anyhow::Context;
 use backbone::HandleError;
+use backbone::Position;
 use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use secrecy::ExposeSecret;
-use shared_events::{Decoded, Envelope};
+use shared_events::{Decoded, Envelope, Topic};
 
-use crate::projection::{TOPICS, apply};
+use crate::menus::Counter;
+use crate::projection::{Counts, TOPICS, apply};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -50,7 +54,17 @@ pub async fn run(settings: &Settings) -> anyhow::Result<RebuildReport> {
 
     let group = format!("mypage.rebuild-{}", uuid::Uuid::new_v4().simple());
     let consumer: StreamConsumer = settings.kafka.consumer(&group)?;
-    let (assignment, mut remaining) = end_offsets(settings).await?;
+    let (assignment, ends) = end_offsets(settings).await?;
+    let order_topic = settings.kafka.topics.name(Topic::Order);
+    let order_ends: BTreeMap<i32, i64> = ends
+        .iter()
+        .filter(|((topic, _), _)| *topic == order_topic)
+        .map(|((_, partition), end)| (*partition, *end))
+        .collect();
+    store.set_building_ends(&order_ends).await?;
+    let mut remaining = ends;
+    remaining
+        .retain(|(topic, partition), _| assignment.find_partition(topic, *partition).is_some());
     consumer
         .assign(&assignment)
         .context("cannot assign partitions")?;
@@ -68,7 +82,11 @@ pub async fn run(settings: &Settings) -> anyhow::Result<RebuildReport> {
             if let Ok(Decoded::Event(envelope)) =
                 Envelope::decode(message.payload().unwrap_or_default())
             {
-                apply_patiently(&views, &envelope).await?;
+                let position = Position {
+                    partition: message.partition(),
+                    offset: message.offset(),
+                };
+                apply_patiently(&views, &envelope, position).await?;
             }
         }
         if message.offset() + 1 >= end {
@@ -85,7 +103,8 @@ pub async fn run(settings: &Settings) -> anyhow::Result<RebuildReport> {
     Ok(RebuildReport { generation, events })
 }
 
-/// Every partition of the read topics from the beginning, and the offset each must reach.
+/// Every partition of the read topics from the beginning, and the offset each must reach (empty
+/// partitions too: nothing to read there, but the order topic's ends are recorded all the same).
 async fn end_offsets(
     settings: &Settings,
 ) -> anyhow::Result<(TopicPartitionList, HashMap<(String, i32), i64>)> {
@@ -105,8 +124,8 @@ async fn end_offsets(
                     probe.fetch_watermarks(&topic, partition.id(), WATERMARK_TIMEOUT)?;
                 if high > low {
                     assignment.add_partition_offset(&topic, partition.id(), Offset::Beginning)?;
-                    ends.insert((topic.clone(), partition.id()), high);
                 }
+                ends.insert((topic.clone(), partition.id()), high);
             }
         }
         Ok((assignment, ends))
@@ -116,9 +135,14 @@ async fn end_offsets(
 
 /// Retries while the database is unreachable; an event that cannot be folded is skipped, as the
 /// live consumer would have dead-lettered it.
-async fn apply_patiently(views: &crate::store::Views, envelope: &Envelope) -> anyhow::Result<()> {
+async fn apply_patiently(
+    views: &crate::store::Views,
+    envelope: &Envelope,
+    position: Position,
+) -> anyhow::Result<()> {
+    let counts = Counts::Yes(Counter::Rebuild);
     for attempt in 1..=20 {
-        match apply(views, envelope).await {
+        match apply(views, envelope, position, counts).await {
             Ok(_) => return Ok(()),
             Err(HandleError::Failed(e)) => {
                 tracing::error!(event.id = %envelope.id, error = %format!("{e:#}"), "event skipped in rebuild");

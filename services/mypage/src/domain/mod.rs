@@ -4,7 +4,10 @@
 //! It ignores an event it has already seen (by event id), and statuses only move up their rank,
 //! so duplicates and any arrival order across topics converge on the same document.
 
+mod counting;
 mod status;
+
+pub use counting::{contribution, count_change, menu_items};
 
 pub use status::{DeliveryStatus, OrderStatus, PaymentStatus, Ranked, StoreStatus};
 

@@ -212,3 +212,58 @@ fn a_rejected_order_is_canceled_with_the_reason_and_refunded() {
     assert_eq!(view.store_status, Some(StoreStatus::Rejected));
     assert!(view.placed() && view.canceled());
 }
+
+/// Folds like [`fold`] and adds up the count changes the new events cause.
+fn counted<'a>(events: impl IntoIterator<Item = &'a Envelope>) -> i64 {
+    let mut view: Option<OrderView> = None;
+    let mut total = 0;
+    for envelope in events {
+        if let Merged::Changed(next) = merge(view.clone(), envelope) {
+            total += count_change(view.as_ref(), &next);
+            view = Some(next);
+        }
+    }
+    total
+}
+
+#[test]
+fn count_changes_add_up_to_the_final_contribution_in_any_order_with_duplicates() {
+    for (events, expected) in [
+        (happy_path(Uuid::new_v4()), 1),
+        (rejected_path(Uuid::new_v4()), 0),
+    ] {
+        assert_eq!(contribution(Some(&fold(&events))), expected);
+        for ordering in orderings(&events) {
+            assert_eq!(counted(&ordering), expected);
+        }
+    }
+}
+
+#[test]
+fn only_a_first_placement_or_cancellation_changes_the_counts() {
+    let events = rejected_path(Uuid::new_v4());
+    let placed = fold(&events[..1]);
+    assert_eq!(count_change(None, &placed), 1);
+    let approved = fold(&events[..2]);
+    assert_eq!(count_change(Some(&placed), &approved), 0);
+    let canceled = fold(&events[..4]);
+    let rejected = fold(&events[..3]);
+    assert_eq!(
+        count_change(Some(&rejected), &canceled),
+        -1,
+        "the order's own cancellation"
+    );
+    assert_eq!(
+        count_change(Some(&approved), &rejected),
+        0,
+        "the store's rejection alone"
+    );
+}
+
+#[test]
+fn an_order_counts_once_per_distinct_menu_item() {
+    let mut view = fold(&happy_path(Uuid::new_v4())[..1]);
+    let line = view.items[0].clone();
+    view.items.push(line);
+    assert_eq!(menu_items(&view).len(), 1);
+}

@@ -4,6 +4,7 @@
 
 mod fixtures;
 mod helpers;
+mod indexes;
 mod popular;
 mod rebuild;
 mod views;

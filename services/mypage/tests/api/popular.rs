@@ -8,10 +8,16 @@ use crate::helpers::spawn_app;
 async fn popular_menu_counts_are_exact_after_placed_and_canceled_orders() {
     let app = spawn_app().await;
     let (chicken, pizza, noodles) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let noodles_store = Uuid::new_v4();
     let both = || vec![line(chicken, "Fried chicken"), line(pizza, "Pizza")];
     let orders: Vec<Order> = (0..4).map(|_| Order::with_items("alice", both())).collect();
+    // A menu item belongs to one store.
     let noodle_orders: Vec<Order> = (0..2)
         .map(|_| Order::with_items("bob", vec![line(noodles, "Noodles")]))
+        .map(|o| Order {
+            store_id: noodles_store,
+            ..o
+        })
         .collect();
 
     // 4 chicken+pizza orders, one canceled (its cancellation delivered twice);
@@ -53,7 +59,7 @@ async fn popular_menu_counts_are_exact_after_placed_and_canceled_orders() {
         "sorted by count"
     );
     assert_eq!(popular[2]["name"], "Noodles");
-    assert_eq!(popular[2]["storeId"], noodle_orders[0].store_id.to_string());
+    assert_eq!(popular[2]["storeId"], noodles_store.to_string());
     assert_eq!(app.popular(1).await.len(), 1);
     app.finish().await;
 }
