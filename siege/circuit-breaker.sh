@@ -7,6 +7,7 @@
 # then resets the faults.
 #
 #   FAULT_MIN_MS (400)  FAULT_MAX_MS (620)  FAULT_FAILURE_RATE (0)  plus lib.sh's variables
+# shellcheck source=siege/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FAULT_MIN_MS=${FAULT_MIN_MS:-400}

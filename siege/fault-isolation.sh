@@ -7,6 +7,7 @@
 #   STOP_AFTER (10 s into the run)  DOWN_FOR (20 s)  CATCH_UP_TIMEOUT (120 s)  DURATION (60S)
 #   STORE_STOP / STORE_START: the commands that stop and start the store service
 #                             (./dev stop store, ./dev start store)
+# shellcheck source=siege/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STOP_AFTER=${STOP_AFTER:-10}

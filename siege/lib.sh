@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the siege scenarios: configuration, tokens through the gateway, a store with one
 # menu item, the siege run itself, and the summary. Source it; do not run it.
 #
@@ -117,13 +118,19 @@ duration_seconds() {
   esac
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
 # run_siege NAME [SIEGE OPTIONS...]: runs siege placing orders, saves everything it printed to
-# results/<run>-<NAME>.raw, prints siege's summary. Sets RAW to the file.
+# results/<run>-<NAME>.raw, prints siege's summary. Sets RAW to the file, and SIEGE_STARTED_MS
+# and SIEGE_ENDED_MS to when it ran (Unix milliseconds); runs the command named by ON_SIEGE_END,
+# if any, as soon as siege has stopped.
 run_siege() {
   local name=$1; shift
   siege_args
   RAW=$RESULTS_DIR/$RUN_ID-$name.raw
   say "siege -c$CONCURRENCY -t$DURATION $* (raw output: ${RAW#"$PROJECT_ROOT"/})"
+  # shellcheck disable=SC2034 # for the caller
+  SIEGE_STARTED_MS=$(now_ms)
   {
     echo "# scenario=$name gateway=$GATEWAY_URL direct=$DIRECT concurrency=$CONCURRENCY duration=$DURATION nproc=$(nproc)"
     # siege sometimes hangs after its time is up ("Lifting the server siege..."): stop it
@@ -131,66 +138,19 @@ run_siege() {
     timeout --signal=INT --kill-after=10 "$(($(duration_seconds) + 30))" \
       siege "${SIEGE_ARGS[@]}" -c "$CONCURRENCY" -t "$DURATION" "$@" 2>&1 || true
   } >"$RAW"
+  # shellcheck disable=SC2034 # for the caller
+  SIEGE_ENDED_MS=$(now_ms)
+  # A caller that measures what the load left behind starts the moment it ends.
+  if [[ -n ${ON_SIEGE_END:-} ]]; then "$ON_SIEGE_END"; fi
   rm -f "$RESULTS_DIR/.urls-$RUN_ID"
   # siege's own summary: the JSON object (or the text block of older versions) at the end.
   sed -n '/^{/,/^}/p; /^Transactions:/,/^Shortest transaction:/p' "$RAW" >&2
 }
 
 # summarize RAW: the figures of one run as KEY=VALUE lines (for eval), computed from siege's
-# summary and from the status line siege prints for each request.
+# summary and from the status line siege prints for each request (report.py).
 summarize() {
-  python3 - "$1" "$(duration_seconds)" <<'PY'
-import json, re, sys
-text = open(sys.argv[1], errors="replace").read()
-planned_seconds = float(sys.argv[2])
-
-def pick(*patterns, default=0.0):
-    for p in patterns:
-        m = re.search(p, text, re.IGNORECASE | re.MULTILINE)
-        if m:
-            return float(m.group(1))
-    return default
-
-summary = {
-    "transactions": pick(r'"transactions":\s*([\d.]+)', r'^Transactions:\s*([\d.]+)'),
-    "siege_availability": pick(r'"availability":\s*([\d.]+)', r'^Availability:\s*([\d.]+)'),
-    "elapsed": pick(r'"elapsed_time":\s*([\d.]+)', r'^Elapsed time:\s*([\d.]+)'),
-    "mean_response": pick(r'"response_time":\s*([\d.]+)', r'^Response time:\s*([\d.]+)'),
-    "rate": pick(r'"transaction_rate":\s*([\d.]+)', r'^Transaction rate:\s*([\d.]+)'),
-    "longest": pick(r'"longest_transaction":\s*([\d.]+)', r'^Longest transaction:\s*([\d.]+)'),
-    "failed": pick(r'"failed_transactions":\s*([\d.]+)', r'^Failed transactions:\s*([\d.]+)'),
-}
-codes = {}
-times = []
-for m in re.finditer(r'^HTTP/\d(?:\.\d)?\s+(\d{3})\s+([\d.]+) secs', text, re.MULTILINE):
-    codes[m.group(1)] = codes.get(m.group(1), 0) + 1
-    times.append(float(m.group(2)))
-# Mean and longest over every answered request (siege's own mean leaves out the 5xx ones).
-if times:
-    summary["mean_response"] = round(sum(times) / len(times), 3)
-    summary["longest"] = max(times)
-answered = sum(codes.values())
-ok = sum(n for c, n in codes.items() if c.startswith("2"))
-# siege counts 5xx answers as failed transactions, next to connection errors and timeouts;
-# whatever it counted beyond the answers it printed never got an answer.
-socket_failures = max(0, int(summary["transactions"] + summary["failed"]) - answered)
-attempts = answered + socket_failures
-elapsed = summary["elapsed"] or planned_seconds or 1.0
-out = dict(summary)
-out.update({
-    "socket_failures": socket_failures,
-    "answered": answered,
-    "ok": ok,
-    "shed_503": codes.get("503", 0),
-    "limited_429": codes.get("429", 0),
-    "other_errors": answered - ok - codes.get("503", 0) - codes.get("429", 0),
-    "availability": round(100.0 * ok / attempts, 2) if attempts else 0.0,
-    "orders_per_second": round(ok / elapsed, 2),
-    "codes": " ".join(f"{c}:{n}" for c, n in sorted(codes.items())),
-})
-for k, v in out.items():
-    print(f"{k.upper()}='{v}'")
-PY
+  python3 "$SIEGE_DIR/report.py" siege "$1" "$(duration_seconds)"
 }
 
 # report NAME: prints the figures of the last run.
@@ -205,6 +165,7 @@ report() {
   rate limited (429)    $LIMITED_429
   other errors          $OTHER_ERRORS
   response time         mean ${MEAN_RESPONSE}s, longest ${LONGEST}s
+  percentiles           p50 ${P50_MS} ms, p90 ${P90_MS} ms, p99 ${P99_MS} ms (closed loop: not corrected for coordinated omission)
   status codes          $CODES
 EOF
   if ((LIMITED_429 > 0)); then

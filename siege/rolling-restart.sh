@@ -10,6 +10,7 @@
 #                     NAMESPACE, default fooddelivery: with two replicas, maxUnavailable 0 and
 #                     readiness probes this is the zero-downtime demonstration)
 DURATION=${DURATION:-90S}
+# shellcheck source=siege/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RESTART_SERVICES=${RESTART_SERVICES:-"payment order store delivery notification mypage"}

@@ -5,6 +5,7 @@
 #
 #   siege/steady.sh                      against ./dev up (http://localhost:8088)
 #   GATEWAY_URL=http://... DURATION=30S CONCURRENCY=50 siege/steady.sh
+# shellcheck source=siege/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 scenario_steady() {
