@@ -1,31 +1,34 @@
 //! The consumer loop: one consumer group per processor, at-least-once delivery made effectively
 //! once by idempotent processors.
 //!
-//! For each message: decode the envelope; hand it to the processor under the message's trace;
-//! store the offset only once the processor's effect is committed (auto-commit then commits only
-//! stored offsets). Unknown event types are skipped. Malformed messages, and events that keep
-//! failing after bounded retries with backoff, go to the dead-letter topic with headers naming
-//! the error and the origin, and the partition moves on. Infrastructure errors (database down)
-//! are retried until they clear, never dead-lettered. On shutdown the message in hand is
-//! finished, stored offsets are committed and the consumer leaves its group.
+//! Messages are taken in batches: once one has arrived, whatever else has already arrived is taken
+//! with it, up to [`BatchPolicy::max`] (optionally waiting [`BatchPolicy::linger`] for more). A
+//! quiet topic therefore costs no latency, and a busy one is applied in few transactions: the
+//! processor gets the batch's events together ([`Processor::process_batch`]; [`crate::PgInbox`]
+//! applies them in one database transaction). A message's offset is stored only once its effect
+//! is committed (auto-commit then commits only stored offsets), in the partition's order.
+//!
+//! Unknown event types are skipped. Malformed messages, and events that keep failing after
+//! bounded retries with backoff, go to the dead-letter topic with headers naming the error and the
+//! origin, and the partition moves on. An event that fails in a batch is retried on its own, after
+//! the events before it are committed and before any after it. Infrastructure errors (database
+//! down, a deadlock) are retried until they clear, never dead-lettered; the rest of a batch that
+//! hit one is retried one event at a time. On shutdown the batch in hand is finished, stored
+//! offsets are committed and the consumer leaves its group.
 
-use std::sync::Arc;
+mod dead_letter;
+mod group;
+
 use std::time::Duration;
 
-use anyhow::Context;
 use async_trait::async_trait;
 use rdkafka::Message;
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
-use shared_events::{Decoded, Envelope, Topic};
-use tokio::task::JoinHandle;
+use rdkafka::message::Headers;
+use shared_events::{Envelope, Topic};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::kafka::KafkaSettings;
+pub use group::Consumer;
 use service_runtime::trace::TraceParent;
 
 /// What a processor did with an event.
@@ -106,6 +109,26 @@ pub trait Processor: Send + Sync + 'static {
     ) -> Result<Outcome, HandleError> {
         self.process(envelope).await
     }
+    /// Processes the events of a batch, in order, and says how far it got: on `Ok`, every
+    /// event's outcome; on `Err`, the outcomes of the events committed, from the first, and why
+    /// it stopped there (see [`BatchError`]). Events after the ones committed must have no
+    /// effect, so that the consumer can retry them while keeping each partition's order.
+    ///
+    /// By default each event goes through [`Processor::process_at`], under its trace, one after
+    /// the other. Processors that can group effects (one transaction for the batch) override it.
+    async fn process_batch(&self, batch: &[Delivered]) -> Result<Vec<Outcome>, BatchError> {
+        let mut committed = Vec::with_capacity(batch.len());
+        for event in batch {
+            match event
+                .scope(self.process_at(&event.envelope, &event.position))
+                .await
+            {
+                Ok(outcome) => committed.push(outcome),
+                Err(error) => return Err(BatchError { committed, error }),
+            }
+        }
+        Ok(committed)
+    }
 }
 
 /// Where a message sits in Kafka: its partition and offset. Within a partition offsets only grow,
@@ -114,6 +137,38 @@ pub trait Processor: Send + Sync + 'static {
 pub struct Position {
     pub partition: i32,
     pub offset: i64,
+}
+
+/// An event as the consumer hands it over: where it sits, the trace it continues and the span
+/// its work is logged under.
+#[derive(Debug)]
+pub struct Delivered {
+    pub envelope: Envelope,
+    pub position: Position,
+    pub trace: TraceParent,
+    pub span: tracing::Span,
+}
+
+impl Delivered {
+    /// Runs `work` for this event: under its span, with its trace current (so that the events it
+    /// causes continue the trace).
+    pub async fn scope<F: Future>(&self, work: F) -> F::Output {
+        self.trace
+            .clone()
+            .scope(work.instrument(self.span.clone()))
+            .await
+    }
+}
+
+/// Why [`Processor::process_batch`] stopped before the end of its batch.
+#[derive(Debug)]
+pub struct BatchError {
+    /// The outcomes of the events committed, from the first of the batch.
+    pub committed: Vec<Outcome>,
+    /// [`HandleError::Failed`]: the event right after the committed ones failed, and the
+    /// consumer retries it on its own (then dead-letters it). [`HandleError::Transient`]: the
+    /// infrastructure failed; the consumer retries the rest of the batch one event at a time.
+    pub error: HandleError,
 }
 
 /// How often and how patiently a failing event is retried.
@@ -144,196 +199,23 @@ impl RetryPolicy {
     }
 }
 
-/// A running consumer: subscribe with [`Consumer::spawn`].
-pub struct Consumer<P> {
-    processor: Arc<P>,
-    settings: KafkaSettings,
-    producer: FutureProducer,
-    pub retry: RetryPolicy,
+/// How many messages the consumer takes at once: `CONSUMER_BATCH_MAX` and
+/// `CONSUMER_BATCH_LINGER_MS` (see [`crate::KafkaSettings`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchPolicy {
+    /// At most this many messages per batch (1: one at a time).
+    pub max: usize,
+    /// How long to wait for more messages once the first of a batch is in. Zero takes only those
+    /// already received, so a lone event is never held back; under load batches form anyway,
+    /// from the messages that arrive while the previous batch is applied.
+    pub linger: Duration,
 }
 
-impl<P: Processor> Consumer<P> {
-    /// `producer` sends dead letters.
-    pub fn new(processor: P, settings: KafkaSettings, producer: FutureProducer) -> Self {
+impl Default for BatchPolicy {
+    fn default() -> Self {
         Self {
-            processor: Arc::new(processor),
-            settings,
-            producer,
-            retry: RetryPolicy::default(),
-        }
-    }
-
-    /// Joins the group and consumes until `shutdown`. Fails at once if it cannot subscribe.
-    pub fn spawn(self, shutdown: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
-        let consumer = self.settings.consumer(self.processor.name())?;
-        let topics: Vec<String> = self
-            .processor
-            .topics()
-            .into_iter()
-            .map(|t| self.settings.topics.name(t))
-            .collect();
-        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer
-            .subscribe(&names)
-            .with_context(|| format!("cannot subscribe to {names:?}"))?;
-        tracing::info!(consumer = self.processor.name(), topics = ?names, "consumer subscribed");
-        Ok(tokio::spawn(self.run(consumer, shutdown)))
-    }
-
-    async fn run(self, consumer: StreamConsumer, shutdown: CancellationToken) {
-        let name = self.processor.name();
-        loop {
-            let received = tokio::select! {
-                () = shutdown.cancelled() => break,
-                received = consumer.recv() => received,
-            };
-            let message = match received {
-                Ok(message) => message,
-                Err(e) => {
-                    tracing::warn!(consumer = name, error = %e, "kafka receive failed");
-                    if sleep_or_cancel(Duration::from_secs(1), &shutdown).await {
-                        break;
-                    }
-                    continue;
-                }
-            };
-            if !self.handle(&message, &shutdown).await {
-                break; // shut down while retrying: the message stays unprocessed and uncommitted
-            }
-            if let Err(e) = consumer.store_offset_from_message(&message) {
-                tracing::warn!(consumer = name, error = %e, "cannot store offset");
-            }
-        }
-        match consumer.commit_consumer_state(CommitMode::Sync) {
-            Ok(())
-            | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => tracing::warn!(consumer = name, error = %e, "final offset commit failed"),
-        }
-        consumer.unsubscribe();
-        tracing::info!(consumer = name, "consumer stopped");
-        // Dropping the consumer closes it, which leaves the group.
-    }
-
-    /// Processes one message to the end. `false` if shutdown interrupted it.
-    async fn handle(&self, message: &BorrowedMessage<'_>, shutdown: &CancellationToken) -> bool {
-        let name = self.processor.name();
-        let envelope = match Envelope::decode(message.payload().unwrap_or_default()) {
-            Ok(Decoded::Event(envelope)) => envelope,
-            Ok(Decoded::Unknown { id, event_type }) => {
-                tracing::debug!(consumer = name, event.id = %id, event.type = %event_type, "unknown event type skipped");
-                metrics::counter!("events_consumed_total", "consumer" => name, "outcome" => "unknown").increment(1);
-                return true;
-            }
-            Err(e) => {
-                tracing::error!(consumer = name, topic = message.topic(), partition = message.partition(),
-                    offset = message.offset(), error = %e, "malformed message: dead-lettering");
-                return self.dead_letter(message, &e.to_string(), shutdown).await;
-            }
-        };
-        let trace = header(message, "traceparent")
-            .and_then(TraceParent::parse)
-            .unwrap_or_else(TraceParent::new_root);
-        let span = tracing::info_span!("consume", consumer = name, event.id = %envelope.id,
-            event.type = envelope.type_name(), order.id = ?envelope.event.order_id(), trace.id = trace.trace_id());
-        let position = Position {
-            partition: message.partition(),
-            offset: message.offset(),
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = trace
-                .clone()
-                .scope(self.processor.process_at(&envelope, &position))
-                .instrument(span.clone())
-                .await;
-            let error = match result {
-                Ok(outcome) => {
-                    span.in_scope(|| {
-                        tracing::debug!(outcome = outcome.as_str(), "event processed")
-                    });
-                    metrics::counter!("events_consumed_total", "consumer" => name, "outcome" => outcome.as_str()).increment(1);
-                    return true;
-                }
-                Err(e) => e,
-            };
-            let give_up =
-                matches!(error, HandleError::Failed(_)) && attempt >= self.retry.max_attempts;
-            if give_up {
-                span.in_scope(|| tracing::error!(attempt, error = %error, "event failed for good: dead-lettering"));
-                return self
-                    .dead_letter(message, &error.to_string(), shutdown)
-                    .await;
-            }
-            span.in_scope(|| tracing::warn!(attempt, error = %error, "event failed; retrying"));
-            if sleep_or_cancel(self.retry.backoff(attempt), shutdown).await {
-                return false;
-            }
-        }
-    }
-
-    /// Copies `message` to the dead-letter topic with its origin and the error in headers.
-    /// Retries until it is sent: a dead letter must not be lost either.
-    async fn dead_letter(
-        &self,
-        message: &BorrowedMessage<'_>,
-        error: &str,
-        shutdown: &CancellationToken,
-    ) -> bool {
-        let name = self.processor.name();
-        let topic = self.settings.topics.name(Topic::DeadLetter);
-        let (partition, offset) = (
-            message.partition().to_string(),
-            message.offset().to_string(),
-        );
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut headers = OwnedHeaders::new();
-            if let Some(original) = message.headers() {
-                for h in original.iter() {
-                    headers = headers.insert(Header {
-                        key: h.key,
-                        value: h.value,
-                    });
-                }
-            }
-            for (key, value) in [
-                ("dlq.error", error),
-                ("dlq.topic", message.topic()),
-                ("dlq.partition", &partition),
-                ("dlq.offset", &offset),
-                ("dlq.consumer", name),
-            ] {
-                headers = headers.insert(Header {
-                    key,
-                    value: Some(value),
-                });
-            }
-            let mut record = FutureRecord::to(&topic).headers(headers);
-            if let Some(payload) = message.payload() {
-                record = record.payload(payload);
-            }
-            if let Some(key) = message.key() {
-                record = record.key(key);
-            }
-            match self
-                .producer
-                .send(record, Timeout::After(Duration::from_secs(10)))
-                .await
-            {
-                Ok(_) => {
-                    metrics::counter!("events_dead_lettered_total", "consumer" => name)
-                        .increment(1);
-                    return true;
-                }
-                Err((e, _)) => {
-                    tracing::warn!(consumer = name, attempt, error = %e, "cannot send dead letter; retrying");
-                    if sleep_or_cancel(self.retry.backoff(attempt), shutdown).await {
-                        return false;
-                    }
-                }
-            }
+            max: 100,
+            linger: Duration::ZERO,
         }
     }
 }

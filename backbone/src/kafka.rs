@@ -13,6 +13,8 @@ use rdkafka::producer::{FutureProducer, Producer};
 use service_runtime::ReadinessCheck;
 use shared_events::{Topic, Topics};
 
+use crate::consumer::BatchPolicy;
+
 /// Kafka settings, from the environment:
 ///
 /// | variable | default | meaning |
@@ -21,6 +23,8 @@ use shared_events::{Topic, Topics};
 /// | `TOPIC_PREFIX` | empty | prepended to every topic and consumer group name |
 /// | `KAFKA_TOPIC_PARTITIONS` | `3` | partitions of topics the services create |
 /// | `KAFKA_REPLICATION_FACTOR` | `1` | replication of topics the services create |
+/// | `CONSUMER_BATCH_MAX` | `100` | most messages a consumer takes at once (`1`: one at a time) |
+/// | `CONSUMER_BATCH_LINGER_MS` | `0` | wait for more once a batch has one (0: take those received) |
 #[derive(Debug, Clone)]
 pub struct KafkaSettings {
     pub brokers: String,
@@ -29,6 +33,8 @@ pub struct KafkaSettings {
     pub replication: i32,
     /// The service's name: client id and consumer group base.
     pub client_id: String,
+    /// How many messages consumers take at once.
+    pub batch: BatchPolicy,
 }
 
 impl KafkaSettings {
@@ -40,6 +46,10 @@ impl KafkaSettings {
             partitions: var("KAFKA_TOPIC_PARTITIONS", 3)?,
             replication: var("KAFKA_REPLICATION_FACTOR", 1)?,
             client_id: service.to_owned(),
+            batch: BatchPolicy {
+                max: var("CONSUMER_BATCH_MAX", 100usize)?.max(1),
+                linger: Duration::from_millis(var("CONSUMER_BATCH_LINGER_MS", 0)?),
+            },
         })
     }
 

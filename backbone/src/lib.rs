@@ -2,11 +2,13 @@
 //!
 //! - [`outbox`]: events are written in the same database transaction as the state change they
 //!   describe; the [`relay`] publishes them with an idempotent producer, woken on commit.
-//! - [`consumer`]: a consumer-group loop that hands each event to a [`consumer::Processor`],
-//!   stores the offset only after the effect is committed, retries with backoff and sends what
+//! - [`consumer`]: a consumer-group loop that takes messages in batches (what has already
+//!   arrived, up to `CONSUMER_BATCH_MAX`), hands their events to a [`consumer::Processor`],
+//!   stores each offset only after the effect is committed, retries with backoff and sends what
 //!   it gives up on to the dead-letter topic.
 //! - [`inbox`]: the processor for PostgreSQL services, which records each handled event in the
-//!   same transaction as its effect so a redelivery has no second effect.
+//!   same transaction as its effect so a redelivery has no second effect, and applies a batch in
+//!   one transaction (one commit, one WAL flush, for up to `CONSUMER_BATCH_MAX` events).
 //!
 //! The event types themselves live in `shared-events`; this crate only moves them.
 
@@ -19,7 +21,7 @@ pub mod replay;
 pub mod schema;
 pub mod service;
 
-pub use consumer::{HandleError, Outcome, Position, Processor};
+pub use consumer::{BatchError, Delivered, HandleError, Outcome, Position, Processor};
 pub use inbox::{EventHandler, PgInbox};
 pub use kafka::KafkaSettings;
 pub use relay::Relay;

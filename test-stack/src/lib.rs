@@ -116,6 +116,7 @@ pub async fn kafka(service: &str) -> KafkaSettings {
         partitions: 3,
         replication: 1,
         client_id: service.to_owned(),
+        batch: backbone::consumer::BatchPolicy::default(),
     };
     settings
         .ensure_topics()
