@@ -69,7 +69,9 @@ def siege_summary(raw_path, planned_seconds):
         stamp, code, secs = m.group(1), m.group(2), float(m.group(3))
         codes[code] += 1
         times_ms.append(secs * 1000)
-        if stamp:
+        # siege now and then stamps a line with the epoch (1970-01-01): such a line still
+        # counts, but has no place in the series.
+        if stamp and not stamp.startswith("1970"):
             t = int(time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")))
             bucket = seconds[t]
             bucket[0 if code.startswith("2") else 1] += 1
