@@ -3,13 +3,17 @@
 //!
 //! Applying a change exactly once without multi-document transactions: each menu document keeps,
 //! per counter and per partition of the order topic, the offset of the last change it took
-//! (`marks.<counter>.p<partition>`), and takes a change only from a later offset, in the same
-//! single-document update as the `$inc`. Kafka hands one partition to one consumer at a time, in
+//! (`marks.<counter>.p<partition>`), and takes changes only from later offsets, in the same
+//! single-document update as the `$inc` (a batch's changes for one menu item and partition
+//! together, or none of them). Kafka hands one partition to one consumer at a time, in
 //! order, so a redelivered change is never taken twice and a new one is never skipped. The
 //! document stays small: its size depends on the number of partitions, not of orders.
 
+use std::collections::BTreeMap;
+
 use mongodb::bson::{Document, doc};
 use mongodb::options::{FindOptions, UpdateOptions};
+use uuid::Uuid;
 
 use crate::domain::{OrderView, menu_items};
 use crate::store::{Views, ignore_duplicate_key};
@@ -17,7 +21,7 @@ use crate::views::CountChange;
 
 /// Who applies count changes to a generation. The live consumer and a rebuild both write to a
 /// generation being built, from different ranges of offsets, so each keeps its own marks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Counter {
     Live,
     Rebuild,
@@ -32,44 +36,114 @@ impl Counter {
     }
 }
 
+/// A count change for a menu item's counter to take: from `view`'s order, as `counter`.
+pub struct Take<'a> {
+    pub counter: Counter,
+    pub view: &'a OrderView,
+    pub change: &'a CountChange,
+}
+
+/// A counter, a menu item, a partition.
+type GroupKey = (Counter, Uuid, i32);
+
+/// The changes of a batch for one menu item, one counter and one partition, in offset order.
+struct Group {
+    store_id: String,
+    name: String,
+    changes: Vec<(i64, i64)>,
+}
+
 impl Views {
-    /// Applies `change` to the counts of every menu item of `view`'s order, once.
-    pub async fn count(
+    /// Applies count changes, each once: for each menu item, counter and partition, the
+    /// batch's changes together in one conditional update; several menu items at a time, each
+    /// menu item's updates one after the other.
+    pub async fn count_all(&self, takes: &[Take<'_>], concurrency: usize) -> anyhow::Result<()> {
+        use futures::{StreamExt, TryStreamExt};
+        let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
+        for take in takes {
+            for (menu_item_id, name) in menu_items(take.view) {
+                let key = (take.counter, menu_item_id, take.change.at.partition);
+                groups
+                    .entry(key)
+                    .or_insert_with(|| Group {
+                        store_id: take
+                            .view
+                            .store_id
+                            .map(|s| s.to_string())
+                            .unwrap_or_default(),
+                        name: name.to_owned(),
+                        changes: Vec::new(),
+                    })
+                    .changes
+                    .push((take.change.at.offset, take.change.delta));
+            }
+        }
+        // One task per menu item: FerretDB 1.x updates a document by reading it, then writing
+        // it back, so two updates of one document at once could lose one.
+        let mut by_menu: BTreeMap<Uuid, Vec<(GroupKey, Group)>> = BTreeMap::new();
+        for (key, group) in groups {
+            by_menu.entry(key.1).or_default().push((key, group));
+        }
+        futures::stream::iter(by_menu.into_values())
+            .map(|groups| async move {
+                for (key, group) in groups {
+                    self.count_group(key, group).await?;
+                }
+                anyhow::Ok(())
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn count_group(
         &self,
-        view: &OrderView,
-        change: &CountChange,
-        counter: Counter,
+        (counter, menu_item_id, partition): GroupKey,
+        group: Group,
     ) -> anyhow::Result<()> {
-        let mark = format!("marks.{}.p{}", counter.as_str(), change.at.partition);
-        let mark = mark.as_str();
-        let offset = change.at.offset;
-        for (menu_item_id, name) in menu_items(view) {
-            let id = menu_item_id.to_string();
-            let not_yet = doc! {
-                "_id": &id,
-                "$or": [ { mark: { "$exists": false } }, { mark: { "$lt": offset } } ],
-            };
-            let update = doc! { "$inc": { "orderCount": change.delta }, "$set": { mark: offset } };
-            if self
-                .menus
-                .update_one(not_yet.clone(), update.clone())
-                .await?
-                .matched_count
-                == 1
-            {
-                continue;
-            }
-            // Either the change was taken already, or the menu item has no document yet.
-            if self.create_menu(&id, view, name).await? {
-                self.menus.update_one(not_yet, update).await?;
-            }
+        let id = menu_item_id.to_string();
+        let mark = format!("marks.{}.p{partition}", counter.as_str());
+        let (Some(&(first, _)), Some(&(last, _))) = (group.changes.first(), group.changes.last())
+        else {
+            return Ok(());
+        };
+        let total = group.changes.iter().map(|(_, delta)| delta).sum();
+        if self.take(&id, &mark, first, last, total).await? {
+            return Ok(());
+        }
+        if self.create_menu(&id, &group.store_id, &group.name).await?
+            && self.take(&id, &mark, first, last, total).await?
+        {
+            return Ok(());
+        }
+        // Some of them were taken already (the batch is being retried): one at a time.
+        for (offset, delta) in group.changes {
+            self.take(&id, &mark, offset, offset, delta).await?;
         }
         Ok(())
     }
 
+    /// Adds `delta` to the menu item's count and moves its `mark` to `to`, if the mark is below
+    /// `from`. `true` if it did.
+    async fn take(
+        &self,
+        id: &str,
+        mark: &str,
+        from: i64,
+        to: i64,
+        delta: i64,
+    ) -> anyhow::Result<bool> {
+        let not_yet = doc! {
+            "_id": id,
+            "$or": [ { mark: { "$exists": false } }, { mark: { "$lt": from } } ],
+        };
+        let update = doc! { "$inc": { "orderCount": delta }, "$set": { mark: to } };
+        Ok(self.menus.update_one(not_yet, update).await?.matched_count == 1)
+    }
+
     /// Creates the menu item's document if missing; `true` if it was missing.
-    async fn create_menu(&self, id: &str, view: &OrderView, name: &str) -> anyhow::Result<bool> {
-        let store_id = view.store_id.map(|s| s.to_string()).unwrap_or_default();
+    async fn create_menu(&self, id: &str, store_id: &str, name: &str) -> anyhow::Result<bool> {
         let insert =
             doc! { "$setOnInsert": { "storeId": store_id, "name": name, "orderCount": 0_i64 } };
         let created = self

@@ -4,11 +4,12 @@
 //! [`crate::menus`]), so a redelivered event changes nothing.
 
 use async_trait::async_trait;
+use backbone::consumer::{BatchError, Delivered};
 use backbone::{HandleError, Outcome, Position, Processor};
 use shared_events::{Envelope, Topic};
 
 use crate::domain::Merged;
-use crate::menus::Counter;
+use crate::menus::{Counter, Take};
 use crate::store::{Generations, Store, Views};
 
 /// Folds every order-related event into the live view (and into one being rebuilt).
@@ -28,9 +29,10 @@ impl Processor for Projection {
         TOPICS.to_vec()
     }
 
-    async fn process(&self, _envelope: &Envelope) -> Result<Outcome, HandleError> {
+    async fn process(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
         Err(HandleError::Failed(anyhow::anyhow!(
-            "the projection counts by the message's position: use process_at"
+            "event {}: the projection counts by the message's position (process_at)",
+            envelope.id
         )))
     }
 
@@ -39,16 +41,46 @@ impl Processor for Projection {
         envelope: &Envelope,
         position: &Position,
     ) -> Result<Outcome, HandleError> {
-        // Read per event: a rebuild that starts or finishes is seen at the next event.
-        let generations = self.store.generations().await.map_err(transient)?;
+        let events = [(envelope, *position)];
+        let mut outcomes = self.project(&events).await.map_err(|(_, e)| e)?;
+        Ok(outcomes.pop().unwrap_or(Outcome::Ignored))
+    }
+
+    async fn process_batch(&self, batch: &[Delivered]) -> Result<Vec<Outcome>, BatchError> {
+        let events: Vec<_> = batch.iter().map(|d| (&d.envelope, d.position)).collect();
+        self.project(&events)
+            .await
+            .map_err(|(committed, error)| BatchError { committed, error })
+    }
+}
+
+impl Projection {
+    /// Folds `events` into the live generation (and one being rebuilt); on failure, the
+    /// outcomes of the events fully applied, from the first.
+    async fn project(
+        &self,
+        events: &[(&Envelope, Position)],
+    ) -> Result<Vec<Outcome>, (Vec<Outcome>, HandleError)> {
+        // Read per batch: a rebuild that starts or finishes is seen at the next one.
+        let generations = self
+            .store
+            .generations()
+            .await
+            .map_err(|e| (Vec::new(), transient(e)))?;
         let active = self.store.views(&generations.active);
-        let outcome = apply(&active, envelope, *position, Counts::Yes(Counter::Live)).await?;
-        if let Some(building) = &generations.building {
-            // Events the rebuild may already be past; folding twice is harmless.
-            let counts = building_counts(&generations, envelope, position)?;
-            apply(&self.store.views(building), envelope, *position, counts).await?;
+        let outcomes = apply_batch(&active, events, |_, _| Ok(Counts::Yes(Counter::Live))).await?;
+        let Some(building) = &generations.building else {
+            return Ok(outcomes);
+        };
+        // Events the rebuild may already be past; folding twice is harmless.
+        let building = self.store.views(building);
+        let counts = |envelope: &Envelope, position: Position| {
+            building_counts(&generations, envelope, &position)
+        };
+        match apply_batch(&building, events, counts).await {
+            Ok(_) => Ok(outcomes),
+            Err((done, error)) => Err((outcomes[..done.len()].to_vec(), error)),
         }
-        Ok(outcome)
     }
 }
 
@@ -82,6 +114,9 @@ fn building_counts(
     })
 }
 
+/// How many orders of a batch are folded at once.
+const CONCURRENCY: usize = 16;
+
 /// Applies `envelope`, read at `position`, to one generation's collections.
 pub async fn apply(
     views: &Views,
@@ -89,20 +124,62 @@ pub async fn apply(
     position: Position,
     counts: Counts,
 ) -> Result<Outcome, HandleError> {
-    let applied = views.apply(envelope, position).await.map_err(classify)?;
+    let mut outcomes = apply_batch(views, &[(envelope, position)], |_, _| Ok(counts))
+        .await
+        .map_err(|(_, e)| e)?;
+    Ok(outcomes.pop().unwrap_or(Outcome::Ignored))
+}
+
+/// Applies a batch of events to one generation's collections: the views first (each order once,
+/// several at a time), then the count changes. On failure nothing is reported applied: folding
+/// again is harmless, and the marks let each change be taken once.
+pub async fn apply_batch(
+    views: &Views,
+    events: &[(&Envelope, Position)],
+    counts: impl Fn(&Envelope, Position) -> Result<Counts, HandleError>,
+) -> Result<Vec<Outcome>, (Vec<Outcome>, HandleError)> {
+    let counts: Vec<Counts> = events
+        .iter()
+        .map(|(envelope, position)| counts(envelope, *position))
+        .collect::<Result<_, _>>()
+        .map_err(|e| (Vec::new(), e))?;
+    let applied = views
+        .apply_all(events, CONCURRENCY)
+        .await
+        .map_err(|e| (Vec::new(), classify(e)))?;
     // A change is counted when the message that first brought its event is handled (again,
     // after a crash); a copy of the event published twice changes no count.
-    if let (Counts::Yes(counter), Some(change), Some(view)) =
-        (counts, &applied.change, &applied.view)
-        && change.at == position
-    {
-        views.count(view, change, counter).await.map_err(classify)?;
-    }
-    Ok(match applied.merged {
-        Merged::Changed(_) => Outcome::Applied,
-        Merged::Duplicate => Outcome::Duplicate,
-        Merged::Ignored => Outcome::Ignored,
-    })
+    let takes: Vec<Take<'_>> = events
+        .iter()
+        .zip(&applied)
+        .zip(counts)
+        .filter_map(|(((_, position), applied), counts)| {
+            let (Counts::Yes(counter), Some(change), Some(view)) =
+                (counts, &applied.change, &applied.view)
+            else {
+                return None;
+            };
+            (change.at == *position).then_some(Take {
+                counter,
+                view,
+                change,
+            })
+        })
+        .collect();
+    // Every change of the batch or, for some menu items, none: the retry re-applies what is
+    // missing, and the marks skip what is not.
+    views
+        .count_all(&takes, CONCURRENCY)
+        .await
+        .map_err(|e| (Vec::new(), classify(e)))?;
+    Ok(applied
+        .iter()
+        .map(|applied| match applied.merged {
+            Merged::Changed(_) => Outcome::Applied,
+            Merged::Duplicate => Outcome::Duplicate,
+            Merged::Ignored => Outcome::Ignored,
+        })
+        .collect())
 }
 
 fn transient(e: mongodb::error::Error) -> HandleError {

@@ -16,16 +16,20 @@ use std::time::Duration;
 use anyhow::Context;
 use backbone::HandleError;
 use backbone::Position;
+use futures::FutureExt;
 use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use secrecy::ExposeSecret;
 use shared_events::{Decoded, Envelope, Topic};
 
 use crate::menus::Counter;
-use crate::projection::{Counts, TOPICS, apply};
+use crate::projection::{Counts, TOPICS, apply_batch};
 use crate::settings::Settings;
 use crate::store::Store;
 
+/// Most events folded together: an order's events mostly fall in one batch, so each view is
+/// written once, and each menu item's changes are taken together.
+const BATCH: usize = 20_000;
 const WATERMARK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lets requests that looked up the old generation just before the swap finish reading it.
 const DROP_GRACE: Duration = Duration::from_secs(1);
@@ -71,27 +75,36 @@ pub async fn run(settings: &Settings) -> anyhow::Result<RebuildReport> {
 
     let views = store.views(&generation);
     let mut events = 0;
+    let mut batch = Vec::with_capacity(BATCH);
     while !remaining.is_empty() {
-        let message = consumer.recv().await.context("reading history failed")?;
-        let key = (message.topic().to_owned(), message.partition());
-        let Some(&end) = remaining.get(&key) else {
-            continue;
-        };
-        if message.offset() < end {
-            events += 1;
-            if let Ok(Decoded::Event(envelope)) =
-                Envelope::decode(message.payload().unwrap_or_default())
-            {
-                let position = Position {
-                    partition: message.partition(),
-                    offset: message.offset(),
-                };
-                apply_patiently(&views, &envelope, position).await?;
+        // The next message, then whatever else has arrived, up to a batch.
+        let mut next = Some(consumer.recv().await);
+        while let Some(received) = next.take() {
+            let message = received.context("reading history failed")?;
+            let key = (message.topic().to_owned(), message.partition());
+            if let Some(&end) = remaining.get(&key) {
+                if message.offset() < end {
+                    events += 1;
+                    if let Ok(Decoded::Event(envelope)) =
+                        Envelope::decode(message.payload().unwrap_or_default())
+                    {
+                        let position = Position {
+                            partition: message.partition(),
+                            offset: message.offset(),
+                        };
+                        batch.push((*envelope, position));
+                    }
+                }
+                if message.offset() + 1 >= end {
+                    remaining.remove(&key);
+                }
+            }
+            if batch.len() < BATCH && !remaining.is_empty() {
+                next = consumer.recv().now_or_never();
             }
         }
-        if message.offset() + 1 >= end {
-            remaining.remove(&key);
-        }
+        apply_patiently(&views, &batch).await?;
+        batch.clear();
     }
 
     store.activate(&generation).await?;
@@ -137,22 +150,30 @@ async fn end_offsets(
 /// live consumer would have dead-lettered it.
 async fn apply_patiently(
     views: &crate::store::Views,
-    envelope: &Envelope,
-    position: Position,
+    batch: &[(Envelope, Position)],
 ) -> anyhow::Result<()> {
-    let counts = Counts::Yes(Counter::Rebuild);
-    for attempt in 1..=20 {
-        match apply(views, envelope, position, counts).await {
+    let events: Vec<_> = batch.iter().map(|(e, p)| (e, *p)).collect();
+    let counts = |_: &Envelope, _| Ok(Counts::Yes(Counter::Rebuild));
+    let (mut from, mut attempt) = (0, 0);
+    while from < events.len() {
+        match apply_batch(views, &events[from..], counts).await {
             Ok(_) => return Ok(()),
-            Err(HandleError::Failed(e)) => {
-                tracing::error!(event.id = %envelope.id, error = %format!("{e:#}"), "event skipped in rebuild");
-                return Ok(());
+            Err((done, HandleError::Failed(e))) => {
+                let skipped = from + done.len();
+                tracing::error!(event.id = %events[skipped].0.id, error = %format!("{e:#}"), "event skipped in rebuild");
+                from = skipped + 1;
             }
-            Err(HandleError::Transient(e)) => {
+            Err((done, HandleError::Transient(e))) => {
+                attempt += 1;
+                anyhow::ensure!(
+                    attempt <= 20,
+                    "the database stayed unreachable; rebuild abandoned"
+                );
                 tracing::warn!(attempt, error = %format!("{e:#}"), "rebuild write failed; retrying");
+                from += done.len();
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }
-    anyhow::bail!("the database stayed unreachable; rebuild abandoned")
+    Ok(())
 }

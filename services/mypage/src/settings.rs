@@ -6,6 +6,7 @@
 //! | `MONGODB_URL` | `mongodb://127.0.0.1:27017` | the MongoDB (or FerretDB) server |
 //! | `MONGODB_DATABASE` | `mypage` | the database of the read model |
 //! | `REQUEST_TIMEOUT_MS` | `10000` | a request taking longer is answered 503 |
+//! | `CONSUMER_BATCH_MAX` | `1000` | most events the projection folds at once (each order's events in one write); the other services' default is 100 |
 //! | Kafka variables | see `backbone::KafkaSettings` | `KAFKA_BROKERS`, `TOPIC_PREFIX`, ... |
 
 use std::time::Duration;
@@ -13,6 +14,8 @@ use std::time::Duration;
 use backbone::KafkaSettings;
 use secrecy::SecretString;
 use service_runtime::settings::{HttpSettings, secret, string, var};
+
+const PROJECTION_BATCH_MAX: usize = 1_000;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -26,9 +29,14 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
+        let mut kafka = KafkaSettings::from_env("mypage")?;
+        // Folding costs a round trip per order, not per event: larger batches pay off here.
+        if std::env::var_os("CONSUMER_BATCH_MAX").is_none() {
+            kafka.batch.max = PROJECTION_BATCH_MAX;
+        }
         Ok(Self {
             http: HttpSettings::from_env(8086)?,
-            kafka: KafkaSettings::from_env("mypage")?,
+            kafka,
             mongodb_url: secret("MONGODB_URL", "mongodb://127.0.0.1:27017"),
             mongodb_database: string("MONGODB_DATABASE", "mypage"),
             request_timeout: Duration::from_millis(var("REQUEST_TIMEOUT_MS", 10_000)?),

@@ -6,6 +6,8 @@
 //! the menu counts are then updated from that record, once, by [`crate::menus`]. A view holds
 //! at most two such records (the order's placement and its cancellation).
 
+use std::collections::BTreeMap;
+
 use backbone::Position;
 use mongodb::bson::{self, Bson, Document, doc};
 use uuid::Uuid;
@@ -29,7 +31,8 @@ pub struct CountChange {
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub merged: Merged,
-    /// The view as stored afterwards (also for a duplicate).
+    /// The view as stored afterwards, with the whole batch's events of its order (also for a
+    /// duplicate).
     pub view: Option<OrderView>,
     /// The count change this event caused, when it caused one (also for a duplicate: a crash
     /// may have come between the view's write and the counts').
@@ -39,45 +42,110 @@ pub struct Applied {
 impl Views {
     /// Folds `envelope`, read at `at`, into its order's view.
     pub async fn apply(&self, envelope: &Envelope, at: Position) -> anyhow::Result<Applied> {
-        let Some(order_id) = envelope.event.order_id() else {
-            return Ok(ignored());
+        let mut applied = self.apply_all(&[(envelope, at)], 1).await?;
+        Ok(applied.pop().unwrap_or_else(ignored))
+    }
+
+    /// Folds a batch of events: each order's events in one write, up to `concurrency` orders
+    /// at a time. Orders this generation has no view of yet (most, under load) are first
+    /// folded from nothing and inserted together in one request; those the insert finds
+    /// already stored are read, folded and written back with a compare-and-swap. Returns what
+    /// each event did, in the batch's order.
+    pub async fn apply_all(
+        &self,
+        events: &[(&Envelope, Position)],
+        concurrency: usize,
+    ) -> anyhow::Result<Vec<Applied>> {
+        use futures::{StreamExt, TryStreamExt};
+        let mut by_order: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
+        for (i, (envelope, _)) in events.iter().enumerate() {
+            if let Some(order_id) = envelope.event.order_id() {
+                by_order.entry(order_id).or_default().push(i);
+            }
+        }
+        let mut applied: Vec<Applied> = events.iter().map(|_| ignored()).collect();
+        let mut fresh = Vec::new();
+        let mut documents = Vec::new();
+        for (order_id, indexes) in by_order {
+            let mine: Vec<_> = indexes.iter().map(|&i| events[i]).collect();
+            let folded = Folded::new(None, &mine)?;
+            match folded.document(None)? {
+                Some(document) => {
+                    documents.push(document);
+                    fresh.push((order_id, indexes, folded));
+                }
+                None => place(&mut applied, &indexes, folded.outcomes()),
+            }
+        }
+        let stored = self.insert_new(documents).await?;
+        let mut again = Vec::new();
+        for (n, (order_id, indexes, folded)) in fresh.into_iter().enumerate() {
+            if stored.contains(&n) {
+                again.push((order_id, indexes));
+            } else {
+                place(&mut applied, &indexes, folded.outcomes());
+            }
+        }
+        let folded: Vec<(Vec<usize>, Vec<Applied>)> = futures::stream::iter(again)
+            .map(|(order_id, indexes)| async move {
+                let mine: Vec<_> = indexes.iter().map(|&i| events[i]).collect();
+                let outcomes = self.apply_order(order_id, &mine).await?;
+                anyhow::Ok((indexes, outcomes))
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        for (indexes, outcomes) in folded {
+            place(&mut applied, &indexes, outcomes);
+        }
+        Ok(applied)
+    }
+
+    /// Inserts new views in one unordered request; returns the positions of those whose `_id`
+    /// was taken (stored meanwhile, or before).
+    async fn insert_new(&self, documents: Vec<Document>) -> anyhow::Result<Vec<usize>> {
+        use mongodb::error::ErrorKind;
+        if documents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self
+            .orders
+            .insert_many(documents)
+            .with_options(
+                mongodb::options::InsertManyOptions::builder()
+                    .ordered(false)
+                    .build(),
+            )
+            .await;
+        let Err(e) = result else {
+            return Ok(Vec::new());
         };
+        if let ErrorKind::InsertMany(many) = &*e.kind
+            && many.write_concern_error.is_none()
+            && let Some(errors) = &many.write_errors
+            && errors.iter().all(|w| w.code == 11000)
+        {
+            return Ok(errors.iter().map(|w| w.index).collect());
+        }
+        Err(e.into())
+    }
+
+    /// Folds one order's events, in order, with one read and one compare-and-swap write.
+    async fn apply_order(
+        &self,
+        order_id: Uuid,
+        events: &[(&Envelope, Position)],
+    ) -> anyhow::Result<Vec<Applied>> {
         loop {
             let stored = self
                 .orders
                 .find_one(doc! { "_id": order_id.to_string() })
                 .await?;
             let revision = stored.as_ref().and_then(|d| d.get_i64("revision").ok());
-            let mut changes = stored.as_ref().map(recorded_changes).unwrap_or_default();
-            let current = stored.map(decode).transpose()?;
-            let merged = merge(current.clone(), envelope);
-            let view = match &merged {
-                Merged::Changed(view) => view,
-                Merged::Duplicate => {
-                    let change = changes.into_iter().find(|c| c.event_id == envelope.id);
-                    return Ok(Applied {
-                        merged,
-                        view: current,
-                        change,
-                    });
-                }
-                Merged::Ignored => return Ok(ignored()),
+            let folded = Folded::new(stored, events)?;
+            let Some(document) = folded.document(revision)? else {
+                return Ok(folded.outcomes());
             };
-            let delta = count_change(current.as_ref(), view);
-            let change = (delta != 0).then_some(CountChange {
-                event_id: envelope.id,
-                at,
-                delta,
-            });
-            changes.extend(change);
-            let mut document = encode(view)?;
-            document.insert("revision", revision.unwrap_or(0) + 1);
-            if !changes.is_empty() {
-                document.insert(
-                    COUNT_CHANGES,
-                    changes.iter().map(to_bson).collect::<Vec<_>>(),
-                );
-            }
             let written = match revision {
                 None => self
                     .orders
@@ -92,12 +160,7 @@ impl Views {
                 }
             };
             if written {
-                let view = Some(view.clone());
-                return Ok(Applied {
-                    merged,
-                    view,
-                    change,
-                });
+                return Ok(folded.outcomes());
             }
             tracing::debug!(order.id = %order_id, "view changed concurrently; merging again");
         }
@@ -137,6 +200,81 @@ fn ignored() -> Applied {
         merged: Merged::Ignored,
         view: None,
         change: None,
+    }
+}
+
+fn place(applied: &mut [Applied], indexes: &[usize], outcomes: Vec<Applied>) {
+    for (&i, outcome) in indexes.iter().zip(outcomes) {
+        applied[i] = outcome;
+    }
+}
+
+/// One order's stored view (if any) with a batch of its events folded in.
+struct Folded {
+    view: Option<OrderView>,
+    changes: Vec<CountChange>,
+    /// Per event: what merging it did, and the count change it caused (or had caused).
+    events: Vec<(Merged, Option<CountChange>)>,
+    changed: bool,
+}
+
+impl Folded {
+    fn new(stored: Option<Document>, events: &[(&Envelope, Position)]) -> anyhow::Result<Self> {
+        let mut changes = stored.as_ref().map(recorded_changes).unwrap_or_default();
+        let mut view = stored.map(decode).transpose()?;
+        let mut folded = Vec::with_capacity(events.len());
+        let mut changed = false;
+        for (envelope, at) in events {
+            let merged = merge(view.clone(), envelope);
+            let change = match &merged {
+                Merged::Changed(next) => {
+                    let delta = count_change(view.as_ref(), next);
+                    let change = (delta != 0).then_some(CountChange {
+                        event_id: envelope.id,
+                        at: *at,
+                        delta,
+                    });
+                    changes.extend(change);
+                    view = Some(next.clone());
+                    changed = true;
+                    change
+                }
+                Merged::Duplicate => changes.iter().find(|c| c.event_id == envelope.id).copied(),
+                Merged::Ignored => None,
+            };
+            folded.push((merged, change));
+        }
+        Ok(Self {
+            view,
+            changes,
+            events: folded,
+            changed,
+        })
+    }
+
+    /// The document to write, at the revision after `revision`; none if nothing changed.
+    fn document(&self, revision: Option<i64>) -> anyhow::Result<Option<Document>> {
+        let Some(view) = self.view.as_ref().filter(|_| self.changed) else {
+            return Ok(None);
+        };
+        let mut document = encode(view)?;
+        document.insert("revision", revision.unwrap_or(0) + 1);
+        if !self.changes.is_empty() {
+            let changes: Vec<Bson> = self.changes.iter().map(to_bson).collect();
+            document.insert(COUNT_CHANGES, changes);
+        }
+        Ok(Some(document))
+    }
+
+    fn outcomes(&self) -> Vec<Applied> {
+        self.events
+            .iter()
+            .map(|(merged, change)| Applied {
+                merged: merged.clone(),
+                view: self.view.clone(),
+                change: *change,
+            })
+            .collect()
     }
 }
 

@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use backbone::Position;
-use futures::StreamExt;
 use mypage_service::menus::Counter;
-use mypage_service::projection::{Counts, apply};
+use mypage_service::projection::{Counts, apply_batch};
 use mypage_service::store::Store;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
@@ -63,21 +62,26 @@ async fn order_views_are_looked_up_and_updated_by_index_never_by_scanning() {
     .await
     .unwrap();
     let views = store.views(&store.generations().await.unwrap().active);
-    futures::stream::iter(0..SEEDED)
-        .for_each_concurrent(16, |i| {
-            let views = views.clone();
-            async move {
-                let order = Order::new(&format!("customer-{}", i % 50));
-                let at = Position {
-                    partition: 0,
-                    offset: i64::try_from(i).unwrap(),
-                };
-                apply(&views, &order.placed(), at, Counts::Yes(Counter::Live))
-                    .await
-                    .unwrap();
-            }
-        })
-        .await;
+    let placed: Vec<_> = (0..SEEDED)
+        .map(|i| Order::new(&format!("customer-{}", i % 50)).placed())
+        .collect();
+    let live = |_: &shared_events::Envelope, _| Ok(Counts::Yes(Counter::Live));
+    for (chunk, events) in placed.chunks(200).enumerate() {
+        let batch: Vec<_> = (0_i64..)
+            .zip(events)
+            .map(|(i, envelope)| {
+                let offset = i64::try_from(chunk * 200).unwrap() + i;
+                (
+                    envelope,
+                    Position {
+                        partition: 0,
+                        offset,
+                    },
+                )
+            })
+            .collect();
+        apply_batch(&views, &batch, live).await.unwrap();
+    }
     let (scanned_before, index_scans_before) = scans(&pg, &app.settings.mongodb_database).await;
 
     // Act: orders through Kafka and the live consumer, then every kind of read.

@@ -63,3 +63,52 @@ async fn popular_menu_counts_are_exact_after_placed_and_canceled_orders() {
     assert_eq!(app.popular(1).await.len(), 1);
     app.finish().await;
 }
+
+/// The projection's own code, without Kafka: a batch applied twice (a consumer retrying after a
+/// crash between the menu update and the offset commit) and an event published twice (at
+/// another offset) still count each order once.
+#[tokio::test]
+async fn a_retried_batch_and_a_republished_event_count_each_order_once() {
+    use backbone::Position;
+    use mypage_service::menus::Counter;
+    use mypage_service::projection::{Counts, apply_batch};
+    use secrecy::ExposeSecret;
+
+    let app = spawn_app().await;
+    let store = mypage_service::store::Store::connect(
+        app.settings.mongodb_url.expose_secret(),
+        &app.settings.mongodb_database,
+    )
+    .await
+    .unwrap();
+    let views = store.views(&store.generations().await.unwrap().active);
+    let menu = Uuid::new_v4();
+    let placed: Vec<_> = (0..4)
+        .map(|_| Order::with_items("carol", vec![line(menu, "Bibimbap")]).placed())
+        .collect();
+    let at = |offset| Position {
+        partition: 1,
+        offset,
+    };
+    let live = |_: &shared_events::Envelope, _| Ok(Counts::Yes(Counter::Live));
+    let first = [
+        (&placed[0], at(10)),
+        (&placed[1], at(11)),
+        (&placed[2], at(12)),
+    ];
+    let retried = [
+        (&placed[1], at(11)),
+        (&placed[2], at(12)),
+        (&placed[3], at(13)),
+    ];
+    let republished = [(&placed[0], at(14))];
+    for batch in [&first[..], &retried, &republished] {
+        apply_batch(&views, batch, live).await.unwrap();
+    }
+
+    let popular = app.popular(10).await;
+    assert_eq!(popular.len(), 1);
+    assert_eq!(popular[0]["menuItemId"], menu.to_string());
+    assert_eq!(popular[0]["orderCount"], 4);
+    app.finish().await;
+}
