@@ -5,7 +5,7 @@ mod http;
 mod resilience;
 
 pub use http::HttpPayments;
-pub use resilience::{BreakerSettings, Resilient};
+pub use resilience::{BreakerSettings, Resilient, TARGET_RATE, bulkhead_for};
 
 use async_trait::async_trait;
 use uuid::Uuid;

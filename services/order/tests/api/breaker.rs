@@ -5,25 +5,19 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Options, spawn_app_with};
+use crate::helpers::{Options, spawn_app, spawn_app_with};
 use order_service::payments::BreakerSettings;
 
 #[tokio::test]
 async fn payment_down_fails_fast_then_the_breaker_sheds_without_calling_then_orders_recover() {
-    let app = spawn_app_with(Options {
-        breaker: BreakerSettings {
-            timeout: Duration::from_millis(610),
-            max_concurrency: 64,
-            failures: 3,
-            open_for: Duration::from_secs(2),
-        },
-        ..Options::default()
-    })
-    .await;
+    // The production policy (50 % of at least 20 calls), open for 2 s to keep the test short.
+    let app = spawn_app().await;
+    let min_calls = BreakerSettings::default().min_calls;
     app.payment_line.cut();
 
-    // While down: 503 with Retry-After, well within the timeout.
-    for _ in 0..3 {
+    // While down: 503 with Retry-After, well within the timeout, until the breaker has seen
+    // enough calls to open.
+    for _ in 0..min_calls {
         let started = Instant::now();
         let response = app.place("alice", &app.order_body(1)).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -66,7 +60,7 @@ async fn payment_down_fails_fast_then_the_breaker_sheds_without_calling_then_ord
         .filter(|o| o["status"] == "PaymentFailed")
         .count();
     assert!(
-        failed >= 4,
+        failed > min_calls as usize,
         "the refused orders are kept as PaymentFailed, got {failed}"
     );
     app.finish().await;
@@ -77,9 +71,8 @@ async fn a_payment_slower_than_the_timeout_is_503_and_its_late_approval_is_refun
     let app = spawn_app_with(Options {
         breaker: BreakerSettings {
             timeout: Duration::from_millis(300),
-            max_concurrency: 64,
-            failures: 5,
             open_for: Duration::from_secs(2),
+            ..BreakerSettings::default()
         },
         ..Options::default()
     })

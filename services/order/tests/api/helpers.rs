@@ -31,10 +31,8 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             breaker: BreakerSettings {
-                timeout: Duration::from_millis(610),
-                max_concurrency: 64,
-                failures: 3,
                 open_for: Duration::from_secs(2),
+                ..BreakerSettings::default()
             },
             decline_above: 1_000_000,
         }
