@@ -24,7 +24,7 @@ use secrecy::ExposeSecret;
 use shared_events::{Topic, Topics};
 use uuid::Uuid;
 
-use measure::{database_megabytes, get_latency, largest_document, sequential_rows};
+use measure::{database_megabytes, get_as, get_latency, largest_document, sequential_rows};
 use workload::{CUSTOMERS, Catalog, customer};
 
 /// Sends in flight at once.
@@ -191,14 +191,9 @@ async fn wait_projected(
     customer: &str,
     events: usize,
 ) -> anyhow::Result<()> {
-    use service_runtime::identity::{USER_ID_HEADER, USER_ROLE_HEADER};
+    let url = format!("{base}/mypage/orders/{order_id}");
     loop {
-        let response = client
-            .get(format!("{base}/mypage/orders/{order_id}"))
-            .header(USER_ID_HEADER, customer)
-            .header(USER_ROLE_HEADER, "customer")
-            .send()
-            .await?;
+        let response = get_as(client, &url, customer).send().await?;
         if response.status().is_success() {
             let view: serde_json::Value = response.json().await?;
             if view["history"].as_array().map(Vec::len) == Some(events) {

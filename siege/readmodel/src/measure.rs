@@ -26,6 +26,14 @@ impl Latency {
     }
 }
 
+/// A GET as the customer `user`, with the identity headers the gateway would set.
+pub fn get_as(client: &reqwest::Client, url: &str, user: &str) -> reqwest::RequestBuilder {
+    client
+        .get(url)
+        .header(USER_ID_HEADER, user)
+        .header(USER_ROLE_HEADER, "customer")
+}
+
 /// Times `requests` GETs of the paths `path(i)` as `user(i)`, one after the other.
 pub async fn get_latency(
     client: &reqwest::Client,
@@ -37,10 +45,7 @@ pub async fn get_latency(
     for i in 0..requests {
         let (path, user) = path(i);
         let started = Instant::now();
-        let response = client
-            .get(format!("{base}{path}"))
-            .header(USER_ID_HEADER, user)
-            .header(USER_ROLE_HEADER, "customer")
+        let response = get_as(client, &format!("{base}{path}"), &user)
             .send()
             .await?;
         anyhow::ensure!(
