@@ -31,8 +31,10 @@ use crate::store::Store;
 /// written once, and each menu item's changes are taken together.
 const BATCH: usize = 20_000;
 const WATERMARK_TIMEOUT: Duration = Duration::from_secs(10);
-/// Lets requests that looked up the old generation just before the swap finish reading it.
-const DROP_GRACE: Duration = Duration::from_secs(1);
+/// Lets requests that looked up the old generation just before the swap finish reading it, and
+/// the live consumer finish the batch it began with the old pointer (a write to a dropped
+/// collection would create it again).
+const DROP_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct RebuildReport {
