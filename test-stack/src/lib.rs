@@ -144,6 +144,24 @@ pub async fn send_raw(settings: &KafkaSettings, topic: Topic, key: &str, payload
         .unwrap();
 }
 
+/// Publishes events in order, each to its topic, through one producer (a producer's start-up
+/// costs a round of broker requests: one per event would dominate a test's time).
+pub async fn publish_events(settings: &KafkaSettings, envelopes: &[shared_events::Envelope]) {
+    let producer = raw_producer(settings);
+    for envelope in envelopes {
+        let topic = settings.topics.name(envelope.event.topic());
+        let (key, payload) = (envelope.key(), envelope.to_bytes());
+        producer
+            .send(
+                FutureRecord::to(&topic).key(&key).payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+}
+
 /// Reads every message of `topic` from the beginning until `count` arrived or `timeout` passed.
 pub async fn read_topic(
     settings: &KafkaSettings,

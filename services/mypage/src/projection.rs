@@ -117,19 +117,6 @@ fn building_counts(
 /// How many orders of a batch are folded at once.
 const CONCURRENCY: usize = 16;
 
-/// Applies `envelope`, read at `position`, to one generation's collections.
-pub async fn apply(
-    views: &Views,
-    envelope: &Envelope,
-    position: Position,
-    counts: Counts,
-) -> Result<Outcome, HandleError> {
-    let mut outcomes = apply_batch(views, &[(envelope, position)], |_, _| Ok(counts))
-        .await
-        .map_err(|(_, e)| e)?;
-    Ok(outcomes.pop().unwrap_or(Outcome::Ignored))
-}
-
 /// Applies a batch of events to one generation's collections: the views first (each order once,
 /// several at a time), then the count changes. On failure nothing is reported applied: folding
 /// again is harmless, and the marks let each change be taken once.

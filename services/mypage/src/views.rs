@@ -40,12 +40,6 @@ pub struct Applied {
 }
 
 impl Views {
-    /// Folds `envelope`, read at `at`, into its order's view.
-    pub async fn apply(&self, envelope: &Envelope, at: Position) -> anyhow::Result<Applied> {
-        let mut applied = self.apply_all(&[(envelope, at)], 1).await?;
-        Ok(applied.pop().unwrap_or_else(ignored))
-    }
-
     /// Folds a batch of events: each order's events in one write, up to `concurrency` orders
     /// at a time. Orders this generation has no view of yet (most, under load) are first
     /// folded from nothing and inserted together in one request; those the insert finds

@@ -49,26 +49,8 @@ pub async fn publish(settings: &Settings, envelope: &Envelope) {
 }
 
 impl TestApp {
-    /// Publishes in order, through one producer (a producer's start-up costs a round of
-    /// broker requests: one per event would dominate the tests' time).
     pub async fn publish_all(&self, envelopes: &[Envelope]) {
-        let kafka = &self.settings.kafka;
-        let producer = test_stack::raw_producer(kafka);
-        for envelope in envelopes {
-            let topic = kafka.topics.name(envelope.event.topic());
-            let key = envelope.key();
-            let payload = envelope.to_bytes();
-            producer
-                .send(
-                    rdkafka::producer::FutureRecord::to(&topic)
-                        .key(&key)
-                        .payload(&payload),
-                    Duration::from_secs(10),
-                )
-                .await
-                .map_err(|(e, _)| e)
-                .unwrap();
-        }
+        test_stack::publish_events(&self.settings.kafka, envelopes).await;
     }
 
     pub async fn get_json(&self, path: &str, user: &str) -> (reqwest::StatusCode, Value) {
