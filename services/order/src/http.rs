@@ -202,7 +202,12 @@ async fn place(
         )
         .into_response(),
         Placement::Unavailable(order, reason) => {
-            unavailable(&state, &order, &reason).into_response()
+            tracing::warn!(order.id = %order.id, reason = %reason, "order failed: payment unavailable");
+            unavailable(&state, &reason).into_response()
+        }
+        Placement::Refused(reason) => {
+            tracing::debug!(reason = %reason, "order refused before it was stored");
+            unavailable(&state, &reason).into_response()
         }
         Placement::InProgress(order) => Problem::conflict(
             "order_in_progress",
@@ -216,12 +221,17 @@ async fn place(
     })
 }
 
-fn unavailable(state: &AppState, order: &Order, reason: &PaymentError) -> Problem {
-    tracing::warn!(order.id = %order.id, reason = %reason, "order failed: payment unavailable");
+/// 503: an open breaker asks the caller to come back when it probes again, a full bulkhead in
+/// a second.
+fn unavailable(state: &AppState, reason: &PaymentError) -> Problem {
+    let retry_after = match reason {
+        PaymentError::Saturated => 1,
+        _ => state.retry_after,
+    };
     Problem::unavailable(
         "payment_unavailable",
         "payment is unavailable right now; nothing was charged, please try again shortly",
-        state.retry_after,
+        retry_after,
     )
 }
 

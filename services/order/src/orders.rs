@@ -25,6 +25,9 @@ pub enum Placement {
     Unavailable(Order, PaymentError),
     /// The same idempotency key is being processed right now.
     InProgress(Order),
+    /// No payment call could be made now (breaker open, bulkhead full), so the order was refused
+    /// before it existed: nothing stored, nothing published, nothing to refund.
+    Refused(PaymentError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +53,8 @@ impl Orders {
         Self { pool, payments }
     }
 
-    /// Validates and prices the request from the menu replica, stores the order as
+    /// Validates and prices the request from the menu replica, takes a slot for the payment
+    /// call (or refuses the order before storing anything), stores the order as
     /// PaymentPending, charges it, and records the answer.
     pub async fn place(
         &self,
@@ -65,6 +69,10 @@ impl Orders {
         }
         let menu = db::menu_of_store(&self.pool, request.store_id).await?;
         let (items, total_price, delivery_address) = price_order(request, &menu)?;
+        let slot = match self.payments.reserve() {
+            Ok(slot) => slot,
+            Err(refused) => return Ok(Placement::Refused(refused)),
+        };
         let now = service_runtime::clock::now();
         let order = Order {
             id: Uuid::now_v7(),
@@ -92,19 +100,35 @@ impl Orders {
             Err(InsertError::Database(e)) => return Err(e.into()),
         }
         tracing::info!(order.id = %order.id, total = order.total_price, "order awaiting payment");
-        self.settle(order, true).await
+        let answer = self
+            .payments
+            .charge_in(slot, &charge_request(&order))
+            .await;
+        self.record_answer(order, answer, true).await
     }
 
     /// Charges a PaymentPending order (again: the order id is the payment's idempotency key)
     /// and records the answer. With `give_up` unset, an unavailable payment leaves the order
     /// pending for a later attempt.
-    pub async fn settle(&self, mut order: Order, give_up: bool) -> Result<Placement, OrderError> {
-        let request = ChargeRequest {
-            order_id: order.id,
-            customer_id: order.customer_id.clone(),
-            amount: order.total_price,
+    pub async fn settle(&self, order: Order, give_up: bool) -> Result<Placement, OrderError> {
+        let answer = match self.payments.reserve() {
+            Ok(slot) => {
+                self.payments
+                    .charge_in(slot, &charge_request(&order))
+                    .await
+            }
+            Err(refused) => Err(refused),
         };
-        let answer = self.payments.charge(&request).await;
+        self.record_answer(order, answer, give_up).await
+    }
+
+    /// Stores the payment's answer on a PaymentPending order, with its event.
+    async fn record_answer(
+        &self,
+        mut order: Order,
+        answer: Result<PaymentOutcome, PaymentError>,
+        give_up: bool,
+    ) -> Result<Placement, OrderError> {
         let change = match &answer {
             Ok(PaymentOutcome::Approved { payment_id }) => order.place(*payment_id)?,
             Ok(PaymentOutcome::Declined) => order.decline()?,
@@ -175,6 +199,14 @@ pub async fn commit_change(
         outbox::enqueue(conn, &Envelope::new(SOURCE, event.clone())).await?;
     }
     Ok(true)
+}
+
+fn charge_request(order: &Order) -> ChargeRequest {
+    ChargeRequest {
+        order_id: order.id,
+        customer_id: order.customer_id.clone(),
+        amount: order.total_price,
+    }
 }
 
 /// The answer for an order found under an idempotency key.

@@ -5,7 +5,7 @@ mod http;
 mod resilience;
 
 pub use http::HttpPayments;
-pub use resilience::{BreakerSettings, Resilient, TARGET_RATE, bulkhead_for};
+pub use resilience::{BreakerSettings, Resilient, Slot, TARGET_RATE, bulkhead_for};
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -63,7 +63,34 @@ impl PaymentError {
 }
 
 /// Charges orders. Implementations must be idempotent per order id.
+///
+/// A call in two steps, for callers that store something before they call: [`reserve`] takes
+/// what the call needs (a bulkhead slot, the breaker's leave) and refuses at once when it
+/// cannot be had, so that an order that could not be paid now is refused before it exists;
+/// [`charge_in`] then makes the call within that slot. An adapter without a policy implements
+/// [`charge`] only: there is nothing to reserve.
+///
+/// [`reserve`]: PaymentPort::reserve
+/// [`charge_in`]: PaymentPort::charge_in
+/// [`charge`]: PaymentPort::charge
 #[async_trait]
 pub trait PaymentPort: Send + Sync + 'static {
     async fn charge(&self, request: &ChargeRequest) -> Result<PaymentOutcome, PaymentError>;
+
+    /// Takes the capacity for one call now, or says why there is none.
+    fn reserve(&self) -> Result<Slot<'_>, PaymentError> {
+        Ok(Slot::free())
+    }
+
+    /// Charges within a slot [`reserve`](PaymentPort::reserve) gave; the slot is released when
+    /// the call is over.
+    async fn charge_in(
+        &self,
+        slot: Slot<'_>,
+        request: &ChargeRequest,
+    ) -> Result<PaymentOutcome, PaymentError> {
+        let outcome = self.charge(request).await;
+        drop(slot);
+        outcome
+    }
 }

@@ -7,6 +7,10 @@
 //!    `open_for`, then lets `probes` calls through to decide whether to close;
 //! 3. a timeout *inside* the breaker, so an answer later than `timeout` counts as a failure.
 //!
+//! The first two are taken together as a [`Slot`] by [`PaymentPort::reserve`] before the order is
+//! stored, so an order that cannot be paid now is refused before it exists (no row, no event, no
+//! refund to make), and a refusal costs the order service microseconds.
+//!
 //! The breaker counts failures, not slowness: a payment service answering in 400–620 ms against
 //! a 610 ms timeout is slow but healthy, and its few timeouts (about 5 %) stay far below the
 //! failure rate. A slow-call threshold would only shed that healthy traffic again, so there is
@@ -17,9 +21,9 @@ mod breaker;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
-use self::breaker::CircuitBreaker;
+use self::breaker::{CircuitBreaker, Permit};
 use super::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
 
 /// The payment calls a second the bulkhead is sized for by default: the seeds' experiment
@@ -98,6 +102,22 @@ pub fn bulkhead_for(target_rate: u32, timeout: Duration) -> usize {
     (slots as usize).max(1)
 }
 
+/// What one payment call holds while it is made: a place in the bulkhead and the breaker's
+/// leave (its outcome is recorded when the call is over; a slot dropped unused counts for
+/// nothing). Empty for an adapter without a policy.
+#[derive(Default)]
+pub struct Slot<'a> {
+    bulkhead: Option<SemaphorePermit<'a>>,
+    breaker: Option<Permit<'a>>,
+}
+
+impl Slot<'_> {
+    /// A slot that holds nothing.
+    pub fn free() -> Self {
+        Self::default()
+    }
+}
+
 /// A [`PaymentPort`] behind the resilience policy.
 pub struct Resilient<P> {
     inner: P,
@@ -120,34 +140,61 @@ impl<P: PaymentPort> Resilient<P> {
 #[async_trait]
 impl<P: PaymentPort> PaymentPort for Resilient<P> {
     async fn charge(&self, request: &ChargeRequest) -> Result<PaymentOutcome, PaymentError> {
+        let slot = self.reserve()?;
+        self.charge_in(slot, request).await
+    }
+
+    /// The bulkhead first (a full one refuses without asking the breaker, so no probe is spent
+    /// on a call that cannot be made), then the breaker.
+    fn reserve(&self) -> Result<Slot<'_>, PaymentError> {
         let started = Instant::now();
-        let outcome = match self.bulkhead.try_acquire() {
-            Err(_) => Err(PaymentError::Saturated),
-            Ok(_slot) => match self.breaker.try_acquire() {
-                None => Err(PaymentError::BreakerOpen),
-                Some(permit) => {
-                    let outcome = tokio::time::timeout(self.timeout, self.inner.charge(request))
-                        .await
-                        .unwrap_or(Err(PaymentError::Timeout));
-                    permit.record(outcome.as_ref().is_err_and(PaymentError::is_failure));
-                    outcome
+        let refused = match self.bulkhead.try_acquire() {
+            Err(_) => PaymentError::Saturated,
+            Ok(bulkhead) => match self.breaker.try_acquire() {
+                Some(breaker) => {
+                    return Ok(Slot {
+                        bulkhead: Some(bulkhead),
+                        breaker: Some(breaker),
+                    });
                 }
+                None => PaymentError::BreakerOpen,
             },
         };
-        let label = match &outcome {
-            Ok(PaymentOutcome::Approved { .. }) => "approved",
-            Ok(PaymentOutcome::Declined) => "declined",
-            Err(e) => {
-                metrics::counter!("payment_calls_failed_total", "reason" => e.kind()).increment(1);
-                e.kind()
-            }
-        };
-        // Shows that refusals (breaker open, bulkhead full) cost microseconds here, whatever the
-        // rest of the request costs.
-        metrics::histogram!("payment_call_duration_seconds", "outcome" => label)
-            .record(started.elapsed().as_secs_f64());
+        record(&Err(refused.clone()), started);
+        Err(refused)
+    }
+
+    async fn charge_in(
+        &self,
+        slot: Slot<'_>,
+        request: &ChargeRequest,
+    ) -> Result<PaymentOutcome, PaymentError> {
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(self.timeout, self.inner.charge(request))
+            .await
+            .unwrap_or(Err(PaymentError::Timeout));
+        if let Some(permit) = slot.breaker {
+            permit.record(outcome.as_ref().is_err_and(PaymentError::is_failure));
+        }
+        drop(slot.bulkhead);
+        record(&outcome, started);
         outcome
     }
+}
+
+/// Counts a call's outcome, refusals included: the histogram shows that a refusal (breaker
+/// open, bulkhead full) costs microseconds here, whatever the rest of the request costs.
+fn record(outcome: &Result<PaymentOutcome, PaymentError>, started: Instant) {
+    let label = match outcome {
+        Ok(PaymentOutcome::Approved { .. }) => "approved",
+        Ok(PaymentOutcome::Declined) => "declined",
+        Err(e) => {
+            metrics::counter!("payment_calls_failed_total", "reason" => e.kind()).increment(1);
+            e.kind()
+        }
+    };
+    metrics::histogram!("payment_call_duration_seconds", "outcome" => label)
+        .record(started.elapsed().as_secs_f64());
 }
 
 #[cfg(test)]

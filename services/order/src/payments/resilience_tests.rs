@@ -500,3 +500,50 @@ fn settings_out_of_range_are_refused() {
         assert!(invalid.validate().is_err(), "{invalid:?}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_reserved_slot_holds_its_bulkhead_place_until_its_call_is_over() {
+    let port = Scripted::new(Script::Approve);
+    let payments = Resilient::new(
+        port.clone(),
+        BreakerSettings {
+            max_concurrency: 2,
+            ..BreakerSettings::default()
+        },
+    );
+
+    let first = payments.reserve().expect("a free place");
+    let second = payments.reserve().expect("a free place");
+    let third = payments.reserve().err();
+    let outcome = payments.charge_in(first, &request()).await;
+    let after_the_call = payments.reserve();
+
+    assert_eq!(third, Some(PaymentError::Saturated));
+    assert!(matches!(outcome, Ok(PaymentOutcome::Approved { .. })));
+    assert!(after_the_call.is_ok(), "the first call gave its place back");
+    drop(second);
+    assert_eq!(port.calls(), 1, "refusals and unused slots call nothing");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_refuses_the_reservation_and_an_unused_probe_slot_is_given_back() {
+    let port = Scripted::new(Script::Approve);
+    let payments = payments(&port);
+    open(&payments, &port).await;
+    port.set(Script::Approve);
+
+    let refused = payments.reserve().err();
+    advance(Duration::from_secs(5)).await;
+    let probe = payments.reserve().expect("the probe's slot");
+    let while_probing = payments.reserve().err();
+    // The order could not be stored, say: the probe is never made.
+    drop(probe);
+    let next_probe = payments.reserve().expect("the probe's slot again");
+    let outcome = payments.charge_in(next_probe, &request()).await;
+
+    assert_eq!(refused, Some(PaymentError::BreakerOpen));
+    assert_eq!(while_probing, Some(PaymentError::BreakerOpen));
+    assert!(matches!(outcome, Ok(PaymentOutcome::Approved { .. })));
+    assert!(payments.reserve().is_ok(), "the probe closed it");
+    assert_eq!(port.calls(), 20 + 1);
+}
