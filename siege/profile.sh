@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `./dev profile`: where the machine's time goes while orders are placed at a fixed rate through
+# the gateway of a running stack (`./dev up`). Beside an open-loop run of PROFILE_DURATION
+# seconds at PROFILE_RATE orders/s it records
+#   - CPU time of every process (services, PostgreSQL backends per database, Kafka, FerretDB,
+#     the load generator), from /proc, from the first order until every consumer has caught
+#     up, and so CPU milliseconds per order per component;
+#   - PostgreSQL's statements (pg_stat_statements: calls per order, mean and total time);
+#   - what PostgreSQL's active sessions wait on, sampled every 100 ms (pg_stat_activity);
+#   - a CPU profile of the whole machine (perf, with DWARF call stacks) drawn as a flamegraph.
+# Writes siege/results/<time>-profile.md and <time>-profile.svg.
+#
+#   PROFILE_RATE (100)  PROFILE_DURATION (20)  PROFILE_CUSTOMERS (10)  PROFILE_PERF (1; 0 skips perf)
+#   PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres: a superuser, for the statistics)
+#   LOADGEN, INFERNO_BIN, plus lib.sh's variables
+# shellcheck source=siege/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RATE=${PROFILE_RATE:-100}
+DURATION=${PROFILE_DURATION:-20}
+CUSTOMERS=${PROFILE_CUSTOMERS:-10}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+LOADGEN=${LOADGEN:?the load generator (./dev profile builds it)}
+PREFIX=$RESULTS_DIR/$RUN_ID-profile
+psql_admin() { psql "$PG_ADMIN_URL" -qAtX -v ON_ERROR_STOP=1 "$@"; }
+
+STATEMENTS=1
+if ! psql_admin -c "create extension if not exists pg_stat_statements" >/dev/null 2>&1 \
+  || ! psql_admin -c "select pg_stat_statements_reset()" >/dev/null 2>&1; then
+  say "pg_stat_statements is not loaded (./dev starts PostgreSQL with it; restart it with ./dev down && ./dev up): no statement statistics"
+  STATEMENTS=0
+fi
+
+setup
+# Work left over from earlier load (a projection catching up) would be counted as this run's.
+say "waiting until no consumer group lags"
+"$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:9092}" --drain-timeout-s 300 \
+  --out "$PREFIX.baseline-lag.json" >/dev/null || die "the consumer lag did not drain"
+((STATEMENTS)) && psql_admin -c "select pg_stat_statements_reset()" >/dev/null
+
+python3 "$SIEGE_DIR/profile.py" cpu >"$PREFIX.cpu-before.tsv"
+
+# One session samples the active sessions' wait events ten times a second.
+printf '%s\n' "select now(), datname, coalesce(wait_event_type, 'CPU'), coalesce(wait_event, 'running')
+  from pg_stat_activity where state = 'active' and pid <> pg_backend_pid() and datname is not null" \
+  '\watch 0.1' | timeout "$((DURATION + 1))" psql "$PG_ADMIN_URL" -qAtX -F $'\t' >"$PREFIX.waits.tsv" 2>/dev/null &
+waits=$!
+
+perf_pid=
+if [[ ${PROFILE_PERF:-1} != 0 ]] && command -v perf >/dev/null; then
+  perf record -q -F 49 -a --call-graph dwarf,8192 -o "$PREFIX.perf.data" -- sleep "$DURATION" \
+    >/dev/null 2>"$PREFIX.perf.log" &
+  perf_pid=$!
+fi
+
+say "open loop: $RATE orders/s for ${DURATION}s over $CUSTOMERS customers"
+"$LOADGEN" open --gateway "$GATEWAY_URL" --store "$STORE_ID" --menu-item "$MENU_ITEM_ID" \
+  --run "$RUN_ID-profile" --rate "$RATE" --duration-s "$DURATION" --customers "$CUSTOMERS" \
+  --samples-per-second 0 --out "$PREFIX.load.json" || die "the open-loop run failed"
+# The orders' asynchronous work (events consumed, views projected) is theirs too.
+"$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:9092}" --drain-timeout-s 300 \
+  --out "$PREFIX.lag.json" >/dev/null || say "the consumer lag did not drain within 300 s"
+python3 "$SIEGE_DIR/profile.py" cpu >"$PREFIX.cpu-after.tsv"
+wait "$waits" 2>/dev/null || true
+
+if ((STATEMENTS)); then
+  psql_admin -F $'\t' -c "
+    select d.datname, s.calls, round(s.total_exec_time::numeric, 1), round(s.mean_exec_time::numeric, 3),
+           s.rows, regexp_replace(left(s.query, 160), '\s+', ' ', 'g')
+      from pg_stat_statements s join pg_database d on d.oid = s.dbid
+     where d.datname not in ('postgres')
+     order by s.total_exec_time desc limit 25" >"$PREFIX.statements.tsv"
+fi
+
+FLAME=
+if [[ -n $perf_pid ]]; then
+  wait "$perf_pid" || true
+  INFERNO_BIN=${INFERNO_BIN:-}
+  if [[ -x $INFERNO_BIN/inferno-flamegraph && -s $PREFIX.perf.data ]]; then
+    say "drawing the flamegraph"
+    perf script -i "$PREFIX.perf.data" 2>/dev/null | "$INFERNO_BIN/inferno-collapse-perf" --all >"$PREFIX.folded"
+    "$INFERNO_BIN/inferno-flamegraph" --title "./dev profile: $RATE orders/s, ${DURATION}s, whole machine" \
+      --width 1600 <"$PREFIX.folded" >"$PREFIX.svg"
+    FLAME=$PREFIX.svg
+  fi
+fi
+
+python3 "$SIEGE_DIR/profile.py" report "$PREFIX" --rate "$RATE" --duration "$DURATION" \
+  --command "./dev profile  # PROFILE_RATE=$RATE PROFILE_DURATION=$DURATION" ${FLAME:+--flame "$FLAME"} \
+  | tee "$PREFIX.md"
+echo
+echo "written: ${PREFIX#"$PROJECT_ROOT"/}.md${FLAME:+ and .svg}"
