@@ -1,5 +1,7 @@
 //! Order and menu-replica queries.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use shared_events::{CancelReason, OrderLine};
 use sqlx::types::Json;
@@ -64,16 +66,18 @@ pub enum InsertError {
     Database(sqlx::Error),
 }
 
+/// Stores a new PaymentPending order, leased to the attempt storing it for `lease`.
 #[tracing::instrument(skip_all, fields(order.id = %order.id))]
 pub async fn insert(
     executor: impl PgExecutor<'_>,
     order: &Order,
     idempotency_key: Option<&str>,
+    lease: Duration,
 ) -> Result<(), InsertError> {
     sqlx::query(
         "insert into customer_order (id, customer_id, store_id, items, total_price,
-             delivery_address, status, idempotency_key, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+             delivery_address, status, idempotency_key, created_at, updated_at, attempt_until)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, now() + $10 * interval '1 millisecond')",
     )
     .bind(order.id)
     .bind(&order.customer_id)
@@ -84,6 +88,7 @@ pub async fn insert(
     .bind(order.status.as_str())
     .bind(idempotency_key)
     .bind(order.created_at)
+    .bind(millis(lease))
     .execute(executor)
     .await
     .map_err(|e| match &e {
@@ -141,19 +146,42 @@ pub async fn list_for_customer(
     into_orders(rows)
 }
 
-/// Orders still waiting for their payment answer after `age`: left behind by a crash.
-pub async fn pending_since(
-    executor: impl PgExecutor<'_>,
-    before: DateTime<Utc>,
-) -> sqlx::Result<Vec<Order>> {
+/// PaymentPending orders whose attempt's lease has run out: their attempt is over (the process
+/// died between the payment call and recording its answer, or left the order for later).
+pub async fn abandoned(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<Order>> {
     let rows = sqlx::query_as::<_, OrderRow>(&format!(
         "select {COLUMNS} from customer_order
-         where status = 'PaymentPending' and created_at < $1 order by created_at limit 100"
+         where status = 'PaymentPending' and attempt_until < now()
+         order by attempt_until limit 100"
     ))
-    .bind(before)
     .fetch_all(executor)
     .await?;
     into_orders(rows)
+}
+
+/// Takes a PaymentPending order over for a new attempt of `lease`, if no attempt holds it now.
+/// `None` when another attempt's lease is still running, or the order is settled.
+pub async fn take_over(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    lease: Duration,
+) -> sqlx::Result<Option<Order>> {
+    sqlx::query_as::<_, OrderRow>(&format!(
+        "update customer_order set attempt_until = now() + $2 * interval '1 millisecond'
+         where id = $1 and status = 'PaymentPending'
+           and coalesce(attempt_until, '-infinity') < now()
+         returning {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(millis(lease))
+    .fetch_optional(executor)
+    .await?
+    .map(Order::try_from)
+    .transpose()
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// Stores the order's new state if its status is still `expected`; `false` if someone else

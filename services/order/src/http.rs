@@ -134,7 +134,7 @@ const MAX_IDEMPOTENCY_KEY: usize = 200;
         (status = 400, description = "malformed body or Idempotency-Key", body = ProblemBody, content_type = "application/problem+json"),
         (status = 402, description = "payment declined (`payment_declined`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "not a customer", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "an order with this Idempotency-Key is still being paid (`order_in_progress`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "an order with this Idempotency-Key is still being paid by an attempt that outlived its lease (`order_in_progress`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "unknown store or menu item, unavailable item, quantity out of 1..99, no items", body = ProblemBody, content_type = "application/problem+json"),
         (status = 503, description = "payment unavailable, slow or its breaker open (`payment_unavailable`); see Retry-After", body = ProblemBody, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "seconds"))),

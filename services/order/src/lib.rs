@@ -33,8 +33,14 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     );
     let retry_after = settings.breaker.open_for.as_secs().max(1);
     let repair_settings = settings.repair;
+    let (payment_timeout, freeze_after_payment) =
+        (settings.breaker.timeout, settings.freeze_after_payment);
     backbone::launch(settings.service, &MIGRATOR, move |backbone| {
-        let orders = orders::Orders::new(backbone.pool.clone(), Arc::new(payments));
+        let attempts = orders::Attempts {
+            freeze_after_payment,
+            ..orders::Attempts::new(payment_timeout, repair_settings.margin)
+        };
+        let orders = orders::Orders::new(backbone.pool.clone(), Arc::new(payments), attempts);
         let repair = {
             let orders = orders.clone();
             Task(move |shutdown| tokio::spawn(repair::run(orders, repair_settings, shutdown)))

@@ -2,6 +2,7 @@
 //! adapter, e.g. a CLI or a gRPC front, would call these too).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use backbone::outbox;
 use shared_events::Envelope;
@@ -26,7 +27,8 @@ pub enum Placement {
     /// The same idempotency key is being processed right now.
     InProgress(Order),
     /// No payment call could be made now (breaker open, bulkhead full), so the order was refused
-    /// before it existed: nothing stored, nothing published, nothing to refund.
+    /// before it existed: nothing stored, nothing published, nothing to refund. (A retry of an
+    /// abandoned PaymentPending order leaves it as it is, for a later retry or the repair.)
     Refused(PaymentError),
 }
 
@@ -42,15 +44,48 @@ pub enum OrderError {
     Database(#[from] sqlx::Error),
 }
 
+/// How often a retry waiting for another attempt looks again.
+const LEASE_POLL: Duration = Duration::from_millis(50);
+
+/// How an attempt to pay for an order is known to be over.
+///
+/// Each attempt (the request that stores the order, a retry that takes it over, the repair)
+/// holds a lease on the PaymentPending order until its payment call's timeout plus `margin`:
+/// the longest a live attempt can take before it records the answer. Once the lease has run
+/// out, whoever comes next (the customer's retry with the same Idempotency-Key, the repair, a
+/// restarted process) takes the order over at once and charges it again under the same payment
+/// idempotency key, so the payment the dead attempt may have made is found, not made twice.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempts {
+    pub lease: Duration,
+    /// A test-only fault point: the attempt stops dead after the payment's answer and before
+    /// recording it, as a process killed at that moment would.
+    pub freeze_after_payment: bool,
+}
+
+impl Attempts {
+    pub fn new(payment_timeout: Duration, margin: Duration) -> Self {
+        Self {
+            lease: payment_timeout + margin,
+            freeze_after_payment: false,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Orders {
     pool: PgPool,
     payments: Arc<dyn PaymentPort>,
+    attempts: Attempts,
 }
 
 impl Orders {
-    pub fn new(pool: PgPool, payments: Arc<dyn PaymentPort>) -> Self {
-        Self { pool, payments }
+    pub fn new(pool: PgPool, payments: Arc<dyn PaymentPort>, attempts: Attempts) -> Self {
+        Self {
+            pool,
+            payments,
+            attempts,
+        }
     }
 
     /// Validates and prices the request from the menu replica, takes a slot for the payment
@@ -65,7 +100,7 @@ impl Orders {
         if let Some(key) = idempotency_key
             && let Some(existing) = db::by_idempotency_key(&self.pool, customer_id, key).await?
         {
-            return Ok(replay(existing));
+            return self.resume(existing).await;
         }
         let menu = db::menu_of_store(&self.pool, request.store_id).await?;
         let (items, total_price, delivery_address) = price_order(request, &menu)?;
@@ -87,7 +122,7 @@ impl Orders {
             created_at: now,
             updated_at: now,
         };
-        match db::insert(&self.pool, &order, idempotency_key).await {
+        match db::insert(&self.pool, &order, idempotency_key, self.attempts.lease).await {
             Ok(()) => {}
             Err(InsertError::DuplicateKey) => {
                 // A concurrent request with the same key won the race.
@@ -105,6 +140,56 @@ impl Orders {
             .charge_in(slot, &charge_request(&order))
             .await;
         self.record_answer(order, answer, true).await
+    }
+
+    /// The answer to a request whose idempotency key names `order`. A PaymentPending order
+    /// whose attempt is over (its lease ran out: the process died, say, after the payment and
+    /// before recording it) is taken over and charged again under the same payment key, and the
+    /// request is answered with the outcome. While another attempt's lease runs (a double
+    /// submit, or a retry right after a crash), the request waits for that attempt's answer or
+    /// for its lease to run out, rather than answering 409: at most one lease.
+    async fn resume(&self, order: Order) -> Result<Placement, OrderError> {
+        if order.status != OrderStatus::PaymentPending {
+            return Ok(replay(order));
+        }
+        let slot = match self.payments.reserve() {
+            Ok(slot) => slot,
+            Err(refused) => return Ok(Placement::Refused(refused)),
+        };
+        let give_up_at = tokio::time::Instant::now() + self.attempts.lease;
+        let order = loop {
+            if let Some(order) = db::take_over(&self.pool, order.id, self.attempts.lease).await? {
+                break order;
+            }
+            let current = db::get(&self.pool, order.id, false)
+                .await?
+                .ok_or(OrderError::NotFound)?;
+            if current.status != OrderStatus::PaymentPending
+                || tokio::time::Instant::now() >= give_up_at
+            {
+                return Ok(replay(current));
+            }
+            tokio::time::sleep(LEASE_POLL).await;
+        };
+        tracing::info!(order.id = %order.id, "retried order taken over from an attempt that is over");
+        let answer = self
+            .payments
+            .charge_in(slot, &charge_request(&order))
+            .await;
+        self.record_answer(order, answer, true).await
+    }
+
+    /// Takes an abandoned PaymentPending order over and charges it (the repair); `None` if
+    /// another attempt took it first.
+    pub async fn redrive(
+        &self,
+        order: Order,
+        give_up: bool,
+    ) -> Result<Option<Placement>, OrderError> {
+        let Some(order) = db::take_over(&self.pool, order.id, self.attempts.lease).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.settle(order, give_up).await?))
     }
 
     /// Charges a PaymentPending order (again: the order id is the payment's idempotency key)
@@ -129,6 +214,10 @@ impl Orders {
         answer: Result<PaymentOutcome, PaymentError>,
         give_up: bool,
     ) -> Result<Placement, OrderError> {
+        if self.attempts.freeze_after_payment {
+            tracing::warn!(order.id = %order.id, "fault point: frozen after the payment's answer");
+            std::future::pending::<()>().await;
+        }
         let change = match &answer {
             Ok(PaymentOutcome::Approved { payment_id }) => order.place(*payment_id)?,
             Ok(PaymentOutcome::Declined) => order.decline()?,

@@ -1,6 +1,8 @@
-//! Re-drives orders left PaymentPending by a crash between the payment call and the answer
-//! being recorded: at start-up and periodically, with the same idempotency key (the order id),
-//! so the payment service answers with the payment it already made, if any.
+//! Re-drives orders left PaymentPending by an attempt that is over (a crash between the payment
+//! call and the answer being recorded, or a payment left for later): at start-up, then every
+//! `interval`, an order whose attempt's lease has run out (see [`crate::orders::Attempts`]) is
+//! taken over and charged again with the same idempotency key (the order id), so the payment
+//! service answers with the payment it already made, if any.
 
 use std::time::Duration;
 
@@ -12,13 +14,13 @@ use crate::orders::{Orders, Placement};
 
 /// | variable | default | meaning |
 /// |---|---|---|
-/// | `ORDER_REPAIR_INTERVAL_MS` | `10000` | how often to look for stuck orders |
-/// | `ORDER_REPAIR_AFTER_MS` | `30000` | a PaymentPending order older than this is stuck |
+/// | `ORDER_REPAIR_INTERVAL_MS` | `1000` | how often to look for abandoned orders |
+/// | `ORDER_ATTEMPT_MARGIN_MS` | `1000` | an attempt's lease beyond the payment timeout |
 /// | `ORDER_REPAIR_GIVE_UP_MS` | `300000` | after this, a still unanswered payment fails the order |
 #[derive(Debug, Clone, Copy)]
 pub struct RepairSettings {
     pub interval: Duration,
-    pub stuck_after: Duration,
+    pub margin: Duration,
     pub give_up_after: Duration,
 }
 
@@ -36,21 +38,20 @@ pub async fn run(orders: Orders, settings: RepairSettings, shutdown: Cancellatio
 
 /// One round; returns how many orders it settled.
 pub async fn repair_once(orders: &Orders, settings: RepairSettings) -> anyhow::Result<usize> {
-    let now = Utc::now();
-    let stuck_before = now - chrono::Duration::from_std(settings.stuck_after)?;
-    let give_up_before = now - chrono::Duration::from_std(settings.give_up_after)?;
+    let give_up_before = Utc::now() - chrono::Duration::from_std(settings.give_up_after)?;
     let mut settled = 0;
-    for order in db::pending_since(orders.pool(), stuck_before).await? {
+    for order in db::abandoned(orders.pool()).await? {
         let (id, give_up) = (order.id, order.created_at < give_up_before);
-        match orders.settle(order, give_up).await? {
-            Placement::InProgress(_) => {
+        match orders.redrive(order, give_up).await? {
+            None => {}
+            Some(Placement::InProgress(_) | Placement::Refused(_)) => {
                 tracing::info!(order.id = %id, "payment still unavailable; will retry")
             }
-            _ => settled += 1,
+            Some(_) => settled += 1,
         }
     }
     if settled > 0 {
-        tracing::info!(settled, "stuck orders re-driven");
+        tracing::info!(settled, "abandoned orders re-driven");
     }
     Ok(settled)
 }

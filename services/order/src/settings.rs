@@ -12,9 +12,10 @@
 //! | `PAYMENT_BREAKER_WINDOW_MS` | `10000` | the sliding window of the failure rate |
 //! | `PAYMENT_BREAKER_OPEN_MS` | `5000` | how long the breaker stays open before probing (and the 503's `Retry-After`) |
 //! | `PAYMENT_BREAKER_PROBES` | `1` | calls let through half-open; their failure rate decides |
-//! | `ORDER_REPAIR_INTERVAL_MS` | `10000` | how often stuck PaymentPending orders are re-driven |
-//! | `ORDER_REPAIR_AFTER_MS` | `30000` | age at which a PaymentPending order counts as stuck |
-//! | `ORDER_REPAIR_GIVE_UP_MS` | `300000` | age at which a stuck order fails (and is refunded) |
+//! | `ORDER_ATTEMPT_MARGIN_MS` | `1000` | an attempt's lease on a PaymentPending order beyond the payment timeout: after it, a retry or the repair takes the order over |
+//! | `ORDER_REPAIR_INTERVAL_MS` | `1000` | how often abandoned PaymentPending orders are looked for (and at start-up) |
+//! | `ORDER_REPAIR_GIVE_UP_MS` | `300000` | age at which an abandoned order whose payment is still unavailable fails (and is refunded) |
+//! | `ORDER_FAULT_FREEZE_AFTER_PAYMENT` | `false` | tests only: every attempt stops dead between the payment's answer and its record, as if killed there |
 
 use std::time::Duration;
 
@@ -31,6 +32,8 @@ pub struct Settings {
     pub payment_url: String,
     pub breaker: BreakerSettings,
     pub repair: RepairSettings,
+    /// The test-only fault point of [`crate::orders::Attempts`].
+    pub freeze_after_payment: bool,
 }
 
 fn millis(name: &str, default: u64) -> anyhow::Result<Duration> {
@@ -43,13 +46,24 @@ impl Settings {
             service: ServiceSettings::from_env("order", 8081)?,
             payment_url: string("PAYMENT_URL", "http://127.0.0.1:8082"),
             breaker: breaker_from_env()?,
-            repair: RepairSettings {
-                interval: millis("ORDER_REPAIR_INTERVAL_MS", 10_000)?,
-                stuck_after: millis("ORDER_REPAIR_AFTER_MS", 30_000)?,
-                give_up_after: millis("ORDER_REPAIR_GIVE_UP_MS", 300_000)?,
-            },
+            repair: repair_from_env()?,
+            freeze_after_payment: var("ORDER_FAULT_FREEZE_AFTER_PAYMENT", false)?,
         })
     }
+}
+
+fn repair_from_env() -> anyhow::Result<RepairSettings> {
+    if std::env::var_os("ORDER_REPAIR_AFTER_MS").is_some() {
+        bail!(
+            "ORDER_REPAIR_AFTER_MS is retired: an abandoned order is taken over when its \
+             attempt's lease (PAYMENT_TIMEOUT_MS + ORDER_ATTEMPT_MARGIN_MS) has run out"
+        );
+    }
+    Ok(RepairSettings {
+        interval: millis("ORDER_REPAIR_INTERVAL_MS", 1000)?,
+        margin: millis("ORDER_ATTEMPT_MARGIN_MS", 1000)?,
+        give_up_after: millis("ORDER_REPAIR_GIVE_UP_MS", 300_000)?,
+    })
 }
 
 fn breaker_from_env() -> anyhow::Result<BreakerSettings> {

@@ -66,9 +66,10 @@ impl System {
                 breaker: Default::default(),
                 repair: order_service::repair::RepairSettings {
                     interval: Duration::from_secs(3600),
-                    stuck_after: Duration::from_secs(30),
+                    margin: Duration::from_secs(1),
                     give_up_after: Duration::from_secs(300),
                 },
+                freeze_after_payment: false,
             })
             .await
             .unwrap(),

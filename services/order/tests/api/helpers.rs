@@ -25,6 +25,9 @@ pub struct TestApp {
 pub struct Options {
     pub breaker: BreakerSettings,
     pub decline_above: i64,
+    pub repair: RepairSettings,
+    /// Every attempt stops dead between the payment's answer and its record.
+    pub freeze_after_payment: bool,
 }
 
 impl Default for Options {
@@ -35,6 +38,13 @@ impl Default for Options {
                 ..BreakerSettings::default()
             },
             decline_above: 1_000_000,
+            // Only the tests that ask for it repair.
+            repair: RepairSettings {
+                interval: Duration::from_secs(3600),
+                margin: Duration::from_secs(1),
+                give_up_after: Duration::from_secs(300),
+            },
+            freeze_after_payment: false,
         }
     }
 }
@@ -57,19 +67,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let payment_line = TcpProxy::start(&format!("127.0.0.1:{}", payment.port)).await;
 
     let order_db = TestDatabase::create().await;
-    let order = order_service::build(order_service::Settings {
-        service: test_stack::service_settings(&order_db, &kafka),
-        payment_url: format!("http://127.0.0.1:{}", payment_line.port),
-        breaker: options.breaker,
-        repair: RepairSettings {
-            interval: Duration::from_secs(3600),
-            stuck_after: Duration::from_secs(30),
-            give_up_after: Duration::from_secs(300),
-        },
-    })
-    .await
-    .unwrap();
-    let order = RunningApp::start(order).await;
+    let order = start_order(&order_db, &kafka, payment_line.port, &options).await;
     let app = TestApp {
         order,
         payment,
@@ -86,7 +84,35 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     app
 }
 
+/// The order service on `order_db`, calling payment on `payment_port`.
+async fn start_order(
+    order_db: &TestDatabase,
+    kafka: &KafkaSettings,
+    payment_port: u16,
+    options: &Options,
+) -> RunningApp {
+    let order = order_service::build(order_service::Settings {
+        service: test_stack::service_settings(order_db, kafka),
+        payment_url: format!("http://127.0.0.1:{payment_port}"),
+        breaker: options.breaker,
+        repair: options.repair,
+        freeze_after_payment: options.freeze_after_payment,
+    })
+    .await
+    .unwrap();
+    RunningApp::start(order).await
+}
+
 impl TestApp {
+    /// Kills the order service as `kill -9` would (nothing of it runs on: its in-flight
+    /// requests, consumers, relay and repair stop where they are), then starts a new one on the
+    /// same database and topics.
+    pub async fn restart_order_killed(&mut self, options: &Options) {
+        self.order.task.abort();
+        self.order.shutdown.cancel();
+        self.order = start_order(&self.order_db, &self.kafka, self.payment_line.port, options).await;
+    }
+
     /// Publishes a catalog event as the store service would.
     pub async fn register_menu_item(&self, id: Uuid, name: &str, price: i64) {
         self.publish(

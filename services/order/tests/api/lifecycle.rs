@@ -131,8 +131,8 @@ async fn an_order_left_pending_by_a_crash_is_re_driven_and_placed() {
     let app = spawn_app().await;
     let order_id = Uuid::now_v7();
     sqlx::query(
-        "insert into customer_order (id, customer_id, store_id, items, total_price, delivery_address, status, created_at, updated_at)
-         values ($1, 'alice', $2, '[]', 18000, 'Seoul', 'PaymentPending', $3, $3)",
+        "insert into customer_order (id, customer_id, store_id, items, total_price, delivery_address, status, created_at, updated_at, attempt_until)
+         values ($1, 'alice', $2, '[]', 18000, 'Seoul', 'PaymentPending', $3, $3, $3)",
     )
     .bind(order_id)
     .bind(app.store_id)
@@ -145,10 +145,11 @@ async fn an_order_left_pending_by_a_crash_is_re_driven_and_placed() {
         std::sync::Arc::new(
             order_service::payments::HttpPayments::new(&app.payment.address).unwrap(),
         ),
+        order_service::orders::Attempts::new(Duration::from_millis(610), Duration::from_secs(1)),
     );
     let settings = order_service::repair::RepairSettings {
         interval: Duration::from_secs(60),
-        stuck_after: Duration::from_secs(30),
+        margin: Duration::from_secs(1),
         give_up_after: Duration::from_secs(300),
     };
 

@@ -7,3 +7,4 @@ mod breaker;
 mod helpers;
 mod lifecycle;
 mod placing;
+mod recovery;
