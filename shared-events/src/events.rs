@@ -73,6 +73,7 @@ macro_rules! events {
 events! {
     OrderPlaced => Order by order_id,
     OrderCanceled => Order by order_id,
+    DeliveryRequested => Order by order_id,
     PaymentApproved => Payment by order_id,
     PaymentCanceled => Payment by order_id,
     MenuItemRegistered => Store by store_id,
@@ -161,6 +162,20 @@ pub struct OrderCanceled {
     pub reason: CancelReason,
 }
 
+/// The order service hands a cooked order over to delivery. It is published only by the order
+/// service, only when it moves the order to Cooked, so never for an order it has canceled, and
+/// after it no cancellation is accepted. Being on the order topic, keyed by the order, it is
+/// read after any `OrderCanceled` of the same order: a delivery never starts for a canceled
+/// order, whatever the order in which the store's and the order service's events arrive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRequested {
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub store_id: Uuid,
+    pub delivery_address: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentApproved {
@@ -234,7 +249,8 @@ pub struct CookingStarted {
     pub customer_id: String,
 }
 
-/// The food is ready; delivery starts from here, to the order's address.
+/// The food is ready. The order service moves the order to Cooked and, unless it canceled the
+/// order first, asks for its delivery ([`DeliveryRequested`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CookingFinished {

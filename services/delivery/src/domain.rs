@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use shared_events::{
-    CookingFinished, DeliveryAccidentReported, DeliveryCanceled, DeliveryCompleted,
+    DeliveryAccidentReported, DeliveryCanceled, DeliveryCompleted, DeliveryRequested,
     DeliveryStarted, Event,
 };
 use uuid::Uuid;
@@ -146,13 +146,14 @@ impl Delivery {
     }
 }
 
-/// The delivery to start for `finished`, with its `DeliveryStarted`; `None` if the order already
-/// has one (a redelivered event) or was canceled (a cancellation is final, even one that
-/// arrived first).
-pub fn on_cooking_finished(
+/// The delivery to start for `requested`, with its `DeliveryStarted`; `None` if the order
+/// already has one (a redelivered event) or was canceled. (The order service never asks for the
+/// delivery of an order it canceled, and both events travel on the order's partition, so the
+/// second case is only a safeguard for replayed history.)
+pub fn on_delivery_requested(
     existing: Option<&Delivery>,
     order_canceled: bool,
-    finished: &CookingFinished,
+    requested: &DeliveryRequested,
     now: DateTime<Utc>,
 ) -> Option<(Delivery, DeliveryStarted)> {
     if existing.is_some() || order_canceled {
@@ -160,9 +161,9 @@ pub fn on_cooking_finished(
     }
     let delivery = Delivery {
         id: Uuid::now_v7(),
-        order_id: finished.order_id,
-        customer_id: finished.customer_id.clone(),
-        address: finished.delivery_address.clone(),
+        order_id: requested.order_id,
+        customer_id: requested.customer_id.clone(),
+        address: requested.delivery_address.clone(),
         status: DeliveryStatus::Started,
         accident_reason: None,
         created_at: now,

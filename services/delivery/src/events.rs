@@ -1,19 +1,21 @@
 //! How delivery reacts to events: the I/O around the pure decisions of [`crate::domain`].
-//! `CookingFinished` starts a delivery, once; `OrderCanceled` cancels the one under way and is
-//! remembered, so that a delivery never starts for a canceled order.
+//! `DeliveryRequested` (the order service's, once the food is cooked) starts a delivery, once;
+//! `OrderCanceled` cancels the one under way and is remembered. Both come from the order
+//! service on the order's partition, in the order that service decided them: a cancel that won
+//! the race with "cooking finished" is read first, and no delivery is requested after it.
 
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError, outbox};
-use shared_events::{CookingFinished, Envelope, Event, OrderCanceled, Topic};
+use shared_events::{DeliveryRequested, Envelope, Event, OrderCanceled, Topic};
 use sqlx::PgConnection;
 
 use crate::db;
-use crate::domain::{on_cooking_finished, on_order_canceled};
+use crate::domain::{on_delivery_requested, on_order_canceled};
 
 /// The `source` of the events this service publishes.
 pub const SOURCE: &str = "delivery";
 
-/// Starts and cancels deliveries as orders are cooked and canceled.
+/// Starts and cancels deliveries as the order service asks for them and cancels orders.
 pub struct Deliveries;
 
 #[async_trait]
@@ -23,16 +25,16 @@ impl EventHandler for Deliveries {
     }
 
     fn topics(&self) -> Vec<Topic> {
-        vec![Topic::Store, Topic::Order]
+        vec![Topic::Order]
     }
 
     fn accepts(&self, event: &Event) -> bool {
-        matches!(event, Event::CookingFinished(_) | Event::OrderCanceled(_))
+        matches!(event, Event::DeliveryRequested(_) | Event::OrderCanceled(_))
     }
 
     async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandleError> {
         match &envelope.event {
-            Event::CookingFinished(finished) => start(tx, finished).await?,
+            Event::DeliveryRequested(requested) => start(tx, requested).await?,
             Event::OrderCanceled(canceled) => cancel(tx, canceled).await?,
             _ => {}
         }
@@ -40,15 +42,15 @@ impl EventHandler for Deliveries {
     }
 }
 
-async fn start(tx: &mut PgConnection, finished: &CookingFinished) -> sqlx::Result<()> {
-    backbone::lock_order(tx, finished.order_id).await?;
-    let existing = db::by_order_for_update(tx, finished.order_id).await?;
-    let canceled = db::is_canceled(tx, finished.order_id).await?;
+async fn start(tx: &mut PgConnection, requested: &DeliveryRequested) -> sqlx::Result<()> {
+    backbone::lock_order(tx, requested.order_id).await?;
+    let existing = db::by_order_for_update(tx, requested.order_id).await?;
+    let canceled = db::is_canceled(tx, requested.order_id).await?;
     let Some((delivery, started)) =
-        on_cooking_finished(existing.as_ref(), canceled, finished, db::now())
+        on_delivery_requested(existing.as_ref(), canceled, requested, db::now())
     else {
         if canceled {
-            tracing::info!(order.id = %finished.order_id, "order already canceled: no delivery");
+            tracing::info!(order.id = %requested.order_id, "order already canceled: no delivery");
         }
         return Ok(());
     };

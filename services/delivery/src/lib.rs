@@ -1,6 +1,7 @@
-//! The delivery service: a delivery starts by itself when cooking finishes, riders complete it
-//! or report an accident, and a canceled order cancels its delivery, or prevents it if the
-//! cancellation comes first.
+//! The delivery service: a delivery starts by itself when the order service asks for it (the
+//! food is cooked and the order can no longer be canceled), riders complete it or report an
+//! accident, and a canceled order cancels its delivery, or prevents it if the cancellation
+//! comes first.
 
 pub mod db;
 pub mod domain;

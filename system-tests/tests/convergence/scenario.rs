@@ -68,10 +68,9 @@ impl Scenario {
         World::new(self.owner.clone(), vec![self.rider], self.payment_times_out)
     }
 
-    /// Runs the schedule, then lets the world settle. Unless `rider_races_events`, the rider
-    /// acts only when no event is in flight: a ride takes longer than any event's flight (see
-    /// `a_cancel_the_rider_outruns_refunds_a_delivered_order` for what happens otherwise).
-    pub fn run(&self, rider_races_events: bool) -> World {
+    /// Runs the schedule, then lets the world settle. The rider acts whenever the schedule says,
+    /// events in flight or not (see `a_cancel_the_rider_would_have_outrun_starts_no_delivery`).
+    pub fn run(&self) -> World {
         let mut world = self.world();
         for step in &self.schedule {
             match step {
@@ -93,9 +92,7 @@ impl Scenario {
                     world.owner_acts();
                 }
                 Step::Rider => {
-                    if rider_races_events || world.quiescent() {
-                        world.rider_acts();
-                    }
+                    world.rider_acts();
                 }
                 Step::Customer => world.customer_cancels(),
                 Step::LateCharge => {

@@ -2,36 +2,36 @@ use proptest::prelude::*;
 
 use super::*;
 
-fn finished() -> CookingFinished {
-    CookingFinished {
+fn requested() -> DeliveryRequested {
+    DeliveryRequested {
         order_id: Uuid::new_v4(),
-        store_id: Uuid::new_v4(),
         customer_id: "alice".into(),
+        store_id: Uuid::new_v4(),
         delivery_address: "Seoul".into(),
     }
 }
 
 fn started() -> Delivery {
-    on_cooking_finished(None, false, &finished(), Utc::now())
+    on_delivery_requested(None, false, &requested(), Utc::now())
         .unwrap()
         .0
 }
 
 #[test]
-fn cooking_finished_starts_a_delivery_to_the_orders_address_once() {
-    let event = finished();
-    let (delivery, started) = on_cooking_finished(None, false, &event, Utc::now()).unwrap();
+fn a_requested_delivery_starts_to_the_orders_address_once() {
+    let event = requested();
+    let (delivery, started) = on_delivery_requested(None, false, &event, Utc::now()).unwrap();
     assert_eq!(delivery.status, DeliveryStatus::Started);
     assert_eq!(
         (started.address.as_str(), started.customer_id.as_str()),
         ("Seoul", "alice")
     );
-    assert!(on_cooking_finished(Some(&delivery), false, &event, Utc::now()).is_none());
+    assert!(on_delivery_requested(Some(&delivery), false, &event, Utc::now()).is_none());
 }
 
 #[test]
 fn a_canceled_order_never_starts_a_delivery() {
-    assert!(on_cooking_finished(None, true, &finished(), Utc::now()).is_none());
+    assert!(on_delivery_requested(None, true, &requested(), Utc::now()).is_none());
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn an_accident_fails_the_delivery_with_its_reason() {
 
 #[derive(Debug, Clone)]
 enum Input {
-    CookingFinished,
+    DeliveryRequested,
     OrderCanceled,
     Complete,
     Accident,
@@ -72,7 +72,7 @@ enum Input {
 
 fn input() -> impl Strategy<Value = Input> {
     prop_oneof![
-        Just(Input::CookingFinished),
+        Just(Input::DeliveryRequested),
         Just(Input::OrderCanceled),
         Just(Input::Complete),
         Just(Input::Accident),
@@ -84,13 +84,13 @@ proptest! {
     fn any_sequence_keeps_one_delivery_and_final_states_final(
         inputs in proptest::collection::vec(input(), 0..20)
     ) {
-        let event = finished();
+        let event = requested();
         let (mut delivery, mut canceled, mut started_events) = (None::<Delivery>, false, 0);
         for input in &inputs {
             let before = delivery.as_ref().map(|d| d.status);
             match input {
-                Input::CookingFinished => {
-                    if let Some((d, _)) = on_cooking_finished(delivery.as_ref(), canceled, &event, Utc::now()) {
+                Input::DeliveryRequested => {
+                    if let Some((d, _)) = on_delivery_requested(delivery.as_ref(), canceled, &event, Utc::now()) {
                         delivery = Some(d);
                         started_events += 1;
                     }
@@ -118,7 +118,7 @@ proptest! {
         }
         prop_assert!(started_events <= 1);
         let first_cancel = inputs.iter().position(|i| matches!(i, Input::OrderCanceled));
-        let first_start = inputs.iter().position(|i| matches!(i, Input::CookingFinished));
+        let first_start = inputs.iter().position(|i| matches!(i, Input::DeliveryRequested));
         if let (Some(cancel), Some(start)) = (first_cancel, first_start) && cancel < start {
             prop_assert!(delivery.is_none(), "a delivery started after the cancellation");
         }

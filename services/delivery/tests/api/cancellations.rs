@@ -3,7 +3,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::helpers::{cooking_finished, order_canceled, spawn_app, types};
+use crate::helpers::{delivery_requested, order_canceled, spawn_app, types};
 
 #[tokio::test]
 async fn order_canceled_cancels_a_started_delivery_once() {
@@ -26,13 +26,13 @@ async fn order_canceled_cancels_a_started_delivery_once() {
 }
 
 #[tokio::test]
-async fn order_canceled_before_cooking_finished_never_starts_a_delivery() {
+async fn order_canceled_before_the_delivery_request_never_starts_a_delivery() {
     let app = spawn_app().await;
     let order_id = Uuid::new_v4();
 
     app.publish(&order_canceled(order_id)).await;
     app.wait_for_handled(1).await;
-    app.publish(&cooking_finished(order_id)).await;
+    app.publish(&delivery_requested(order_id)).await;
     app.wait_for_handled(2).await;
 
     assert!(app.delivery_of(order_id).await.is_none());

@@ -5,14 +5,14 @@ use serde_json::Value;
 use test_stack::AsUser;
 use uuid::Uuid;
 
-use crate::helpers::{ADDRESS, CUSTOMER, cooking_finished, spawn_app, types};
+use crate::helpers::{ADDRESS, CUSTOMER, delivery_requested, spawn_app, types};
 
 #[tokio::test]
-async fn cooking_finished_starts_a_delivery_and_publishes_delivery_started() {
+async fn a_requested_delivery_starts_and_publishes_delivery_started() {
     let app = spawn_app().await;
     let order_id = Uuid::new_v4();
 
-    app.publish(&cooking_finished(order_id)).await;
+    app.publish(&delivery_requested(order_id)).await;
 
     let delivery = app.wait_for_delivery(order_id, "Started").await;
     assert_eq!(delivery["orderId"], order_id.to_string());
@@ -29,14 +29,14 @@ async fn cooking_finished_starts_a_delivery_and_publishes_delivery_started() {
 }
 
 #[tokio::test]
-async fn cooking_finished_delivered_twice_makes_one_delivery() {
+async fn a_delivery_request_delivered_twice_makes_one_delivery() {
     let app = spawn_app().await;
     let order_id = Uuid::new_v4();
-    let finished = cooking_finished(order_id);
+    let requested = delivery_requested(order_id);
 
-    app.publish(&finished).await;
-    app.publish(&finished).await;
-    let mut again = finished.clone();
+    app.publish(&requested).await;
+    app.publish(&requested).await;
+    let mut again = requested.clone();
     again.id = Uuid::now_v7();
     app.publish(&again).await;
     app.wait_for_handled(2).await;

@@ -3,7 +3,7 @@ use std::time::Duration;
 use backbone::KafkaSettings;
 use delivery_service::Settings;
 use serde_json::{Value, json};
-use shared_events::{CancelReason, CookingFinished, Envelope, OrderCanceled, Topic};
+use shared_events::{CancelReason, DeliveryRequested, Envelope, OrderCanceled, Topic};
 use test_stack::{AsUser, RunningApp, TestDatabase};
 use uuid::Uuid;
 
@@ -26,13 +26,14 @@ pub async fn spawn_app() -> TestApp {
     TestApp { app, db, kafka }
 }
 
-pub fn cooking_finished(order_id: Uuid) -> Envelope {
+/// What the order service publishes once the food is cooked.
+pub fn delivery_requested(order_id: Uuid) -> Envelope {
     Envelope::new(
-        "store",
-        CookingFinished {
+        "order",
+        DeliveryRequested {
             order_id,
-            store_id: Uuid::new_v4(),
             customer_id: CUSTOMER.into(),
+            store_id: Uuid::new_v4(),
             delivery_address: ADDRESS.into(),
         },
     )
@@ -97,7 +98,7 @@ impl TestApp {
     /// A started delivery for a new order: (order id, delivery id).
     pub async fn a_started_delivery(&self) -> (Uuid, Uuid) {
         let order_id = Uuid::new_v4();
-        self.publish(&cooking_finished(order_id)).await;
+        self.publish(&delivery_requested(order_id)).await;
         let delivery = self.wait_for_delivery(order_id, "Started").await;
         (order_id, delivery["id"].as_str().unwrap().parse().unwrap())
     }

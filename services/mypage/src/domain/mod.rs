@@ -177,6 +177,10 @@ fn apply(view: &mut OrderView, event: &Event) {
             raise(&mut view.store_status, StoreStatus::Cooked);
             raise(&mut view.order_status, O::Cooked);
         }
+        Event::DeliveryRequested(e) => {
+            know(view, &e.customer_id, Some(e.store_id));
+            raise(&mut view.order_status, O::Cooked);
+        }
         Event::DeliveryStarted(e) => {
             know(view, &e.customer_id, None);
             raise(&mut view.delivery_status, DeliveryStatus::Started);

@@ -4,13 +4,16 @@
 //!
 //! Reactions to events are decisions `(order, event) → Option<Change>`: status never moves
 //! backwards, a canceled or delivered order stays so, and a cancellation decided here is
-//! announced with `OrderCanceled` exactly once.
+//! announced with `OrderCanceled` exactly once. Reaching Cooked hands the order to delivery with
+//! `DeliveryRequested`, also exactly once, and never for a canceled order.
 
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use shared_events::{CancelReason, Event, OrderCanceled, OrderLine, OrderPlaced};
+use shared_events::{
+    CancelReason, DeliveryRequested, Event, OrderCanceled, OrderLine, OrderPlaced,
+};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -189,10 +192,20 @@ impl Order {
             _ => return None,
         };
         let (current, next) = (self.status.progress()?, advance_to.progress()?);
+        // Cooked is where this service hands the order to delivery; a canceled order (no
+        // progress) never gets there, and a cooked one can no longer be canceled.
+        let publish = (advance_to == OrderStatus::Cooked).then(|| {
+            Event::DeliveryRequested(DeliveryRequested {
+                order_id: self.id,
+                customer_id: self.customer_id.clone(),
+                store_id: self.store_id,
+                delivery_address: self.delivery_address.clone(),
+            })
+        });
         (next > current).then_some(Change {
             status: advance_to,
             cancel_reason: None,
-            publish: None,
+            publish,
         })
     }
 

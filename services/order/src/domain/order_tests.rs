@@ -114,16 +114,40 @@ fn interleave(a: &[Event], b: &[Event], picks: &[bool], duplicates: &[usize]) ->
     merged
 }
 
+fn count(published: &[Event], type_name: &str) -> usize {
+    published
+        .iter()
+        .filter(|e| e.type_name() == type_name)
+        .count()
+}
+
 #[test]
-fn the_happy_path_ends_delivered_with_nothing_published() {
+fn the_happy_path_ends_delivered_having_asked_for_the_delivery_once() {
     let o = order(OrderStatus::Placed);
     let events: Vec<_> = store_events(&o, false)
         .into_iter()
         .chain(delivery_events(&o, false))
         .collect();
-    let (end, published) = replay(o, &events);
+    let (end, published) = replay(o.clone(), &events);
     assert_eq!(end.status, OrderStatus::Delivered);
-    assert!(published.is_empty());
+    let [Event::DeliveryRequested(requested)] = published.as_slice() else {
+        panic!("expected one DeliveryRequested, got {published:?}");
+    };
+    assert_eq!(requested.order_id, o.id);
+    assert_eq!(requested.delivery_address, o.delivery_address);
+}
+
+#[test]
+fn cooking_finished_after_a_cancel_asks_for_no_delivery() {
+    // The customer's cancel won the race with the store's "cooking finished".
+    let placed = order(OrderStatus::Accepted);
+    let mut canceled = placed.clone();
+    canceled.apply(&placed.cancel_by_customer().unwrap());
+
+    let (end, published) = replay(canceled, &store_events(&placed, false));
+
+    assert_eq!(end.status, OrderStatus::Canceled);
+    assert!(published.is_empty(), "{published:?}");
 }
 
 #[test]
@@ -183,7 +207,8 @@ fn statuses_round_trip_through_their_names() {
 
 proptest! {
     /// Any interleaving of the store's and the delivery's events, with duplicates, ends where
-    /// the canonical order ends, and publishes at most one cancellation.
+    /// the canonical order ends, publishes at most one cancellation and one request for
+    /// delivery, and never the request after the cancellation.
     #[test]
     fn any_interleaving_with_duplicates_converges(
         rejected in any::<bool>(),
@@ -202,7 +227,13 @@ proptest! {
 
         prop_assert_eq!(actual.status, expected.status);
         prop_assert_eq!(actual.cancel_reason, expected.cancel_reason);
-        prop_assert_eq!(published.len(), expected_published.len());
-        prop_assert!(published.len() <= 1);
+        let canceled = count(&published, "OrderCanceled");
+        prop_assert_eq!(canceled, count(&expected_published, "OrderCanceled"));
+        prop_assert!(canceled <= 1);
+        prop_assert!(count(&published, "DeliveryRequested") <= 1);
+        // Never a delivery asked for after the order was canceled.
+        if let Some(at) = published.iter().position(|e| e.type_name() == "OrderCanceled") {
+            prop_assert_eq!(count(&published[at..], "DeliveryRequested"), 0);
+        }
     }
 }

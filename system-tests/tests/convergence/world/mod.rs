@@ -46,7 +46,7 @@ impl Consumer {
         match self {
             Consumer::Order => matches!(topic, Topic::Store | Topic::Delivery),
             Consumer::Payment | Consumer::Store => topic == Topic::Order,
-            Consumer::Delivery => matches!(topic, Topic::Store | Topic::Order),
+            Consumer::Delivery => topic == Topic::Order,
             Consumer::Mypage => true,
         }
     }
@@ -240,11 +240,11 @@ impl World {
     fn delivery_reacts(&mut self, event: &Event) {
         let now = Utc::now();
         match event {
-            Event::CookingFinished(finished) => {
-                if let Some((started, event)) = delivery::on_cooking_finished(
+            Event::DeliveryRequested(requested) => {
+                if let Some((started, event)) = delivery::on_delivery_requested(
                     self.delivery.as_ref(),
                     self.delivery_knows_canceled,
-                    finished,
+                    requested,
                     now,
                 ) {
                     self.delivery = Some(started);
