@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rdkafka::producer::FutureProducer;
+use service_runtime::admission::{Admission, AdmissionSettings, Limiter};
 use service_runtime::{Readiness, ReadinessCheck};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -185,7 +186,9 @@ impl ReadinessCheck for Started {
 /// | `HOST`, `PORT` | `0.0.0.0`, per service | where the HTTP server listens |
 /// | `DATABASE_URL` | `postgres://fooddelivery:fooddelivery@127.0.0.1:5432/<service>` | its own database |
 /// | `DATABASE_MAX_CONNECTIONS` | `10` | pool size |
-/// | `REQUEST_TIMEOUT_MS` | `10000` | a request taking longer is answered 503 |
+/// | `DATABASE_ACQUIRE_TIMEOUT_MS` | `5000` | longest wait for a pooled connection (a request waits at most until its deadline) |
+/// | `REQUEST_TIMEOUT_MS` | `10000` | a request taking longer is answered 503; also its deadline when the caller sent none |
+/// | `ADMISSION_*` | see [`AdmissionSettings`] | admission control in front of the service's routes |
 /// | Kafka variables | see [`KafkaSettings`] | |
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
@@ -193,6 +196,7 @@ pub struct ServiceSettings {
     pub database: service_runtime::db::DatabaseSettings,
     pub kafka: KafkaSettings,
     pub request_timeout: Duration,
+    pub admission: AdmissionSettings,
 }
 
 impl ServiceSettings {
@@ -205,6 +209,7 @@ impl ServiceSettings {
                 "REQUEST_TIMEOUT_MS",
                 10_000,
             )?),
+            admission: AdmissionSettings::from_env(AdmissionSettings::default())?,
         })
     }
 }
@@ -216,7 +221,8 @@ pub struct Wiring {
 }
 
 /// Builds a PostgreSQL-backed service: pool, Kafka clients, background start-up (migrations,
-/// topics, relay, consumers), the shared HTTP stack around `wire`'s routes, bound and ready to run.
+/// topics, relay, consumers), the shared HTTP stack around `wire`'s routes (behind admission
+/// control), bound and ready to run.
 pub async fn launch(
     settings: ServiceSettings,
     migrator: &'static Migrator,
@@ -227,8 +233,16 @@ pub async fn launch(
     let shutdown = CancellationToken::new();
     let Wiring { routes, consumers } = wire(&backbone)?;
     let background = backbone.start(migrator, consumers, shutdown.clone());
+    // A request without a deadline of its caller's gets one no later than a wait for a pooled
+    // connection could last: it is cut off with a 503 before that wait could fail it with a 500.
+    let admission = Admission::new(
+        Limiter::new("http", settings.admission.clone()),
+        settings
+            .request_timeout
+            .min(settings.database.acquire_timeout),
+    );
     let router = service_runtime::http::app(
-        routes,
+        service_runtime::http::admitted(routes, admission),
         backbone.readiness(shutdown.clone()),
         settings.request_timeout,
     );

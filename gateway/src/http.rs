@@ -15,6 +15,7 @@ use service_runtime::identity::{USER_ID_HEADER, USER_ROLE_HEADER};
 use service_runtime::{Problem, Readiness};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::admission::EntryAdmission;
 use crate::auth::Authenticator;
 use crate::proxy::{Proxy, body_too_large};
 use crate::rate_limit::{Caller, RateLimiter};
@@ -25,6 +26,7 @@ use crate::{dev_token, openapi};
 pub struct Gateway {
     pub auth: Authenticator,
     pub limiter: RateLimiter,
+    pub admission: EntryAdmission,
     pub proxy: Proxy,
 }
 
@@ -66,7 +68,8 @@ pub fn router(
     })
 }
 
-/// Every proxied request: token, then the caller's rate limit, then the role rules.
+/// Every proxied request: token, then the caller's rate limit, then the role rules, then a slot
+/// on the service within the route's time budget.
 async fn forward(State(gateway): State<Gateway>, request: Request) -> Response {
     let client_ip = client_ip(request.extensions());
     let identity = gateway.auth.authenticate(request.headers());
@@ -87,9 +90,18 @@ async fn forward(State(gateway): State<Gateway>, request: Request) -> Response {
     if let Err(reason) = route.authorize(identity.role, request.method()) {
         return Problem::forbidden(reason).into_response();
     }
+    let deadline = gateway.admission.deadline(&route, request.headers());
+    let _permit = match gateway
+        .admission
+        .admit(&route, request.method(), deadline)
+        .await
+    {
+        Ok(permit) => permit,
+        Err(problem) => return problem.into_response(),
+    };
     gateway
         .proxy
-        .forward(&route, &identity, client_ip, request)
+        .forward(&route, &identity, client_ip, request, deadline)
         .await
 }
 

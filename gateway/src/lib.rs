@@ -2,6 +2,7 @@
 //! forwards the caller's identity to the service that owns the route, and keeps callers within
 //! their role and their rate, without holding any data of its own.
 
+pub mod admission;
 pub mod auth;
 pub mod dev_token;
 pub mod forwarded;
@@ -20,6 +21,7 @@ use anyhow::bail;
 use service_runtime::{Application, Readiness};
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::EntryAdmission;
 use crate::auth::{Authenticator, JwtAlgorithm};
 use crate::http::{Gateway, HttpOptions};
 use crate::proxy::Proxy;
@@ -40,6 +42,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let gateway = Gateway {
         auth: Authenticator::new(&settings.jwt)?,
         limiter,
+        admission: EntryAdmission::new(settings.admission.clone(), &settings.upstreams),
         proxy: Proxy::new(&settings)?,
     };
     // Ready while it runs: one service being down must not take the whole entry point away.

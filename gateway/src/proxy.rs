@@ -13,9 +13,11 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use service_runtime::deadline::{self, Deadline};
 use service_runtime::trace::TraceParent;
 use service_runtime::{Identity, Problem};
 
+use crate::admission::REPLY_RESERVE;
 use crate::forwarded::{HOP_BY_HOP, connection_listed, upstream_headers};
 use crate::rules::Route;
 use crate::settings::{Settings, Upstreams};
@@ -49,13 +51,16 @@ impl Proxy {
         })
     }
 
-    /// Sends `request` to `route` as `identity` and returns the service's answer.
+    /// Sends `request` to `route` as `identity` and returns the service's answer. The service is
+    /// told the time left until `deadline` (less the time its answer needs to come back), and
+    /// waited for until then: a 504 means it did not answer even its own deadline's 503.
     pub async fn forward(
         &self,
         route: &Route,
         identity: &Identity,
         client_ip: Option<IpAddr>,
         request: Request,
+        deadline: Deadline,
     ) -> Response {
         let upstream = self.upstreams.get(route.upstream);
         let (parts, body) = request.into_parts();
@@ -65,14 +70,18 @@ impl Proxy {
             url.push_str(query);
         }
         let trace = TraceParent::current_or_new();
-        let headers = upstream_headers(&parts.headers, identity, client_ip, &trace);
+        let mut headers = upstream_headers(&parts.headers, identity, client_ip, &trace);
+        headers.insert(
+            HeaderName::from_static(deadline::HEADER),
+            deadline.header_value(REPLY_RESERVE),
+        );
 
         let too_large = Arc::new(AtomicBool::new(false));
         let mut builder = self
             .client
             .request(parts.method.clone(), &url)
             .headers(headers)
-            .timeout(upstream.timeout);
+            .timeout(deadline.remaining());
         if !body.is_end_stream() {
             builder = builder.body(limited(body, self.max_body_bytes, Arc::clone(&too_large)));
         }

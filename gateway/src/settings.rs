@@ -10,8 +10,8 @@
 //! | `DELIVERY_URL` | `http://127.0.0.1:8084` | delivery service base URL |
 //! | `NOTIFICATION_URL` | `http://127.0.0.1:8085` | notification service base URL |
 //! | `MYPAGE_URL` | `http://127.0.0.1:8086` | mypage service base URL |
-//! | `GATEWAY_UPSTREAM_TIMEOUT_MS` | `5000` | time an upstream gets to answer (whole response) |
-//! | `GATEWAY_ORDER_TIMEOUT_MS` | `10000` | the same for the order service, which itself waits on payment |
+//! | `GATEWAY_UPSTREAM_TIMEOUT_MS` | `5000` | a request's time budget on the other services: the service is told the time left (`x-request-budget-ms`, 100 ms less) and waited for until then; a client's own smaller `x-request-budget-ms` wins |
+//! | `GATEWAY_ORDER_TIMEOUT_MS` | `5000` | the same for the order service, which itself waits on payment (at most about 0.6 s, behind its breaker) |
 //! | `GATEWAY_CONNECT_TIMEOUT_MS` | `1000` | time to open a connection to an upstream |
 //! | `JWT_ALGORITHM` | `HS256` | the one accepted algorithm: `HS256` or `RS256` |
 //! | `JWT_SECRET` | — | HS256 key, at least 32 bytes (required with HS256) |
@@ -24,11 +24,13 @@
 //! | `GATEWAY_RATE_LIMIT_BURST` | `2000` | requests a user may send at once |
 //! | `GATEWAY_MAX_BODY_BYTES` | `65536` | largest request body |
 //! | `GATEWAY_CORS_ORIGINS` | (none) | comma-separated allowed browser origins; empty = no CORS |
+//! | `ADMISSION_*` | see `service_runtime::admission::AdmissionSettings` | the gateway's limiter per service (defaults: limit 128–256, starting at 256) |
 
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use service_runtime::admission::AdmissionSettings;
 use service_runtime::settings::{HttpSettings, secret, string, var};
 
 use crate::auth::{JwtAlgorithm, JwtSettings};
@@ -44,6 +46,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub max_body_bytes: usize,
     pub cors_origins: Vec<String>,
+    pub admission: AdmissionSettings,
 }
 
 /// One upstream service: its base URL (no trailing slash) and how long it may take.
@@ -105,7 +108,7 @@ impl Settings {
         Ok(Self {
             http: HttpSettings::from_env(8088)?,
             upstreams: Upstreams {
-                order: upstream("ORDER", 8081, ms(var("GATEWAY_ORDER_TIMEOUT_MS", 10_000)?)),
+                order: upstream("ORDER", 8081, ms(var("GATEWAY_ORDER_TIMEOUT_MS", 5_000)?)),
                 payment: upstream("PAYMENT", 8082, timeout),
                 store: upstream("STORE", 8083, timeout),
                 delivery: upstream("DELIVERY", 8084, timeout),
@@ -133,6 +136,7 @@ impl Settings {
                 .filter(|o| !o.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            admission: AdmissionSettings::from_env(AdmissionSettings::gateway())?,
         })
     }
 }

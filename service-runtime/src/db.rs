@@ -7,11 +7,14 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-/// `DATABASE_URL` and `DATABASE_MAX_CONNECTIONS` (default 10).
+/// `DATABASE_URL`, `DATABASE_MAX_CONNECTIONS` (default 10) and `DATABASE_ACQUIRE_TIMEOUT_MS`
+/// (default 5000: how long background work waits for a free connection; a request waits at most
+/// until its deadline, when admission control cuts it off with a 503).
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
+    pub acquire_timeout: Duration,
 }
 
 impl DatabaseSettings {
@@ -21,6 +24,10 @@ impl DatabaseSettings {
         Ok(Self {
             url: crate::settings::secret("DATABASE_URL", &default_url),
             max_connections: crate::settings::var("DATABASE_MAX_CONNECTIONS", 10)?,
+            acquire_timeout: Duration::from_millis(crate::settings::var(
+                "DATABASE_ACQUIRE_TIMEOUT_MS",
+                5_000,
+            )?),
         })
     }
 }
@@ -35,6 +42,6 @@ pub fn lazy_pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(settings.acquire_timeout)
         .connect_lazy_with(options))
 }

@@ -12,6 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::admission::{self, Admission};
 use crate::trace::TraceParent;
 use crate::{Problem, Readiness, ops};
 
@@ -44,6 +45,13 @@ pub fn app(routes: Router, readiness: Readiness, request_timeout: Duration) -> R
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A service's own routes behind admission control: deadlines, an adaptive concurrency limit and
+/// priorities ([`crate::admission`]). Wrap only the routes: `app` adds the operational endpoints
+/// afterwards, outside it, so health checks and metrics are never refused.
+pub fn admitted(routes: Router, admission: Admission) -> Router {
+    routes.layer(middleware::from_fn_with_state(admission, admission::admit))
 }
 
 /// Answers 503 problem+json when a request takes longer than the service's request timeout.

@@ -1,12 +1,15 @@
 //! What every service process needs around its domain, written once: typed settings helpers,
 //! structured logging, the operational endpoints (`/health/live`, `/health/ready`, `/metrics`),
-//! the RFC 9457 problem+json error shape, the identity headers set by the gateway, and graceful
-//! shutdown.
+//! the RFC 9457 problem+json error shape, the identity headers set by the gateway, admission
+//! control and deadlines (overload is refused early and cleanly), and graceful shutdown.
 
+pub mod admission;
 pub mod clock;
 pub mod db;
+pub mod deadline;
 pub mod http;
 pub mod identity;
+pub mod limit;
 pub mod ops;
 pub mod problem;
 pub mod server;

@@ -87,7 +87,8 @@ impl Problem {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail).with_retry_after(retry_after)
     }
 
-    /// A 500 that says nothing about its cause. Log the cause where you create it.
+    /// A 500 that says nothing about its cause. Log the cause where you create it. Not for
+    /// overload (pool exhausted, deadline passed): that is [`Problem::unavailable`].
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -173,10 +174,38 @@ pub struct ApiQuery<T>(pub T);
 
 use axum::extract::FromRequestParts;
 
-/// Logs an unexpected failure once, here, and answers a 500 that says nothing about it.
-pub fn internal_error(error: impl std::fmt::Display) -> Problem {
+/// Logs an unexpected failure once, here, and answers a 500 that says nothing about it; unless
+/// the failure is overload (no database connection came free in time), which is a 503 with
+/// `Retry-After`: a 500 means a bug.
+pub fn internal_error<E: std::fmt::Display + 'static>(error: E) -> Problem {
+    if let Some(problem) = overload(&error) {
+        tracing::warn!(error = %error, "request refused: overloaded");
+        return problem;
+    }
     tracing::error!(error = %error, "request failed");
     Problem::internal()
+}
+
+/// The answer to a database error in a request: 503 when the pool had no connection to give in
+/// time, otherwise logged once and a 500.
+pub fn database_error(error: sqlx::Error) -> Problem {
+    internal_error(error)
+}
+
+/// A 503 for an error that means "too busy", found through `anyhow` too.
+fn overload(error: &dyn std::any::Any) -> Option<Problem> {
+    let database = error.downcast_ref::<sqlx::Error>().or_else(|| {
+        error
+            .downcast_ref::<anyhow::Error>()
+            .and_then(|e| e.downcast_ref::<sqlx::Error>())
+    });
+    matches!(database, Some(sqlx::Error::PoolTimedOut)).then(|| {
+        Problem::unavailable(
+            "overloaded",
+            "the service is at capacity; try again shortly",
+            1,
+        )
+    })
 }
 
 /// The fallback for unknown routes.

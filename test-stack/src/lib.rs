@@ -117,6 +117,8 @@ pub async fn kafka(service: &str) -> KafkaSettings {
         replication: 1,
         client_id: service.to_owned(),
         batch: backbone::consumer::BatchPolicy::default(),
+        group_instance: None,
+        session_timeout: Duration::from_secs(10),
     };
     settings
         .ensure_topics()
@@ -248,9 +250,20 @@ pub fn service_settings(db: &TestDatabase, kafka: &KafkaSettings) -> backbone::S
         database: service_runtime::db::DatabaseSettings {
             url: secrecy::SecretString::from(db.url.clone()),
             max_connections: 5,
+            acquire_timeout: Duration::from_secs(5),
         },
         kafka: kafka.clone(),
         request_timeout: Duration::from_secs(10),
+        admission: admission(),
+    }
+}
+
+/// Admission control roomy enough that a test's bursts (twenty decisions at once on a busy
+/// machine) are never refused: tests about overload set their own limits.
+pub fn admission() -> service_runtime::admission::AdmissionSettings {
+    service_runtime::admission::AdmissionSettings {
+        queue_timeout: Duration::from_secs(2),
+        ..service_runtime::admission::AdmissionSettings::fixed(256)
     }
 }
 

@@ -57,6 +57,7 @@ pub fn settings() -> Settings {
         },
         max_body_bytes: 64 * 1024,
         cors_origins: Vec::new(),
+        admission: service_runtime::admission::AdmissionSettings::gateway(),
     }
 }
 

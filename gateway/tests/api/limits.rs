@@ -2,7 +2,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -87,7 +87,8 @@ async fn a_stopped_service_is_a_503_with_retry_after_in_under_a_second() {
 }
 
 #[tokio::test]
-async fn a_slow_service_is_a_504_at_its_route_timeout_and_does_not_hold_up_other_calls() {
+async fn a_slow_service_answers_503_when_the_routes_budget_runs_out_and_does_not_hold_up_other_calls()
+ {
     let payment = Payment::spawn().await;
     let mut settings = settings();
     settings.upstreams.payment = payment.upstream(Duration::from_millis(500));
@@ -111,7 +112,7 @@ async fn a_slow_service_is_a_504_at_its_route_timeout_and_does_not_hold_up_other
     };
 
     let started = Instant::now();
-    let slow = futures::future::join_all((0..20).map(|_| charge()));
+    let slow = futures::future::join_all((0..10).map(|_| charge()));
     let read = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let read_started = Instant::now();
@@ -131,19 +132,54 @@ async fn a_slow_service_is_a_504_at_its_route_timeout_and_does_not_hold_up_other
         read_took < Duration::from_millis(400),
         "a read took {read_took:?}"
     );
-    assert!(elapsed >= Duration::from_millis(500), "{elapsed:?}");
+    // The service is told it has 400 ms (the route's 500 less the reply reserve) and answers
+    // its own 503 then: busy is not hung, so no 504.
+    assert!(elapsed >= Duration::from_millis(400), "{elapsed:?}");
     assert!(elapsed < Duration::from_millis(1_500), "{elapsed:?}");
     for response in slow {
-        let problem: Value = assert_problem(
-            response.unwrap(),
-            StatusCode::GATEWAY_TIMEOUT,
-            "upstream_timeout",
+        let response = response.unwrap();
+        assert!(response.headers().contains_key("retry-after"));
+        assert_problem(
+            response,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "deadline_exceeded",
         )
         .await;
-        assert!(problem["detail"].as_str().unwrap().contains("payment"));
     }
     gateway.stop().await;
     payment.finish().await;
+}
+
+#[tokio::test]
+async fn a_service_that_does_not_answer_at_all_is_a_504_at_the_routes_timeout() {
+    // Accepts connections and reads, but never answers: hung, not busy.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = hung.local_addr().unwrap();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hung.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut settings = settings();
+    settings.upstreams.payment.base_url = format!("http://{address}");
+    settings.upstreams.payment.timeout = Duration::from_millis(300);
+    let gateway = spawn_gateway(settings).await;
+    let started = Instant::now();
+
+    let response = gateway
+        .get("/payments?orderId=x")
+        .bearer(&token("alice", "customer"))
+        .send()
+        .await
+        .unwrap();
+
+    let problem = assert_problem(response, StatusCode::GATEWAY_TIMEOUT, "upstream_timeout").await;
+    assert!(problem["detail"].as_str().unwrap().contains("payment"));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(started.elapsed() < Duration::from_millis(1_500));
+    silent.abort();
+    gateway.stop().await;
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ pub use settings::Settings;
 
 use secrecy::ExposeSecret;
 use service_runtime::Application;
+use service_runtime::admission::{Admission, Limiter};
 use tokio_util::sync::CancellationToken;
 
 /// Builds the service, bound and ready to run. MongoDB and Kafka may still be unreachable: the
@@ -40,8 +41,12 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         .with(startup::MongoReadiness(store.clone()))
         .with(backbone::kafka::KafkaReadiness::new(producer))
         .with(started);
+    let admission = Admission::new(
+        Limiter::new("http", settings.admission.clone()),
+        settings.request_timeout,
+    );
     let router = service_runtime::http::app(
-        http::router(http::AppState { store }),
+        service_runtime::http::admitted(http::router(http::AppState { store }), admission),
         readiness,
         settings.request_timeout,
     );

@@ -5,7 +5,8 @@
 //! | `HOST`, `PORT` | `0.0.0.0`, `8086` | where the HTTP server listens |
 //! | `MONGODB_URL` | `mongodb://127.0.0.1:27017` | the MongoDB (or FerretDB) server |
 //! | `MONGODB_DATABASE` | `mypage` | the database of the read model |
-//! | `REQUEST_TIMEOUT_MS` | `10000` | a request taking longer is answered 503 |
+//! | `REQUEST_TIMEOUT_MS` | `10000` | a request taking longer is answered 503; also its deadline when the caller sent none |
+//! | `ADMISSION_*` | see `service_runtime::admission::AdmissionSettings` | admission control in front of the routes |
 //! | `CONSUMER_BATCH_MAX` | `1000` | most events the projection folds at once (each order's events in one write); the other services' default is 100 |
 //! | Kafka variables | see `backbone::KafkaSettings` | `KAFKA_BROKERS`, `TOPIC_PREFIX`, ... |
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use backbone::KafkaSettings;
 use secrecy::SecretString;
+use service_runtime::admission::AdmissionSettings;
 use service_runtime::settings::{HttpSettings, secret, string, var};
 
 const PROJECTION_BATCH_MAX: usize = 1_000;
@@ -25,6 +27,7 @@ pub struct Settings {
     pub mongodb_url: SecretString,
     pub mongodb_database: String,
     pub request_timeout: Duration,
+    pub admission: AdmissionSettings,
 }
 
 impl Settings {
@@ -40,6 +43,7 @@ impl Settings {
             mongodb_url: secret("MONGODB_URL", "mongodb://127.0.0.1:27017"),
             mongodb_database: string("MONGODB_DATABASE", "mypage"),
             request_timeout: Duration::from_millis(var("REQUEST_TIMEOUT_MS", 10_000)?),
+            admission: AdmissionSettings::from_env(AdmissionSettings::default())?,
         })
     }
 }

@@ -35,7 +35,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let repair_settings = settings.repair;
     let (payment_timeout, freeze_after_payment) =
         (settings.breaker.timeout, settings.freeze_after_payment);
-    backbone::launch(settings.service, &MIGRATOR, move |backbone| {
+    // Past capacity, new orders are refused before a customer's cancellation or a read of an
+    // order that exists: those keep a reserved share of the admission limit.
+    let mut service = settings.service;
+    service.admission = service
+        .admission
+        .with_new_work(axum::http::Method::POST, "/orders");
+    backbone::launch(service, &MIGRATOR, move |backbone| {
         let attempts = orders::Attempts {
             freeze_after_payment,
             ..orders::Attempts::new(payment_timeout, repair_settings.margin)

@@ -113,6 +113,7 @@ impl System {
                 mongodb_url: mongodb_url.clone().into(),
                 mongodb_database: mypage_database.clone(),
                 request_timeout: Duration::from_secs(10),
+                admission: test_stack::admission(),
             })
             .await
             .unwrap(),
@@ -149,6 +150,7 @@ impl System {
                 },
                 max_body_bytes: 64 * 1024,
                 cors_origins: Vec::new(),
+                admission: service_runtime::admission::AdmissionSettings::gateway(),
             })
             .await
             .unwrap(),

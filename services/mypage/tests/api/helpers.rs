@@ -25,6 +25,7 @@ pub async fn test_settings() -> Settings {
         mongodb_url: mongodb_url().into(),
         mongodb_database: format!("test_{}", Uuid::new_v4().simple()),
         request_timeout: Duration::from_secs(10),
+        admission: test_stack::admission(),
     }
 }
 

@@ -6,6 +6,7 @@ use order_service::repair::RepairSettings;
 use payment_service::faults::FaultSettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use service_runtime::admission::AdmissionSettings;
 use shared_events::{Envelope, Event, MenuItemRegistered, Topic};
 use test_stack::{AsUser, RunningApp, TcpProxy, TestDatabase};
 use uuid::Uuid;
@@ -25,6 +26,9 @@ pub struct TestApp {
 pub struct Options {
     pub breaker: BreakerSettings,
     pub decline_above: i64,
+    /// The order service's admission control (POST /orders is marked new work on top); roomy
+    /// unless a test is about overload.
+    pub admission: AdmissionSettings,
     pub repair: RepairSettings,
     /// Every attempt stops dead between the payment's answer and its record.
     pub freeze_after_payment: bool,
@@ -38,6 +42,7 @@ impl Default for Options {
                 ..BreakerSettings::default()
             },
             decline_above: 1_000_000,
+            admission: test_stack::admission(),
             // Only the tests that ask for it repair.
             repair: RepairSettings {
                 interval: Duration::from_secs(3600),
@@ -91,8 +96,10 @@ async fn start_order(
     payment_port: u16,
     options: &Options,
 ) -> RunningApp {
+    let mut service = test_stack::service_settings(order_db, kafka);
+    service.admission = options.admission.clone();
     let order = order_service::build(order_service::Settings {
-        service: test_stack::service_settings(order_db, kafka),
+        service,
         payment_url: format!("http://127.0.0.1:{payment_port}"),
         breaker: options.breaker,
         repair: options.repair,
@@ -110,7 +117,8 @@ impl TestApp {
     pub async fn restart_order_killed(&mut self, options: &Options) {
         self.order.task.abort();
         self.order.shutdown.cancel();
-        self.order = start_order(&self.order_db, &self.kafka, self.payment_line.port, options).await;
+        self.order =
+            start_order(&self.order_db, &self.kafka, self.payment_line.port, options).await;
     }
 
     /// Publishes a catalog event as the store service would.

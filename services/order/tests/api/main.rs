@@ -6,5 +6,6 @@
 mod breaker;
 mod helpers;
 mod lifecycle;
+mod overload;
 mod placing;
 mod recovery;

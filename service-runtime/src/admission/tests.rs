@@ -1,0 +1,234 @@
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::routing::{get, post};
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use super::*;
+use crate::deadline::{self, Deadline};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn soon() -> Deadline {
+    Deadline::after(Duration::from_secs(5))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_beyond_the_limit_is_refused_after_the_short_queue_wait() {
+    let limiter = Limiter::new("test", AdmissionSettings::fixed(2));
+    let _a = limiter
+        .acquire("r", Priority::Ongoing, soon())
+        .await
+        .unwrap();
+    let _b = limiter
+        .acquire("r", Priority::Ongoing, soon())
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let refused = limiter.acquire("r", Priority::Ongoing, soon()).await;
+
+    assert_eq!(refused.unwrap_err(), Refusal::Busy);
+    assert_eq!(started.elapsed(), ms(20));
+    assert_eq!(limiter.in_flight(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_request_takes_the_slot_freed_while_it_waits() {
+    let limiter = Limiter::new("test", AdmissionSettings::fixed(1));
+    let first = limiter
+        .acquire("r", Priority::Ongoing, soon())
+        .await
+        .unwrap();
+    let waiter = {
+        let limiter = limiter.clone();
+        tokio::spawn(async move { limiter.acquire("r", Priority::Ongoing, soon()).await })
+    };
+    tokio::time::sleep(ms(5)).await;
+
+    drop(first);
+
+    let _second = waiter.await.unwrap().unwrap();
+    assert_eq!(limiter.in_flight(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn new_work_is_refused_while_the_reserved_share_still_admits_work_on_existing_orders() {
+    let limiter = Limiter::new("test", AdmissionSettings::fixed(4));
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(limiter.acquire("new", Priority::New, soon()).await.unwrap());
+    }
+
+    let new = limiter.acquire("new", Priority::New, soon()).await;
+    let ongoing = limiter.acquire("cancel", Priority::Ongoing, soon()).await;
+
+    assert_eq!(new.unwrap_err(), Refusal::Busy);
+    assert!(ongoing.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_with_its_time_nearly_spent_is_refused_without_waiting() {
+    let limiter = Limiter::new("test", AdmissionSettings::fixed(4));
+    let started = Instant::now();
+
+    let refused = limiter
+        .acquire("r", Priority::Ongoing, Deadline::after(ms(15)))
+        .await;
+
+    assert_eq!(refused.unwrap_err(), Refusal::Deadline);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(limiter.in_flight(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_wait_for_a_slot_never_outlasts_the_requests_deadline() {
+    let limiter = Limiter::new("test", AdmissionSettings::fixed(1));
+    let _held = limiter
+        .acquire("r", Priority::Ongoing, soon())
+        .await
+        .unwrap();
+    let started = Instant::now();
+
+    let refused = limiter
+        .acquire("r", Priority::Ongoing, Deadline::after(ms(30)))
+        .await;
+
+    assert_eq!(refused.unwrap_err(), Refusal::Busy);
+    // 30 ms left, less the 20 ms a request needs to be worth starting.
+    assert_eq!(started.elapsed(), ms(10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_more_requests_wait_than_could_run() {
+    let limiter = Limiter::new("test", AdmissionSettings::fixed(1));
+    let _held = limiter
+        .acquire("r", Priority::Ongoing, soon())
+        .await
+        .unwrap();
+    let waiting = {
+        let limiter = limiter.clone();
+        tokio::spawn(async move { limiter.acquire("r", Priority::Ongoing, soon()).await })
+    };
+    tokio::task::yield_now().await;
+    let started = Instant::now();
+
+    let refused = limiter.acquire("r", Priority::Ongoing, soon()).await;
+
+    assert_eq!(refused.unwrap_err(), Refusal::Busy);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(waiting.await.unwrap().unwrap_err(), Refusal::Busy);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_limit_shrinks_when_requests_slow_down() {
+    let settings = AdmissionSettings {
+        max_limit: 32,
+        min_limit: 2,
+        initial_limit: 16,
+        ..AdmissionSettings::default()
+    };
+    let limiter = Limiter::new("test", settings);
+    for latency in [5, 5, 5, 5, 5].into_iter().chain([50; 40]) {
+        let permit = limiter
+            .acquire("r", Priority::Ongoing, soon())
+            .await
+            .unwrap();
+        tokio::time::sleep(ms(latency)).await;
+        drop(permit);
+    }
+    assert_eq!(limiter.limit(), 2);
+}
+
+/// A service's routes behind admission (one slot), plus the operational endpoints.
+fn service(limit: usize) -> Router {
+    let settings = AdmissionSettings::fixed(limit).with_new_work(Method::POST, "/orders");
+    let routes = Router::new()
+        .route(
+            "/orders",
+            post(|| async {
+                tokio::time::sleep(ms(100)).await;
+                "placed"
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "late"
+            }),
+        );
+    let admission = Admission::new(Limiter::new("test", settings), Duration::from_secs(10));
+    crate::http::app(
+        crate::http::admitted(routes, admission),
+        crate::Readiness::new(tokio_util::sync::CancellationToken::new()),
+        Duration::from_secs(30),
+    )
+}
+
+fn request(method: &str, uri: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn over_the_limit_the_answer_is_a_503_problem_with_retry_after() {
+    let app = service(1);
+    let first = tokio::spawn(app.clone().oneshot(request("POST", "/orders")));
+    tokio::task::yield_now().await;
+
+    let refused = app
+        .clone()
+        .oneshot(request("POST", "/orders"))
+        .await
+        .unwrap();
+    let live = app.oneshot(request("GET", "/health/live")).await.unwrap();
+
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
+    assert_eq!(
+        refused.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    assert_eq!(live.status(), StatusCode::OK, "health is never shed");
+    assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_that_arrives_with_its_budget_spent_is_refused_before_the_handler() {
+    let app = service(4);
+    let mut spent = request("POST", "/orders");
+    spent
+        .headers_mut()
+        .insert(deadline::HEADER, "5".parse().unwrap());
+
+    let answer = app.oneshot(spent).await.unwrap();
+
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers()[header::RETRY_AFTER], "1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_still_running_at_the_deadline_is_cut_off_with_a_503() {
+    let app = service(4);
+    let mut budgeted = request("GET", "/slow");
+    budgeted
+        .headers_mut()
+        .insert(deadline::HEADER, "250".parse().unwrap());
+    let started = Instant::now();
+
+    let answer = app.oneshot(budgeted).await.unwrap();
+
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(started.elapsed(), ms(250));
+}
