@@ -414,6 +414,54 @@ def nice_step(peak):
     return max(1, next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw))
 
 
+OVERLOAD_HEADER = ["phase", "offered/s", "goodput 2xx/s", "goodput % of capacity",
+                   "accepted p50 ms", "accepted p99 ms", "refused p99 ms", "answers by status",
+                   "cancels refused / sent"]
+
+
+def overload_row(phase, capacity):
+    accepted = phase.get("accepted_ms") or {}
+    refused = phase.get("refused_ms") or {}
+    codes = ", ".join(f"{n}×{c}" for c, n in sorted(phase["codes"].items()))
+    cancels = phase.get("cancels") or {}
+    return [phase["name"], f'{phase["rate"]:.0f}', f'{phase["goodput"]:.1f}',
+            f'{100 * phase["goodput"] / capacity:.0f}' if capacity else "-",
+            ms(accepted.get("p50")), ms(accepted.get("p99")), ms(refused.get("p99")), codes,
+            f'{cancels.get("refused", 0)} / {cancels.get("sent", 0)}']
+
+
+def cmd_overload(args):
+    r = load(args.result)
+    if r is None:
+        sys.exit(f"report.py: no result in {args.result}")
+    capacity = r["capacity"]
+    table = markdown(OVERLOAD_HEADER, [overload_row(p, capacity) for p in r["phases"]])
+    recovery = r.get("recovery_s")
+    recovery_text = ("did not recover within the recovery phase" if recovery is None
+                     else f"{recovery:.1f} s")
+    doc = f"""{args.env}
+
+```
+{args.command}
+```
+
+Capacity: {capacity:.1f} orders/s ({r["capacity_source"]}). Time to recover after the heaviest
+phase (until the p99 of each second's requests stays within 2× the p99 at half capacity):
+{recovery_text}.
+
+{table}
+
+Latency from each request's due time (open loop). Refused: answers that were not 2xx; status 0
+is no answer at all (timeout or connection error). Cancels: customers cancelling orders they placed
+earlier, beside the load; refused = 429, 503, 504 or no answer.
+"""
+    if args.md:
+        with open(args.md, "w") as f:
+            f.write(f"# ./dev bench overload\n\n{doc}")
+    print()
+    print(doc)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -434,6 +482,12 @@ def main():
     b.add_argument("--rss")
     b.add_argument("scenarios", nargs="+")
     b.set_defaults(run=cmd_bench)
+    o = sub.add_parser("overload")
+    o.add_argument("result")
+    o.add_argument("--env", required=True)
+    o.add_argument("--command", required=True)
+    o.add_argument("--md")
+    o.set_defaults(run=cmd_overload)
     c = sub.add_parser("check")
     c.add_argument("prefix")
     c.add_argument("--services", required=True)

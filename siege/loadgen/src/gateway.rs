@@ -95,6 +95,24 @@ impl Gateway {
         Ok(Placed { status, order_id })
     }
 
+    /// POST /orders/{id}/cancel as its customer: the status, or 0 when no answer came.
+    pub async fn cancel_order(&self, token: &str, order_id: &str) -> u16 {
+        let response = self
+            .http
+            .post(format!("{}/orders/{order_id}/cancel", self.base))
+            .bearer_auth(token)
+            .send()
+            .await;
+        match response {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let _ = response.bytes().await;
+                status
+            }
+            Err(_) => 0,
+        }
+    }
+
     /// GET /mypage/orders/{id}: its status, or 0 when no answer came.
     pub async fn mypage_order_status(&self, token: &str, order_id: &str) -> u16 {
         let response = self

@@ -7,6 +7,7 @@ mod args;
 mod gateway;
 mod lag;
 mod open_loop;
+mod overload;
 mod probe;
 mod propagation;
 mod stats;
@@ -28,6 +29,13 @@ usage:
       orders at a fixed arrival rate; latency from each request's scheduled start; a sample of
       the orders followed to mypage; with --brokers, consumer lag when the load ends and the
       time to drain it
+  loadgen overload --gateway URL --store ID --menu-item ID --duration-s S --out FILE
+                [--capacity ORDERS_PER_S | --measure-s 10 --measure-clients 32]
+                [--multipliers 1,2,4] [--recovery-s 20] [--customers 10] [--cancel-rate 2]
+                [--run ID] [--timeout-s 30]
+      the capacity (given, or measured by a closed loop), then open-loop phases at half of it,
+      at each multiple, and at half again: goodput, latency of accepted and refused requests,
+      refusals by status, cancellations of earlier orders refused, time to recover
   loadgen probe --gateway URL --store ID --menu-item ID --duration-s S --out FILE
                 [--run ID] [--every-ms 500]
       places an order every so often and follows each to mypage (beside another load)
@@ -61,6 +69,35 @@ pub async fn run(argv: Vec<String>) -> anyhow::Result<()> {
             let out = args.string("out")?;
             args.finish()?;
             let report = open_loop::run(&gateway, &template, &run, &plan, watch.as_ref()).await?;
+            write(&out, &report)
+        }
+        "overload" => {
+            let gateway = Gateway::new(
+                &args.string("gateway")?,
+                seconds(&mut args, "timeout-s", 30.0)?,
+            )?;
+            let template = template(&mut args)?;
+            let run = args.string_or("run", "bench");
+            let capacity: f64 = args.number("capacity", Some(0.0))?;
+            let multipliers = args
+                .string_or("multipliers", "1,2,4")
+                .split(',')
+                .map(|m| m.trim().parse::<f64>())
+                .collect::<Result<Vec<_>, _>>()
+                .context("--multipliers is a comma-separated list of numbers")?;
+            let plan = overload::Plan {
+                capacity: (capacity > 0.0).then_some(capacity),
+                measure_for: seconds(&mut args, "measure-s", 10.0)?,
+                measure_clients: args.number("measure-clients", Some(32))?,
+                multipliers,
+                duration: seconds(&mut args, "duration-s", f64::NAN)?,
+                recovery: seconds(&mut args, "recovery-s", 20.0)?,
+                customers: args.number("customers", Some(10))?,
+                cancel_rate: args.number("cancel-rate", Some(2.0))?,
+            };
+            let out = args.string("out")?;
+            args.finish()?;
+            let report = overload::run(&gateway, &template, &run, &plan).await?;
             write(&out, &report)
         }
         "probe" => {

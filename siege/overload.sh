@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The overload run (`./dev bench overload`) against a running stack: does the system keep
+# serving what it can, fast, past its capacity, and refuse the rest cleanly? Prints one table and
+# writes siege/results/<run>-overload.md beside the raw JSON.
+#
+#   ./dev bench overload          20 s per phase
+#   ./dev bench overload --full   60 s per phase (or BENCH_FULL=1)
+#
+# Phases, all open loop through the gateway (orders at a fixed arrival rate, latency counted
+# from each request's due time): half the capacity (the unloaded reference), each multiple of
+# it, then half again right after the heaviest (recovery). Beside the orders, customers cancel
+# some of their earlier orders (a state change on an existing order, which must not be shed).
+#
+#   BENCH_CAPACITY        orders/s to take as the capacity; unset: measured first by a closed loop
+#                         of BENCH_MEASURE_CLIENTS clients (32) for BENCH_MEASURE_SECONDS (10)
+#   BENCH_MULTIPLIERS     the multiples of the capacity to offer (1,2,4)
+#   BENCH_DURATION        seconds per phase (20; 60 with --full)
+#   BENCH_RECOVERY        seconds of the recovery phase (20)
+#   BENCH_CANCEL_RATE     cancellations a second beside the orders (2)
+#   BENCH_CUSTOMERS       customers the orders are spread over (10)
+#   BENCH_TIMEOUT         seconds the load generator waits for an answer (30)
+#   LOADGEN, plus lib.sh's variables (GATEWAY_URL, RESULTS_DIR, ...)
+FULL=${BENCH_FULL:-0}
+for arg in "$@"; do
+  case $arg in
+    --full) FULL=1 ;;
+    *) echo "usage: ./dev bench overload [--full]" >&2; exit 2 ;;
+  esac
+done
+HERE=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=siege/lib.sh
+source "$HERE/lib.sh"
+
+PHASE_SECONDS=${BENCH_DURATION:-$([[ $FULL == 1 ]] && echo 60 || echo 20)}
+PHASE_SECONDS=${PHASE_SECONDS%[Ss]}
+MULTIPLIERS=${BENCH_MULTIPLIERS:-1,2,4}
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fooddelivery/target}
+LOADGEN=${LOADGEN:-$CARGO_TARGET_DIR/release/loadgen}
+[[ -x $LOADGEN ]] || die "no load generator at $LOADGEN (./dev bench overload builds it)"
+OUT=$RESULTS_DIR/$RUN_ID-overload
+
+environment() {
+  local commit cpu mem
+  commit=$(git -C "$PROJECT_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$PROJECT_ROOT" diff --quiet HEAD 2>/dev/null || commit+=" with uncommitted changes"
+  cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+  echo "Environment: nproc=$(nproc) (${cpu:-unknown CPU}), memory $mem, $(uname -sr), commit $commit," \
+    "$(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1 /proc/loadavg) before the run." \
+    "The load generator, every service, Kafka, PostgreSQL and FerretDB share this machine."
+}
+
+setup
+ENVIRONMENT=$(environment)
+capacity_args=(--measure-s "${BENCH_MEASURE_SECONDS:-10}" --measure-clients "${BENCH_MEASURE_CLIENTS:-32}")
+[[ -n ${BENCH_CAPACITY:-} ]] && capacity_args=(--capacity "$BENCH_CAPACITY")
+say "overload: capacity ${BENCH_CAPACITY:-measured}, ×$MULTIPLIERS, ${PHASE_SECONDS}s a phase"
+"$LOADGEN" overload --gateway "$GATEWAY_URL" --store "$STORE_ID" --menu-item "$MENU_ITEM_ID" \
+  --run "$RUN_ID" "${capacity_args[@]}" --multipliers "$MULTIPLIERS" \
+  --duration-s "$PHASE_SECONDS" --recovery-s "${BENCH_RECOVERY:-20}" \
+  --cancel-rate "${BENCH_CANCEL_RATE:-2}" --customers "${BENCH_CUSTOMERS:-10}" \
+  --timeout-s "${BENCH_TIMEOUT:-30}" --out "$OUT.json" || die "the overload run failed"
+python3 "$SIEGE_DIR/report.py" overload "$OUT.json" --env "$ENVIRONMENT" \
+  --command "./dev bench overload $*  # ${PHASE_SECONDS} s a phase, ×$MULTIPLIERS of ${BENCH_CAPACITY:-the measured} capacity" \
+  --md "$OUT.md"
+echo
+echo "written: ${OUT#"$PROJECT_ROOT"/}.md and .json"
