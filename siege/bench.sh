@@ -93,7 +93,9 @@ exec_to_ready() {
   mapfile -t env_lines < <(dev env "$name")
   log=$RESULTS_DIR/.$RUN_ID-$name-startup.log
   started=$(micros)
-  env "${env_lines[@]}" PORT="$port" HTTP_REUSE_PORT=false "$bin" >"$log" 2>&1 &
+  # A member of its own in the consumer groups: with the running instance's static name it
+  # would fence that instance out of its groups.
+  env "${env_lines[@]}" PORT="$port" HTTP_REUSE_PORT=false KAFKA_GROUP_INSTANCE_ID= "$bin" >"$log" 2>&1 &
   pid=$!
   until curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/health/ready"; do
     if ! kill -0 "$pid" 2>/dev/null || (($(micros) - started > 60000000)); then

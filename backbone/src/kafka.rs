@@ -6,8 +6,8 @@ use anyhow::Context;
 use async_trait::async_trait;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::StreamConsumer;
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, Producer};
 use service_runtime::ReadinessCheck;
@@ -25,6 +25,8 @@ use crate::consumer::BatchPolicy;
 /// | `KAFKA_REPLICATION_FACTOR` | `1` | replication of topics the services create |
 /// | `CONSUMER_BATCH_MAX` | `100` | most messages a consumer takes at once (`1`: one at a time) |
 /// | `CONSUMER_BATCH_LINGER_MS` | `0` | wait for more once a batch has one (0: take those received) |
+/// | `KAFKA_GROUP_INSTANCE_ID` | unset | this process's stable name in its consumer groups (static membership): a restarted process takes its partitions back at once instead of after the dead one's session timeout. Give each replica its own, kept across restarts (a StatefulSet pod's name; `./dev` sets `<service>-local`); unset, members are dynamic |
+/// | `KAFKA_SESSION_TIMEOUT_MS` | `10000` | how long a silent group member keeps its partitions |
 #[derive(Debug, Clone)]
 pub struct KafkaSettings {
     pub brokers: String,
@@ -35,6 +37,9 @@ pub struct KafkaSettings {
     pub client_id: String,
     /// How many messages consumers take at once.
     pub batch: BatchPolicy,
+    /// Static group membership: this process's stable name, if it has one.
+    pub group_instance: Option<String>,
+    pub session_timeout: Duration,
 }
 
 impl KafkaSettings {
@@ -50,6 +55,8 @@ impl KafkaSettings {
                 max: var("CONSUMER_BATCH_MAX", 100usize)?.max(1),
                 linger: Duration::from_millis(var("CONSUMER_BATCH_LINGER_MS", 0)?),
             },
+            group_instance: Some(string("KAFKA_GROUP_INSTANCE_ID", "")).filter(|id| !id.is_empty()),
+            session_timeout: Duration::from_millis(var("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
         })
     }
 
@@ -75,19 +82,44 @@ impl KafkaSettings {
     }
 
     /// A consumer in `group` (prefixed) that never commits an offset it was not told to store:
-    /// auto-commit only commits offsets stored explicitly after processing.
+    /// auto-commit only commits offsets stored explicitly after processing. For one-off readers
+    /// (a replay, a rebuild); a service's long-lived consumers are [`group_member`]s.
+    ///
+    /// [`group_member`]: Self::group_member
     pub fn consumer(&self, group: &str) -> anyhow::Result<StreamConsumer> {
-        self.base_config()
+        self.consumer_config(group)
+            .create()
+            .context("cannot create Kafka consumer")
+    }
+
+    /// A service's long-lived consumer in `group`: a static member when the process has a
+    /// stable name (`KAFKA_GROUP_INSTANCE_ID`), and its rebalances logged.
+    pub fn group_member(&self, group: &str) -> anyhow::Result<GroupConsumer> {
+        let mut config = self.consumer_config(group);
+        if let Some(instance) = &self.group_instance {
+            // One name per group: a process runs one consumer in each of its groups.
+            config.set("group.instance.id", format!("{instance}.{group}"));
+        }
+        config
+            .create_with_context(Membership::new(group))
+            .context("cannot create Kafka consumer")
+    }
+
+    fn consumer_config(&self, group: &str) -> ClientConfig {
+        let mut config = self.base_config();
+        config
             .set("group.id", format!("{}{group}", self.topics.prefix()))
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "1000")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
+            .set(
+                "session.timeout.ms",
+                self.session_timeout.as_millis().to_string(),
+            )
             .set("heartbeat.interval.ms", "1000")
-            .set("enable.partition.eof", "false")
-            .create()
-            .context("cannot create Kafka consumer")
+            .set("enable.partition.eof", "false");
+        config
     }
 
     /// Creates the system's topics if they do not exist.
@@ -149,5 +181,49 @@ impl ReadinessCheck for KafkaReadiness {
         })
         .await??;
         Ok(())
+    }
+}
+
+/// A service's consumer in its group.
+pub type GroupConsumer = StreamConsumer<Membership>;
+
+/// Logs a consumer's rebalances. When a restarted process gets its partitions back decides how
+/// long the events meanwhile wait, so "partitions assigned" says how long after the consumer
+/// was created.
+pub struct Membership {
+    group: String,
+    created: std::time::Instant,
+}
+
+impl Membership {
+    fn new(group: &str) -> Self {
+        Self {
+            group: group.to_owned(),
+            created: std::time::Instant::now(),
+        }
+    }
+}
+
+impl ClientContext for Membership {}
+
+impl ConsumerContext for Membership {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let after_ms = self.created.elapsed().as_millis() as u64;
+        match rebalance {
+            Rebalance::Assign(partitions) => tracing::info!(
+                consumer.group = %self.group,
+                partitions = partitions.count(),
+                after_ms,
+                "partitions assigned"
+            ),
+            Rebalance::Revoke(partitions) => tracing::info!(
+                consumer.group = %self.group,
+                partitions = partitions.count(),
+                "partitions revoked"
+            ),
+            Rebalance::Error(e) => {
+                tracing::warn!(consumer.group = %self.group, error = %e, "rebalance failed")
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use futures::FutureExt as _;
 use rdkafka::Message;
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::FutureProducer;
@@ -18,7 +18,7 @@ use super::{
     BatchError, BatchPolicy, Delivered, HandleError, Outcome, Position, Processor, RetryPolicy,
     dead_letter, header, sleep_or_cancel,
 };
-use crate::kafka::KafkaSettings;
+use crate::kafka::{GroupConsumer, KafkaSettings};
 use service_runtime::trace::TraceParent;
 
 /// A running consumer: subscribe with [`Consumer::spawn`].
@@ -54,7 +54,7 @@ impl<P: Processor> Consumer<P> {
 
     /// Joins the group and consumes until `shutdown`. Fails at once if it cannot subscribe.
     pub fn spawn(self, shutdown: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
-        let consumer = self.settings.consumer(self.processor.name())?;
+        let consumer = self.settings.group_member(self.processor.name())?;
         let topics: Vec<String> = self
             .processor
             .topics()
@@ -69,7 +69,7 @@ impl<P: Processor> Consumer<P> {
         Ok(tokio::spawn(self.run(consumer, shutdown)))
     }
 
-    async fn run(self, consumer: StreamConsumer, shutdown: CancellationToken) {
+    async fn run(self, consumer: GroupConsumer, shutdown: CancellationToken) {
         let name = self.processor.name();
         loop {
             let received = tokio::select! {
@@ -101,14 +101,15 @@ impl<P: Processor> Consumer<P> {
         }
         consumer.unsubscribe();
         tracing::info!(consumer = name, "consumer stopped");
-        // Dropping the consumer closes it, which leaves the group.
+        // Dropping the consumer closes it, which leaves the group (a static member stays in it
+        // until its session times out, to take its partitions back if it comes back).
     }
 
     /// `first`, and the messages received after it up to the batch's size: those already
     /// received, or those that arrive within the linger.
     async fn gather<'c>(
         &self,
-        consumer: &'c StreamConsumer,
+        consumer: &'c GroupConsumer,
         first: BorrowedMessage<'c>,
     ) -> Vec<BorrowedMessage<'c>> {
         let mut batch = vec![first];
@@ -138,7 +139,7 @@ impl<P: Processor> Consumer<P> {
     /// effect committed, or skipped, or dead-lettered). `false` if shutdown interrupted it.
     async fn handle_batch(
         &self,
-        consumer: &StreamConsumer,
+        consumer: &GroupConsumer,
         messages: &[BorrowedMessage<'_>],
         shutdown: &CancellationToken,
     ) -> bool {
@@ -216,7 +217,7 @@ impl<P: Processor> Consumer<P> {
     /// if shutdown interrupted it.
     async fn handle_events(
         &self,
-        consumer: &StreamConsumer,
+        consumer: &GroupConsumer,
         messages: &[BorrowedMessage<'_>],
         events: &[Delivered],
         shutdown: &CancellationToken,
@@ -347,7 +348,7 @@ impl<P: Processor> Consumer<P> {
 }
 
 /// Stores the offsets of `messages`, in order: they are committed with the next commit.
-fn store(consumer: &StreamConsumer, messages: &[BorrowedMessage<'_>], name: &str) {
+fn store(consumer: &GroupConsumer, messages: &[BorrowedMessage<'_>], name: &str) {
     for message in messages {
         if let Err(e) = consumer.store_offset_from_message(message) {
             tracing::warn!(consumer = name, error = %e, "cannot store offset");

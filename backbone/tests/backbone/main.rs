@@ -6,4 +6,5 @@
 mod batches;
 mod dead_letters;
 mod delivery;
+mod membership;
 mod support;

@@ -135,10 +135,7 @@ impl Orders {
             Err(InsertError::Database(e)) => return Err(e.into()),
         }
         tracing::info!(order.id = %order.id, total = order.total_price, "order awaiting payment");
-        let answer = self
-            .payments
-            .charge_in(slot, &charge_request(&order))
-            .await;
+        let answer = self.payments.charge_in(slot, &charge_request(&order)).await;
         self.record_answer(order, answer, true).await
     }
 
@@ -172,10 +169,7 @@ impl Orders {
             tokio::time::sleep(LEASE_POLL).await;
         };
         tracing::info!(order.id = %order.id, "retried order taken over from an attempt that is over");
-        let answer = self
-            .payments
-            .charge_in(slot, &charge_request(&order))
-            .await;
+        let answer = self.payments.charge_in(slot, &charge_request(&order)).await;
         self.record_answer(order, answer, true).await
     }
 
@@ -197,11 +191,7 @@ impl Orders {
     /// pending for a later attempt.
     pub async fn settle(&self, order: Order, give_up: bool) -> Result<Placement, OrderError> {
         let answer = match self.payments.reserve() {
-            Ok(slot) => {
-                self.payments
-                    .charge_in(slot, &charge_request(&order))
-                    .await
-            }
+            Ok(slot) => self.payments.charge_in(slot, &charge_request(&order)).await,
             Err(refused) => Err(refused),
         };
         self.record_answer(order, answer, give_up).await

@@ -204,7 +204,9 @@ async fn cancel_racing_finish_cooking_never_ends_delivered_and_refunded() {
     // CookingStarted does and sometimes after; the rider completes any delivery at once.
     for chunk in orders.chunks(CHUNK) {
         futures::future::join_all(chunk.iter().enumerate().map(|(i, id)| async move {
-            let started = owner.post(&format!("/store-orders/{id}/start-cooking")).await;
+            let started = owner
+                .post(&format!("/store-orders/{id}/start-cooking"))
+                .await;
             assert_eq!(started.0, StatusCode::OK, "start cooking: {}", started.1);
             let lag = std::time::Duration::from_millis(5 * i as u64);
             let (cancel_path, finish_path) = (
