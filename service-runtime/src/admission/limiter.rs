@@ -113,8 +113,8 @@ impl Limiter {
         })
     }
 
-    /// A slot for a request of `route`, waiting at most `queue_timeout` and never past
-    /// `deadline` less `min_budget`.
+    /// A slot for a request of `route`, waiting at most `queue_timeout` (new work
+    /// `new_work_queue_timeout`) and never past `deadline` less `min_budget`.
     pub async fn acquire(
         self: &Arc<Self>,
         route: &str,
@@ -145,7 +145,11 @@ impl Limiter {
         if let Some(permit) = self.try_admit(route, priority) {
             return Ok(permit);
         }
-        let give_up = Instant::now() + self.settings.queue_timeout.min(usable);
+        let queue = match priority {
+            Priority::New => self.settings.new_work_queue_timeout,
+            Priority::Ongoing => self.settings.queue_timeout,
+        };
+        let give_up = Instant::now() + queue.min(usable);
         let _waiting = {
             let mut slots = self.slots();
             // The queue holds at most as many requests as can run: more could not start in time.

@@ -2,7 +2,8 @@
 //! the rest at once (503, `Retry-After`, problem+json) instead of queueing it until timeouts.
 //!
 //! A [`Limiter`] admits up to an adaptive concurrency limit ([`crate::limit`]) and lets a request
-//! wait for a free slot only briefly (`queue_timeout`, and never past its deadline). New work
+//! wait for a free slot only briefly (`queue_timeout`, new work less, and never past its
+//! deadline). New work
 //! (a new order) may use only part of the limit: a share is reserved for work on what exists
 //! already (accepting, cooking, delivering or cancelling an order), so when something must be
 //! refused, new work is refused first. The operational endpoints are never behind it.
@@ -57,6 +58,7 @@ impl Priority {
 /// | `ADMISSION_INITIAL_LIMIT` | `16` / `256` | the limit at start-up |
 /// | `ADMISSION_LATENCY_TOLERANCE` | `2.0` | how much slower than its baseline a route may get before the limit shrinks |
 /// | `ADMISSION_QUEUE_MS` | `20` | the longest a request waits for a free slot before it is refused |
+/// | `ADMISSION_NEW_WORK_QUEUE_MS` | `10` | the same for new work, refused first and fastest |
 /// | `ADMISSION_RESERVED_SHARE` | `0.25` | share of the limit new work may not use |
 /// | `ADMISSION_MIN_BUDGET_MS` | `20` | a request with less time left than this is refused at once |
 /// | `ADMISSION_RETRY_AFTER_S` | `1` | `Retry-After` of a refusal |
@@ -68,6 +70,7 @@ pub struct AdmissionSettings {
     pub initial_limit: usize,
     pub tolerance: f64,
     pub queue_timeout: Duration,
+    pub new_work_queue_timeout: Duration,
     pub reserved_share: f64,
     pub min_budget: Duration,
     pub retry_after: u64,
@@ -86,6 +89,7 @@ impl Default for AdmissionSettings {
             initial_limit: 16,
             tolerance: DEFAULT_TOLERANCE,
             queue_timeout: Duration::from_millis(20),
+            new_work_queue_timeout: Duration::from_millis(10),
             reserved_share: 0.25,
             min_budget: Duration::from_millis(20),
             retry_after: 1,
@@ -117,6 +121,10 @@ impl AdmissionSettings {
             queue_timeout: Duration::from_millis(var(
                 "ADMISSION_QUEUE_MS",
                 defaults.queue_timeout.as_millis() as u64,
+            )?),
+            new_work_queue_timeout: Duration::from_millis(var(
+                "ADMISSION_NEW_WORK_QUEUE_MS",
+                defaults.new_work_queue_timeout.as_millis() as u64,
             )?),
             reserved_share: var("ADMISSION_RESERVED_SHARE", defaults.reserved_share)?,
             min_budget: Duration::from_millis(var(

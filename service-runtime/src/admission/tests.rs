@@ -67,10 +67,13 @@ async fn new_work_is_refused_while_the_reserved_share_still_admits_work_on_exist
         held.push(limiter.acquire("new", Priority::New, soon()).await.unwrap());
     }
 
+    let started = Instant::now();
     let new = limiter.acquire("new", Priority::New, soon()).await;
+    let new_refused_after = started.elapsed();
     let ongoing = limiter.acquire("cancel", Priority::Ongoing, soon()).await;
 
     assert_eq!(new.unwrap_err(), Refusal::Busy);
+    assert_eq!(new_refused_after, ms(10), "new work waits less");
     assert!(ongoing.is_ok());
 }
 
