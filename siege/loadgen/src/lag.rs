@@ -112,11 +112,21 @@ impl LagReader {
             .observer
             .fetch_group_list(None, TIMEOUT)
             .context("cannot list consumer groups")?;
-        let live: Vec<String> = groups
+        // Each live group with the topics its members are assigned now (a group keeps the
+        // offsets of a topic it no longer reads, whose "lag" would only grow).
+        let live: Vec<(String, HashSet<String>)> = groups
             .groups()
             .iter()
             .filter(|g| !g.members().is_empty() && g.name().starts_with(self.topics.prefix()))
-            .map(|g| g.name().to_owned())
+            .map(|g| {
+                let assigned = g
+                    .members()
+                    .iter()
+                    .filter_map(|m| m.assignment())
+                    .flat_map(assigned_topics)
+                    .collect();
+                (g.name().to_owned(), assigned)
+            })
             .collect();
         let metadata = self
             .observer
@@ -132,7 +142,7 @@ impl LagReader {
 
         // Committed offsets per group; a group consumes the topics it has committed on.
         let mut committed = Vec::new();
-        for group in live {
+        for (group, assigned) in live {
             let consumer = match self.groups.entry(group.clone()) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(
@@ -151,6 +161,7 @@ impl LagReader {
                 .iter()
                 .filter(|e| matches!(e.offset(), Offset::Offset(_)))
                 .map(|e| e.topic().to_owned())
+                .filter(|t| assigned.is_empty() || assigned.contains(t))
                 .collect();
             let consumed: Vec<(String, i32, Offset)> = offsets
                 .elements()
@@ -192,6 +203,32 @@ impl LagReader {
     }
 }
 
+/// The topics in a member's assignment, as the consumer protocol encodes it (every version
+/// starts alike: int16 version, int32 topic count, then per topic an int16-length name and an
+/// int32-counted array of int32 partitions). Empty if it cannot be read.
+fn assigned_topics(assignment: &[u8]) -> Vec<String> {
+    fn read<const N: usize>(bytes: &[u8], at: &mut usize) -> Option<[u8; N]> {
+        let chunk = bytes.get(*at..*at + N)?.try_into().ok()?;
+        *at += N;
+        Some(chunk)
+    }
+    let mut at = 2; // version
+    let parse = |at: &mut usize| -> Option<Vec<String>> {
+        let count = i32::from_be_bytes(read::<4>(assignment, at)?);
+        let mut topics = Vec::new();
+        for _ in 0..count.max(0) {
+            let len = usize::try_from(i16::from_be_bytes(read::<2>(assignment, at)?)).ok()?;
+            let name = std::str::from_utf8(assignment.get(*at..*at + len)?).ok()?;
+            *at += len;
+            let partitions = i32::from_be_bytes(read::<4>(assignment, at)?);
+            *at += 4 * usize::try_from(partitions.max(0)).ok()?;
+            topics.push(name.to_owned());
+        }
+        Some(topics)
+    };
+    parse(&mut at).unwrap_or_default()
+}
+
 fn config(brokers: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -199,4 +236,29 @@ fn config(brokers: &str) -> ClientConfig {
         .set("client.id", "loadgen-lag")
         .set("log_level", "3");
     config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::assigned_topics;
+
+    #[test]
+    fn reads_the_topics_of_an_assignment() {
+        let mut bytes = vec![0, 1, 0, 0, 0, 2];
+        for (name, partitions) in [("fooddelivery.order", 2i32), ("fooddelivery.store", 1)] {
+            bytes.extend((name.len() as i16).to_be_bytes());
+            bytes.extend(name.as_bytes());
+            bytes.extend(partitions.to_be_bytes());
+            for p in 0..partitions {
+                bytes.extend(p.to_be_bytes());
+            }
+        }
+        bytes.extend((-1i32).to_be_bytes()); // no user data
+
+        assert_eq!(
+            assigned_topics(&bytes),
+            ["fooddelivery.order", "fooddelivery.store"]
+        );
+        assert!(assigned_topics(&bytes[..9]).is_empty(), "truncated");
+    }
 }
