@@ -80,7 +80,7 @@ if [[ -n $perf_pid ]]; then
     say "drawing the flamegraph"
     perf script -i "$PREFIX.perf.data" 2>/dev/null | "$INFERNO_BIN/inferno-collapse-perf" --all >"$PREFIX.folded"
     "$INFERNO_BIN/inferno-flamegraph" --title "./dev profile: $RATE orders/s, ${DURATION}s, whole machine" \
-      --width 1600 <"$PREFIX.folded" >"$PREFIX.svg"
+      --width 1600 --minwidth 1 <"$PREFIX.folded" >"$PREFIX.svg"
     FLAME=$PREFIX.svg
   fi
 fi
