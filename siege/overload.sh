@@ -19,7 +19,7 @@
 #   BENCH_CANCEL_RATE     cancellations a second beside the orders (2)
 #   BENCH_CUSTOMERS       customers the orders are spread over (10)
 #   BENCH_TIMEOUT         seconds the load generator waits for an answer (30)
-#   BENCH_DRAIN_TIMEOUT   seconds to wait, before the run, for the consumers to catch up (300)
+#   BENCH_DRAIN_TIMEOUT   seconds to wait, before the run, for the consumers to catch up (120)
 #   KAFKA_BROKERS         for the consumer lag (127.0.0.1:9092)
 #   LOADGEN, plus lib.sh's variables (GATEWAY_URL, RESULTS_DIR, ...)
 FULL=${BENCH_FULL:-0}
@@ -56,7 +56,7 @@ setup
 # The consumers still working off an earlier run's orders would take the CPU this run measures.
 say "consumer lag before the load, until drained"
 "$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:9092}" \
-  --drain-timeout-s "${BENCH_DRAIN_TIMEOUT:-300}" --out "$OUT.baseline-lag.json" \
+  --drain-timeout-s "${BENCH_DRAIN_TIMEOUT:-120}" --out "$OUT.baseline-lag.json" \
   || say "could not read the consumer lag; going on"
 ENVIRONMENT=$(environment)
 capacity_args=(--measure-s "${BENCH_MEASURE_SECONDS:-10}" --measure-clients "${BENCH_MEASURE_CLIENTS:-32}")
