@@ -55,7 +55,7 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
         .await;
     }
 
-    // Act: fire both decisions together for every order, the cancel lagging by 0 to 475 ms so
+    // Act: fire both decisions together for every order, the cancel lagging by 0 to 950 ms so
     // that it sometimes crosses the CookingStarted event in flight and sometimes comes after it.
     for chunk in orders.chunks(20) {
         futures::future::join_all(chunk.iter().enumerate().map(|(i, id)| async move {
@@ -63,7 +63,7 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
                 format!("/orders/{id}/cancel"),
                 format!("/store-orders/{id}/start-cooking"),
             );
-            let lag = std::time::Duration::from_millis(25 * i as u64);
+            let lag = std::time::Duration::from_millis(50 * i as u64);
             let cancel = async {
                 tokio::time::sleep(lag).await;
                 alice.post(&cancel_path).await
