@@ -238,3 +238,54 @@ async fn a_development_token_request_over_the_limit_is_413() {
     assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
     gateway.stop().await;
 }
+
+/// A service that answers with the `x-request-budget-ms` it received.
+async fn budget_echo() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/payments",
+        axum::routing::get(|headers: axum::http::HeaderMap| async move {
+            headers
+                .get("x-request-budget-ms")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("none")
+                .to_owned()
+        }),
+    );
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (address, server)
+}
+
+#[tokio::test]
+async fn the_service_is_told_the_time_left_of_the_routes_budget_or_of_a_shorter_one_the_client_asked_for()
+ {
+    let (address, server) = budget_echo().await;
+    let mut settings = settings();
+    settings.upstreams.payment.base_url = address;
+    settings.upstreams.payment.timeout = Duration::from_millis(2_000);
+    let gateway = spawn_gateway(settings).await;
+    let budget = |asked: Option<&'static str>| {
+        let mut request = gateway.get("/payments").bearer(&token("alice", "customer"));
+        if let Some(asked) = asked {
+            request = request.header("x-request-budget-ms", asked);
+        }
+        async move {
+            let body = request.send().await.unwrap().text().await.unwrap();
+            body.parse::<u64>().unwrap()
+        }
+    };
+
+    // The route's 2 s, less the 100 ms the answer needs to come back, less the gateway's own time.
+    let routes = budget(None).await;
+    let asked = budget(Some("700")).await;
+    let too_long = budget(Some("60000")).await;
+
+    assert!((1_700..=1_900).contains(&routes), "{routes}");
+    assert!((400..=600).contains(&asked), "{asked}");
+    assert!((1_700..=1_900).contains(&too_long), "{too_long}");
+    server.abort();
+    gateway.stop().await;
+}
