@@ -56,6 +56,12 @@ impl EntryAdmission {
         method: &Method,
         deadline: Deadline,
     ) -> Result<Option<Permit>, Problem> {
+        // What the service will be told it has: a request with less than it needs is refused
+        // here rather than sent to be refused there.
+        let deadline = deadline
+            .instant()
+            .checked_sub(REPLY_RESERVE)
+            .map_or(deadline, Deadline::at);
         if !self.settings.enabled {
             return match deadline.remaining() < self.settings.min_budget {
                 true => Err(self.settings.deadline_exceeded()),

@@ -260,7 +260,7 @@ async fn budget_echo() -> (String, tokio::task::JoinHandle<()>) {
 }
 
 #[tokio::test]
-async fn the_service_is_told_the_time_left_of_the_routes_budget_or_of_a_shorter_one_the_client_asked_for()
+async fn the_service_is_told_the_time_left_of_the_routes_budget_or_of_a_shorter_one_the_client_asked_for_and_too_little_is_refused_at_the_gateway()
  {
     let (address, server) = budget_echo().await;
     let mut settings = settings();
@@ -279,6 +279,14 @@ async fn the_service_is_told_the_time_left_of_the_routes_budget_or_of_a_shorter_
     };
 
     // The route's 2 s, less the 100 ms the answer needs to come back, less the gateway's own time.
+    let spent = gateway
+        .get("/payments")
+        .bearer(&token("alice", "customer"))
+        .header("x-request-budget-ms", "100")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(spent, StatusCode::SERVICE_UNAVAILABLE, "deadline_exceeded").await;
     let routes = budget(None).await;
     let asked = budget(Some("700")).await;
     let too_long = budget(Some("60000")).await;
