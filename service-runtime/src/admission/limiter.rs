@@ -110,6 +110,7 @@ impl Limiter {
             limiter: Arc::clone(self),
             route: route.to_owned(),
             started: Instant::now(),
+            downstream: Duration::ZERO,
         })
     }
 
@@ -197,16 +198,27 @@ impl Drop for Waiting<'_> {
 }
 
 /// A slot held by a request in progress; dropping it frees the slot and reports the request's
-/// latency to the limit.
+/// latency to the limit, less the time it spent waiting on another service.
 #[derive(Debug)]
 pub struct Permit {
     limiter: Arc<Limiter>,
     route: String,
     started: Instant,
+    downstream: Duration,
+}
+
+impl Permit {
+    /// Leaves `waited` (time spent on another service's answer) out of the latency reported:
+    /// a dependency that is slow but healthy is not congestion here, and has its own bulkhead,
+    /// breaker and timeout.
+    pub fn discount(&mut self, waited: Duration) {
+        self.downstream += waited;
+    }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.limiter.release(&self.route, self.started.elapsed());
+        let own = self.started.elapsed().saturating_sub(self.downstream);
+        self.limiter.release(&self.route, own);
     }
 }

@@ -53,8 +53,8 @@ impl Priority {
 /// | variable | default (services / gateway) | meaning |
 /// |---|---|---|
 /// | `ADMISSION_ENABLED` | `true` | `false` admits everything (deadlines still apply) |
-/// | `ADMISSION_MAX_LIMIT` | `32` / `256` | most requests in progress at once; size it from Little's law |
-/// | `ADMISSION_MIN_LIMIT` | `8` / `128` | the limit never shrinks below this |
+/// | `ADMISSION_MAX_LIMIT` | `32` / `512` | most requests in progress at once; size it from Little's law |
+/// | `ADMISSION_MIN_LIMIT` | `8` / `256` | the limit never shrinks below this |
 /// | `ADMISSION_INITIAL_LIMIT` | `16` / `256` | the limit at start-up |
 /// | `ADMISSION_LATENCY_TOLERANCE` | `2.0` | how much slower than its baseline a route may get before the limit shrinks |
 /// | `ADMISSION_QUEUE_MS` | `20` | the longest a request waits for a free slot before it is refused |
@@ -100,11 +100,13 @@ impl Default for AdmissionSettings {
 
 impl AdmissionSettings {
     /// The gateway's defaults: one limiter per upstream service, wide enough that the services'
-    /// own limiters decide, there to stop a service that hangs from piling requests up here.
+    /// own limiters decide (the order service's covers its payment bulkhead, 163 by default,
+    /// and the gateway cannot tell payment's wait from congestion), there to stop a service that
+    /// hangs from piling requests up here.
     pub fn gateway() -> Self {
         Self {
-            max_limit: 256,
-            min_limit: 128,
+            max_limit: 512,
+            min_limit: 256,
             initial_limit: 256,
             ..Self::default()
         }
@@ -201,6 +203,15 @@ impl Admission {
     }
 }
 
+/// Time a request spent waiting on another service's answer. A handler that calls one puts it
+/// in its response's extensions, and the limit leaves it out of the request's latency: a slow
+/// but healthy dependency (payment answering in 400–620 ms) is not this service's congestion,
+/// and the dependency has its own bulkhead, breaker and timeout. The request still holds its
+/// slot while it waits, so a service with such a dependency needs a limit that covers it
+/// (the order service: its payment bulkhead).
+#[derive(Debug, Clone, Copy)]
+pub struct Downstream(pub Duration);
+
 pub async fn admit(State(admission): State<Admission>, request: Request, next: Next) -> Response {
     let limiter = &admission.limiter;
     let settings = limiter.settings();
@@ -211,7 +222,7 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
         .map_or("unmatched", MatchedPath::as_str);
     let key = format!("{} {route}", request.method());
     let priority = settings.priority(request.method(), route);
-    let permit = if settings.enabled {
+    let mut permit = if settings.enabled {
         match limiter.acquire(&key, priority, deadline).await {
             Ok(permit) => Some(permit),
             Err(Refusal::Busy) => return settings.busy().into_response(),
@@ -224,6 +235,11 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
     };
     let answer =
         tokio::time::timeout_at(deadline.instant(), deadline.scope(next.run(request))).await;
+    if let (Some(permit), Ok(response)) = (permit.as_mut(), answer.as_ref())
+        && let Some(Downstream(waited)) = response.extensions().get()
+    {
+        permit.discount(*waited);
+    }
     drop(permit);
     match answer {
         Ok(response) => response,

@@ -150,6 +150,70 @@ async fn the_limit_shrinks_when_requests_slow_down() {
     assert_eq!(limiter.limit(), 2);
 }
 
+#[tokio::test(start_paused = true)]
+async fn time_spent_waiting_on_another_service_does_not_shrink_the_limit() {
+    let settings = AdmissionSettings {
+        max_limit: 32,
+        min_limit: 2,
+        initial_limit: 16,
+        ..AdmissionSettings::default()
+    };
+    let limiter = Limiter::new("test", settings);
+    // As above, the requests slow from 5 to 50 ms, but 45 ms of it is a dependency's answer.
+    for (latency, downstream) in [(5, 0); 5].into_iter().chain([(50, 45); 40]) {
+        let mut permit = limiter
+            .acquire("r", Priority::Ongoing, soon())
+            .await
+            .unwrap();
+        tokio::time::sleep(ms(latency)).await;
+        permit.discount(ms(downstream));
+        drop(permit);
+    }
+    assert!(limiter.limit() >= 16, "limit {}", limiter.limit());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_reports_its_downstream_wait_through_the_response() {
+    let settings = AdmissionSettings {
+        max_limit: 32,
+        min_limit: 2,
+        initial_limit: 16,
+        ..AdmissionSettings::default()
+    };
+    let limiter = Limiter::new("test", settings);
+    // The first five answer in 5 ms; then payment slows down: 500 ms, 495 of them waiting on it.
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let routes = Router::new().route(
+        "/orders",
+        post(move || {
+            let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n < 5 {
+                    tokio::time::sleep(ms(5)).await;
+                    return "placed".into_response();
+                }
+                tokio::time::sleep(ms(500)).await;
+                let mut response = "placed".into_response();
+                response.extensions_mut().insert(Downstream(ms(495)));
+                response
+            }
+        }),
+    );
+    let admission = Admission::new(Arc::clone(&limiter), Duration::from_secs(10));
+    let app = crate::http::admitted(routes, admission);
+
+    for _ in 0..45 {
+        let answer = app
+            .clone()
+            .oneshot(request("POST", "/orders"))
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+
+    assert!(limiter.limit() >= 16, "limit {}", limiter.limit());
+}
+
 /// A service's routes behind admission (one slot), plus the operational endpoints.
 fn service(limit: usize) -> Router {
     let settings = AdmissionSettings::fixed(limit).with_new_work(Method::POST, "/orders");

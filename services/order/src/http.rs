@@ -7,13 +7,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use service_runtime::admission::Downstream;
 use service_runtime::problem::{ApiJson, ApiPath, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use shared_events::OrderLine;
 use uuid::Uuid;
 
 use crate::domain::{Order, OrderRequest, RequestedItem};
-use crate::orders::{OrderError, Orders, Placement};
+use crate::orders::{OrderError, Orders, PaymentWait, Placement};
 use crate::payments::PaymentError;
 
 #[derive(Clone)]
@@ -111,10 +112,8 @@ impl From<OrderError> for Problem {
             }
             OrderError::NotFound => Problem::not_found("no such order"),
             OrderError::Transition(t) => Problem::conflict("invalid_transition", t.to_string()),
-            OrderError::Database(e) => {
-                tracing::error!(error = %e, "order request failed");
-                Problem::internal()
-            }
+            // A pool with no connection to give in time is overload (503), anything else a 500.
+            OrderError::Database(e) => service_runtime::problem::database_error(e),
         }
     }
 }
@@ -178,11 +177,11 @@ async fn place(
     // its answer must be recorded, whatever happens to this request.
     let orders = state.orders.clone();
     let (customer, key) = (identity.user_id.clone(), key.map(str::to_owned));
-    let placement =
+    let (placement, PaymentWait(waited)) =
         tokio::spawn(async move { orders.place(&customer, &request, key.as_deref()).await })
             .await
             .map_err(service_runtime::problem::internal_error)??;
-    Ok(match placement {
+    let mut response = match placement {
         Placement::Placed(order) => {
             let location = format!("/orders/{}", order.id);
             (
@@ -218,7 +217,10 @@ async fn place(
         )
         .with_retry_after(1)
         .into_response(),
-    })
+    };
+    // Admission control judges this service's own congestion, not payment's slowness.
+    response.extensions_mut().insert(Downstream(waited));
+    Ok(response)
 }
 
 /// 503: an open breaker asks the caller to come back when it probes again, a full bulkhead in

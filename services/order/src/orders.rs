@@ -2,7 +2,7 @@
 //! adapter, e.g. a CLI or a gRPC front, would call these too).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backbone::outbox;
 use shared_events::Envelope;
@@ -43,6 +43,11 @@ pub enum OrderError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
+
+/// How long a request waited on the payment service: its own call, or another attempt's answer.
+/// The HTTP layer reports it to admission control, which leaves it out of the request's latency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaymentWait(pub Duration);
 
 /// How often a retry waiting for another attempt looks again.
 const LEASE_POLL: Duration = Duration::from_millis(50);
@@ -96,7 +101,7 @@ impl Orders {
         customer_id: &str,
         request: &OrderRequest,
         idempotency_key: Option<&str>,
-    ) -> Result<Placement, OrderError> {
+    ) -> Result<(Placement, PaymentWait), OrderError> {
         if let Some(key) = idempotency_key
             && let Some(existing) = db::by_idempotency_key(&self.pool, customer_id, key).await?
         {
@@ -106,7 +111,7 @@ impl Orders {
         let (items, total_price, delivery_address) = price_order(request, &menu)?;
         let slot = match self.payments.reserve() {
             Ok(slot) => slot,
-            Err(refused) => return Ok(Placement::Refused(refused)),
+            Err(refused) => return Ok((Placement::Refused(refused), PaymentWait::default())),
         };
         let now = service_runtime::clock::now();
         let order = Order {
@@ -130,13 +135,15 @@ impl Orders {
                 let existing = db::by_idempotency_key(&self.pool, customer_id, key)
                     .await?
                     .ok_or(OrderError::NotFound)?;
-                return Ok(replay(existing));
+                return Ok((replay(existing), PaymentWait::default()));
             }
             Err(InsertError::Database(e)) => return Err(e.into()),
         }
         tracing::info!(order.id = %order.id, total = order.total_price, "order awaiting payment");
+        let started = Instant::now();
         let answer = self.payments.charge_in(slot, &charge_request(&order)).await;
-        self.record_answer(order, answer, true).await
+        let waited = PaymentWait(started.elapsed());
+        Ok((self.record_answer(order, answer, true).await?, waited))
     }
 
     /// The answer to a request whose idempotency key names `order`. A PaymentPending order
@@ -145,14 +152,16 @@ impl Orders {
     /// request is answered with the outcome. While another attempt's lease runs (a double
     /// submit, or a retry right after a crash), the request waits for that attempt's answer or
     /// for its lease to run out, rather than answering 409: at most one lease.
-    async fn resume(&self, order: Order) -> Result<Placement, OrderError> {
+    async fn resume(&self, order: Order) -> Result<(Placement, PaymentWait), OrderError> {
         if order.status != OrderStatus::PaymentPending {
-            return Ok(replay(order));
+            return Ok((replay(order), PaymentWait::default()));
         }
         let slot = match self.payments.reserve() {
             Ok(slot) => slot,
-            Err(refused) => return Ok(Placement::Refused(refused)),
+            Err(refused) => return Ok((Placement::Refused(refused), PaymentWait::default())),
         };
+        // Waiting for another attempt's answer is waiting on payment too.
+        let started = Instant::now();
         let give_up_at = tokio::time::Instant::now() + self.attempts.lease;
         let order = loop {
             if let Some(order) = db::take_over(&self.pool, order.id, self.attempts.lease).await? {
@@ -164,13 +173,14 @@ impl Orders {
             if current.status != OrderStatus::PaymentPending
                 || tokio::time::Instant::now() >= give_up_at
             {
-                return Ok(replay(current));
+                return Ok((replay(current), PaymentWait(started.elapsed())));
             }
             tokio::time::sleep(LEASE_POLL).await;
         };
         tracing::info!(order.id = %order.id, "retried order taken over from an attempt that is over");
         let answer = self.payments.charge_in(slot, &charge_request(&order)).await;
-        self.record_answer(order, answer, true).await
+        let waited = PaymentWait(started.elapsed());
+        Ok((self.record_answer(order, answer, true).await?, waited))
     }
 
     /// Takes an abandoned PaymentPending order over and charges it (the repair); `None` if

@@ -12,6 +12,7 @@
 //! | `PAYMENT_BREAKER_WINDOW_MS` | `10000` | the sliding window of the failure rate |
 //! | `PAYMENT_BREAKER_OPEN_MS` | `5000` | how long the breaker stays open before probing (and the 503's `Retry-After`) |
 //! | `PAYMENT_BREAKER_PROBES` | `1` | calls let through half-open; their failure rate decides |
+//! | `ADMISSION_MIN_LIMIT`, `ADMISSION_MAX_LIMIT`, `ADMISSION_INITIAL_LIMIT` | `163` | here a fixed limit: what the payment bulkhead carries within new work's share (`PAYMENT_MAX_CONCURRENCY` / 0.75); the other `ADMISSION_*` as every service |
 //! | `ORDER_ATTEMPT_MARGIN_MS` | `1000` | an attempt's lease on a PaymentPending order beyond the payment timeout: after it, a retry or the repair takes the order over |
 //! | `ORDER_REPAIR_INTERVAL_MS` | `1000` | how often abandoned PaymentPending orders are looked for (and at start-up) |
 //! | `ORDER_REPAIR_GIVE_UP_MS` | `300000` | age at which an abandoned order whose payment is still unavailable fails (and is refunded) |
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use backbone::ServiceSettings;
+use service_runtime::admission::AdmissionSettings;
 use service_runtime::settings::{string, var};
 
 use crate::payments::{BreakerSettings, bulkhead_for};
@@ -42,14 +44,32 @@ fn millis(name: &str, default: u64) -> anyhow::Result<Duration> {
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
+        let breaker = breaker_from_env()?;
+        let mut service = ServiceSettings::from_env("order", 8081)?;
+        service.admission = AdmissionSettings::from_env(admission_defaults(&breaker))?;
         Ok(Self {
-            service: ServiceSettings::from_env("order", 8081)?,
+            service,
             payment_url: string("PAYMENT_URL", "http://127.0.0.1:8082"),
-            breaker: breaker_from_env()?,
+            breaker,
             repair: repair_from_env()?,
             freeze_after_payment: var("ORDER_FAULT_FREEZE_AFTER_PAYMENT", false)?,
         })
     }
+}
+
+/// Admission control's defaults here: a fixed limit, sized by Little's law like the payment
+/// bulkhead. A new order holds its slot while payment answers (up to the payment timeout), so
+/// the limit must carry what the bulkhead carries within new work's share: 122 / 0.75 = 163
+/// by default. A limit that shrank when requests slow down would refuse the seeds'
+/// slow-but-healthy payment experiment at its floor; past capacity the fixed limit still
+/// refuses at once what cannot start, and the bulkhead and breaker guard payment itself.
+/// (Set `ADMISSION_MIN_LIMIT` lower to let it adapt: the time spent waiting on payment is left
+/// out of the latency it adapts to.)
+fn admission_defaults(breaker: &BreakerSettings) -> AdmissionSettings {
+    let defaults = AdmissionSettings::default();
+    let new_work_share = 1.0 - defaults.reserved_share;
+    let covers_payment = (breaker.max_concurrency as f64 / new_work_share).ceil() as usize;
+    AdmissionSettings::fixed(covers_payment.max(defaults.max_limit))
 }
 
 fn repair_from_env() -> anyhow::Result<RepairSettings> {

@@ -118,6 +118,7 @@ async fn the_happy_path_ends_delivered_everywhere_with_each_event_published_once
             "CookingFinished",
             "CookingStarted",
             "DeliveryCompleted",
+            "DeliveryRequested",
             "DeliveryStarted",
             "OrderPlaced",
             "PaymentApproved",
