@@ -73,17 +73,6 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 micros() { echo "${EPOCHREALTIME/./}"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
-environment() {
-  local commit cpu mem
-  commit=$(git -C "$PROJECT_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  git -C "$PROJECT_ROOT" diff --quiet HEAD 2>/dev/null || commit+=" with uncommitted changes"
-  cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-  mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-  echo "Environment: nproc=$(nproc) (${cpu:-unknown CPU}), memory $mem, $(uname -sr), commit $commit," \
-    "$(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1 /proc/loadavg) before the run." \
-    "The load generators, every service, Kafka, PostgreSQL and FerretDB share this machine."
-}
-
 # exec_to_ready NAME: seconds from exec'ing a second instance of NAME, with ./dev's environment
 # for it but on a spare port, until its /health/ready answers 200; the instance is then stopped.
 exec_to_ready() {

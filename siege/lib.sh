@@ -208,3 +208,15 @@ reset_payment_faults() {
 
 # The stack script, for stopping and restarting services during a run.
 dev() { "$PROJECT_ROOT/dev" "$@"; }
+
+# One line saying where a benchmark ran: the machine, the commit, the load before it.
+environment() {
+  local commit cpu mem
+  commit=$(git -C "$PROJECT_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$PROJECT_ROOT" diff --quiet HEAD 2>/dev/null || commit+=" with uncommitted changes"
+  cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+  echo "Environment: nproc=$(nproc) (${cpu:-unknown CPU}), memory $mem, $(uname -sr), commit $commit," \
+    "$(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1 /proc/loadavg) before the run." \
+    "The load generators, every service, Kafka, PostgreSQL and FerretDB share this machine."
+}

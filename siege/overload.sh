@@ -41,17 +41,6 @@ LOADGEN=${LOADGEN:-$CARGO_TARGET_DIR/release/loadgen}
 [[ -x $LOADGEN ]] || die "no load generator at $LOADGEN (./dev bench overload builds it)"
 OUT=$RESULTS_DIR/$RUN_ID-overload
 
-environment() {
-  local commit cpu mem
-  commit=$(git -C "$PROJECT_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  git -C "$PROJECT_ROOT" diff --quiet HEAD 2>/dev/null || commit+=" with uncommitted changes"
-  cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-  mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-  echo "Environment: nproc=$(nproc) (${cpu:-unknown CPU}), memory $mem, $(uname -sr), commit $commit," \
-    "$(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1 /proc/loadavg) before the run." \
-    "The load generator, every service, Kafka, PostgreSQL and FerretDB share this machine."
-}
-
 setup
 # The consumers still working off an earlier run's orders would take the CPU this run measures.
 say "consumer lag before the load, until drained"

@@ -201,6 +201,16 @@ pub struct ServiceSettings {
 
 impl ServiceSettings {
     pub fn from_env(service: &str, default_port: u16) -> anyhow::Result<Self> {
+        Self::from_env_admitting(service, default_port, AdmissionSettings::default())
+    }
+
+    /// The same, with admission control's defaults of a service whose requests need other
+    /// limits than most (the `ADMISSION_*` variables still override them).
+    pub fn from_env_admitting(
+        service: &str,
+        default_port: u16,
+        admission: AdmissionSettings,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             http: service_runtime::settings::HttpSettings::from_env(default_port)?,
             database: service_runtime::db::DatabaseSettings::from_env(service)?,
@@ -209,7 +219,7 @@ impl ServiceSettings {
                 "REQUEST_TIMEOUT_MS",
                 10_000,
             )?),
-            admission: AdmissionSettings::from_env(AdmissionSettings::default())?,
+            admission: AdmissionSettings::from_env(admission)?,
         })
     }
 }

@@ -45,8 +45,8 @@ fn millis(name: &str, default: u64) -> anyhow::Result<Duration> {
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let breaker = breaker_from_env()?;
-        let mut service = ServiceSettings::from_env("order", 8081)?;
-        service.admission = AdmissionSettings::from_env(admission_defaults(&breaker))?;
+        let service =
+            ServiceSettings::from_env_admitting("order", 8081, admission_defaults(&breaker))?;
         Ok(Self {
             service,
             payment_url: string("PAYMENT_URL", "http://127.0.0.1:8082"),

@@ -31,8 +31,11 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
-        let mut service = ServiceSettings::from_env("payment", 8082)?;
-        service.admission = AdmissionSettings::from_env(AdmissionSettings::fixed(ADMISSION_LIMIT))?;
+        let service = ServiceSettings::from_env_admitting(
+            "payment",
+            8082,
+            AdmissionSettings::fixed(ADMISSION_LIMIT),
+        )?;
         Ok(Self {
             service,
             decline_above: var("PAYMENT_DECLINE_ABOVE", 1_000_000)?,

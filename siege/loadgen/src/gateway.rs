@@ -97,37 +97,30 @@ impl Gateway {
 
     /// POST /orders/{id}/cancel as its customer: the status, or 0 when no answer came.
     pub async fn cancel_order(&self, token: &str, order_id: &str) -> u16 {
-        let response = self
+        let request = self
             .http
-            .post(format!("{}/orders/{order_id}/cancel", self.base))
-            .bearer_auth(token)
-            .send()
-            .await;
-        match response {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let _ = response.bytes().await;
-                status
-            }
-            Err(_) => 0,
-        }
+            .post(format!("{}/orders/{order_id}/cancel", self.base));
+        status_of(request.bearer_auth(token)).await
     }
 
     /// GET /mypage/orders/{id}: its status, or 0 when no answer came.
     pub async fn mypage_order_status(&self, token: &str, order_id: &str) -> u16 {
-        let response = self
+        let request = self
             .http
-            .get(format!("{}/mypage/orders/{order_id}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await;
-        match response {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let _ = response.bytes().await;
-                status
-            }
-            Err(_) => 0,
+            .get(format!("{}/mypage/orders/{order_id}", self.base));
+        status_of(request.bearer_auth(token)).await
+    }
+}
+
+/// Sends `request` and returns the answer's status (0 when none came), its body read to the
+/// end so that the connection can be reused.
+async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let _ = response.bytes().await;
+            status
         }
+        Err(_) => 0,
     }
 }

@@ -21,18 +21,17 @@ async fn status_in(user: &User, path: &str, key: &str, order_id: &str) -> Option
         .map(str::to_owned)
 }
 
-#[tokio::test]
-async fn cancel_racing_start_cooking_ends_consistent_every_time() {
-    // Arrange: accepted orders, ready for both decisions.
-    let system = System::start().await;
-    let (owner, alice) = (
-        system.user("olivia", "owner").await,
-        system.user("alice", "customer").await,
-    );
-    let (owner, alice) = (&owner, &alice);
+/// A store with `n` orders of alice's, every one accepted by its owner (and seen Accepted by the
+/// order service), driven `at_once` at a time; the store orders' path and the order ids.
+async fn accepted_orders(
+    system: &System,
+    owner: &User,
+    alice: &User,
+    n: usize,
+    at_once: usize,
+) -> (String, Vec<String>) {
     let (store_id, item_id) = system.open_store(owner).await;
     let store_orders = format!("/store-orders?storeId={store_id}");
-    let n = pairs();
     let mut orders = Vec::with_capacity(n);
     for _ in 0..n {
         orders.push(alice.place(&store_id, &item_id).await);
@@ -42,10 +41,10 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
             l.as_array().is_some_and(|l| l.len() == n)
         })
         .await;
-    for chunk in orders.chunks(20) {
+    for chunk in orders.chunks(at_once) {
         futures::future::join_all(chunk.iter().map(|id| async move {
-            let accepted = owner.post(&format!("/store-orders/{id}/accept")).await.0;
-            assert_eq!(accepted, StatusCode::OK);
+            let accepted = owner.post(&format!("/store-orders/{id}/accept")).await;
+            assert_eq!(accepted.0, StatusCode::OK, "accept: {}", accepted.1);
             alice
                 .wait_for(&format!("/orders/{id}"), "Accepted", |o| {
                     o["status"] == "Accepted"
@@ -54,6 +53,20 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
         }))
         .await;
     }
+    (store_orders, orders)
+}
+
+#[tokio::test]
+async fn cancel_racing_start_cooking_ends_consistent_every_time() {
+    // Arrange: accepted orders, ready for both decisions.
+    let system = System::start().await;
+    let (owner, alice) = (
+        system.user("olivia", "owner").await,
+        system.user("alice", "customer").await,
+    );
+    let (owner, alice) = (&owner, &alice);
+    let (store_orders, orders) = accepted_orders(&system, owner, alice, pairs(), 20).await;
+    let n = orders.len();
 
     // Act: fire both decisions together for every order, the cancel lagging by 0 to 950 ms so
     // that it sometimes crosses the CookingStarted event in flight and sometimes comes after it.
@@ -174,30 +187,8 @@ async fn cancel_racing_finish_cooking_never_ends_delivered_and_refunded() {
         system.user("ryan", "rider").await,
     );
     let (owner, alice, rider) = (&owner, &alice, &rider);
-    let (store_id, item_id) = system.open_store(owner).await;
-    let store_orders = format!("/store-orders?storeId={store_id}");
-    let n = finish_pairs();
-    let mut orders = Vec::with_capacity(n);
-    for _ in 0..n {
-        orders.push(alice.place(&store_id, &item_id).await);
-    }
-    owner
-        .wait_for(&store_orders, "every store order", |l| {
-            l.as_array().is_some_and(|l| l.len() == n)
-        })
-        .await;
-    for chunk in orders.chunks(CHUNK) {
-        futures::future::join_all(chunk.iter().map(|id| async move {
-            let accepted = owner.post(&format!("/store-orders/{id}/accept")).await;
-            assert_eq!(accepted.0, StatusCode::OK, "accept: {}", accepted.1);
-            alice
-                .wait_for(&format!("/orders/{id}"), "Accepted", |o| {
-                    o["status"] == "Accepted"
-                })
-                .await;
-        }))
-        .await;
-    }
+    let (_, orders) = accepted_orders(&system, owner, alice, finish_pairs(), CHUNK).await;
+    let n = orders.len();
 
     // Act: the owner starts cooking and at once finishes, while the customer cancels (0–45 ms
     // later), so that the cancel sometimes reaches the order service before the store's
