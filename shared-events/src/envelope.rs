@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::Event;
+use crate::versions::{self, VersionError};
 
-/// The envelope schema version this build writes and understands.
+/// The version every event type starts at. A type's version moves on its own when its payload
+/// changes incompatibly ([`crate::versions`]).
 pub const SCHEMA_VERSION: u16 = 1;
 
 /// An event with its identity and metadata.
@@ -48,8 +50,16 @@ pub enum DecodeError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("envelope version {0} is newer than this build understands ({SCHEMA_VERSION})")]
+    #[error("version {0} is newer than this build reads")]
     UnsupportedVersion(u16),
+    #[error("{event_type} version {version} is no longer read")]
+    RetiredVersion { event_type: String, version: u16 },
+    #[error("cannot read {event_type} version {version}: {reason}")]
+    Upcast {
+        event_type: String,
+        version: u16,
+        reason: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -80,13 +90,14 @@ struct WireIn {
 impl Envelope {
     /// A new event, now, from `source`.
     pub fn new(source: &str, event: impl Into<Event>) -> Self {
+        let event = event.into();
         Self {
             id: Uuid::now_v7(),
-            version: SCHEMA_VERSION,
+            version: versions::current_version(event.type_name()),
             // Microseconds: what PostgreSQL and BSON keep, so a stored event compares equal.
             occurred_at: Utc::now().trunc_subsecs(6),
             source: source.to_owned(),
-            event: event.into(),
+            event,
         }
     }
 
@@ -135,17 +146,31 @@ impl Envelope {
                 event_type: wire.event_type,
             });
         }
-        if wire.version > SCHEMA_VERSION {
-            return Err(DecodeError::UnsupportedVersion(wire.version));
-        }
-        let tagged = serde_json::json!({ "type": wire.event_type, "data": wire.data });
+        // An older version is read in the current shape, and the envelope says so: re-encoded,
+        // it is a message of the current version.
+        let data = versions::upcast(&wire.event_type, wire.version, wire.data).map_err(|e| {
+            let (event_type, version) = (wire.event_type.clone(), wire.version);
+            match e {
+                VersionError::Newer => DecodeError::UnsupportedVersion(version),
+                VersionError::Retired => DecodeError::RetiredVersion {
+                    event_type,
+                    version,
+                },
+                VersionError::Upcast(reason) => DecodeError::Upcast {
+                    event_type,
+                    version,
+                    reason,
+                },
+            }
+        })?;
+        let tagged = serde_json::json!({ "type": wire.event_type, "data": data });
         let event = serde_json::from_value(tagged).map_err(|source| DecodeError::Payload {
             event_type: wire.event_type.clone(),
             source,
         })?;
         Ok(Decoded::Event(Box::new(Envelope {
             id: wire.id,
-            version: wire.version,
+            version: versions::current_version(&wire.event_type),
             occurred_at: wire.occurred_at,
             source: wire.source,
             event,

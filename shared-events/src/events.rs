@@ -55,6 +55,21 @@ macro_rules! events {
             }
         }
 
+        #[cfg(feature = "schema")]
+        impl Event {
+            /// Every event type as the contracts describe it: its topic, the payload field that
+            /// keys it, and its payload's schema, at the version this build writes.
+            pub fn schemas() -> Vec<crate::schema::EventSchema> {
+                vec![$(crate::schema::EventSchema {
+                    name: stringify!($name),
+                    version: crate::versions::current_version(stringify!($name)),
+                    topic: Topic::$topic,
+                    key_field: events!(@wire_name $key),
+                    payload: |generator| generator.subschema_for::<$name>(),
+                },)*]
+            }
+        }
+
         $(
             impl From<$name> for Event {
                 fn from(e: $name) -> Self {
@@ -63,6 +78,8 @@ macro_rules! events {
             }
         )*
     };
+    (@wire_name order_id) => { "orderId" };
+    (@wire_name store_id) => { "storeId" };
     (@order_id order_id $e:ident) => { Some($e.order_id) };
     (@order_id store_id $e:ident) => {{
         let _ = $e;
@@ -91,6 +108,7 @@ events! {
 
 /// One line of an order, priced by the order service from its menu replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OrderItem))]
 pub struct OrderLine {
@@ -102,6 +120,7 @@ pub struct OrderLine {
 
 /// Why an order was canceled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CancelReason {
     /// The customer canceled it.
@@ -140,6 +159,7 @@ impl CancelReason {
 
 /// A paid order became valid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderPlaced {
     pub order_id: Uuid,
@@ -154,6 +174,7 @@ pub struct OrderPlaced {
 /// An order was canceled; final everywhere. Triggers the refund and the cancellation of the
 /// store order and of the delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCanceled {
     pub order_id: Uuid,
@@ -168,6 +189,7 @@ pub struct OrderCanceled {
 /// read after any `OrderCanceled` of the same order: a delivery never starts for a canceled
 /// order, whatever the order in which the store's and the order service's events arrive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryRequested {
     pub order_id: Uuid,
@@ -177,6 +199,7 @@ pub struct DeliveryRequested {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentApproved {
     pub payment_id: Uuid,
@@ -187,6 +210,7 @@ pub struct PaymentApproved {
 
 /// A payment was refunded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentCanceled {
     pub payment_id: Uuid,
@@ -197,6 +221,7 @@ pub struct PaymentCanceled {
 
 /// A menu item was added to a store's menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MenuItemRegistered {
     pub store_id: Uuid,
@@ -208,6 +233,7 @@ pub struct MenuItemRegistered {
 
 /// A menu item's name, price or availability changed; carries the whole new state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MenuItemChanged {
     pub store_id: Uuid,
@@ -218,6 +244,7 @@ pub struct MenuItemChanged {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MenuItemRemoved {
     pub store_id: Uuid,
@@ -225,6 +252,7 @@ pub struct MenuItemRemoved {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StoreOrderAccepted {
     pub order_id: Uuid,
@@ -233,6 +261,7 @@ pub struct StoreOrderAccepted {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StoreOrderRejected {
     pub order_id: Uuid,
@@ -242,6 +271,7 @@ pub struct StoreOrderRejected {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CookingStarted {
     pub order_id: Uuid,
@@ -252,6 +282,7 @@ pub struct CookingStarted {
 /// The food is ready. The order service moves the order to Cooked and, unless it canceled the
 /// order first, asks for its delivery ([`DeliveryRequested`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CookingFinished {
     pub order_id: Uuid,
@@ -261,6 +292,7 @@ pub struct CookingFinished {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryStarted {
     pub delivery_id: Uuid,
@@ -270,6 +302,7 @@ pub struct DeliveryStarted {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryCompleted {
     pub delivery_id: Uuid,
@@ -278,6 +311,7 @@ pub struct DeliveryCompleted {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryCanceled {
     pub delivery_id: Uuid,
@@ -287,6 +321,7 @@ pub struct DeliveryCanceled {
 
 /// Something went wrong on the road; the order is canceled and refunded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryAccidentReported {
     pub delivery_id: Uuid,

@@ -7,7 +7,10 @@
 
 mod envelope;
 mod events;
+#[cfg(feature = "schema")]
+pub mod schema;
 mod topic;
+pub mod versions;
 
 pub use envelope::{DecodeError, Decoded, Envelope, SCHEMA_VERSION};
 pub use events::*;

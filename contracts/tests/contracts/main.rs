@@ -1,0 +1,7 @@
+//! The contracts held against the code: the committed AsyncAPI document, the producers' real
+//! events against it and against what their consumers rely on, and the order service's payment
+//! client against the real payment service.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod document;
