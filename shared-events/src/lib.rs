@@ -5,6 +5,7 @@
 //! these types, so a change to an event is a change here, visible to every producer and consumer
 //! at compile time. It does no I/O: the Kafka and database plumbing lives in `backbone`.
 
+pub mod contract;
 mod envelope;
 mod events;
 #[cfg(feature = "schema")]

@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError, outbox};
+use shared_events::contract::Reliance;
 use shared_events::{DeliveryRequested, Envelope, Event, OrderCanceled, Topic};
 use sqlx::PgConnection;
 
@@ -14,6 +15,23 @@ use crate::domain::{on_delivery_requested, on_order_canceled};
 
 /// The `source` of the events this service publishes.
 pub const SOURCE: &str = "delivery";
+
+/// What [`Deliveries`] reads in the order service's events: the contracts crate checks every
+/// producer's real events against it (docs/contracts.md).
+pub const RELIES_ON: &[Reliance] = &[
+    Reliance {
+        event: "DeliveryRequested",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.deliveryAddress: string",
+        ],
+    },
+    Reliance {
+        event: "OrderCanceled",
+        fields: &["data.orderId: uuid"],
+    },
+];
 
 /// Starts and cancels deliveries as the order service asks for them and cancels orders.
 pub struct Deliveries;

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use backbone::consumer::{BatchError, Delivered};
 use backbone::{HandleError, Outcome, Position, Processor};
+use shared_events::contract::Reliance;
 use shared_events::{Envelope, Topic};
 
 use crate::domain::Merged;
@@ -18,6 +19,85 @@ pub struct Projection {
 }
 
 pub const TOPICS: [Topic; 4] = [Topic::Order, Topic::Payment, Topic::Store, Topic::Delivery];
+
+const AN_ORDERS: &[&str] = &["data.orderId: uuid", "data.customerId: string"];
+const A_STORES: &[&str] = &[
+    "data.orderId: uuid",
+    "data.customerId: string",
+    "data.storeId: uuid",
+];
+
+/// What the projection reads in every order-related event (the envelope's `id` and
+/// `occurredAt` too): the contracts crate checks every producer's real events against it
+/// (docs/contracts.md).
+pub const RELIES_ON: &[Reliance] = &[
+    Reliance {
+        event: "OrderPlaced",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.storeId: uuid",
+            "data.items[].menuItemId: uuid",
+            "data.items[].name: string",
+            "data.items[].quantity: integer",
+            "data.items[].unitPrice: integer",
+            "data.totalPrice: integer",
+        ],
+    },
+    Reliance {
+        event: "OrderCanceled",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.storeId: uuid",
+            "data.reason: string",
+        ],
+    },
+    Reliance {
+        event: "PaymentApproved",
+        fields: AN_ORDERS,
+    },
+    Reliance {
+        event: "PaymentCanceled",
+        fields: AN_ORDERS,
+    },
+    Reliance {
+        event: "StoreOrderAccepted",
+        fields: A_STORES,
+    },
+    Reliance {
+        event: "StoreOrderRejected",
+        fields: A_STORES,
+    },
+    Reliance {
+        event: "CookingStarted",
+        fields: A_STORES,
+    },
+    Reliance {
+        event: "CookingFinished",
+        fields: A_STORES,
+    },
+    Reliance {
+        event: "DeliveryRequested",
+        fields: A_STORES,
+    },
+    Reliance {
+        event: "DeliveryStarted",
+        fields: AN_ORDERS,
+    },
+    Reliance {
+        event: "DeliveryCompleted",
+        fields: AN_ORDERS,
+    },
+    Reliance {
+        event: "DeliveryCanceled",
+        fields: AN_ORDERS,
+    },
+    Reliance {
+        event: "DeliveryAccidentReported",
+        fields: AN_ORDERS,
+    },
+];
 
 #[async_trait]
 impl Processor for Projection {

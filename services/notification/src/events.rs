@@ -5,12 +5,72 @@
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError};
 use chrono::Utc;
+use shared_events::contract::Reliance;
 use shared_events::{Envelope, Event, Topic};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::db;
 use crate::domain::{Locale, Notification, NotificationStatus, compose};
+
+const CUSTOMER: &[&str] = &["data.orderId: uuid", "data.customerId: string"];
+
+/// What [`compose`] reads in the events a customer hears about: the contracts crate checks
+/// every producer's real events against it (docs/contracts.md).
+pub const RELIES_ON: &[Reliance] = &[
+    Reliance {
+        event: "OrderPlaced",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.totalPrice: integer",
+        ],
+    },
+    Reliance {
+        event: "OrderCanceled",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.reason: string",
+        ],
+    },
+    Reliance {
+        event: "StoreOrderAccepted",
+        fields: CUSTOMER,
+    },
+    Reliance {
+        event: "StoreOrderRejected",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.reason: string",
+        ],
+    },
+    Reliance {
+        event: "CookingStarted",
+        fields: CUSTOMER,
+    },
+    Reliance {
+        event: "CookingFinished",
+        fields: CUSTOMER,
+    },
+    Reliance {
+        event: "DeliveryStarted",
+        fields: CUSTOMER,
+    },
+    Reliance {
+        event: "DeliveryCompleted",
+        fields: CUSTOMER,
+    },
+    Reliance {
+        event: "PaymentCanceled",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.amount: integer",
+        ],
+    },
+];
 
 /// Turns events into notifications in the configured language for the configured channel.
 pub struct Notifier {

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError};
+use shared_events::contract::Reliance;
 use shared_events::{Envelope, Event, MenuItemChanged, MenuItemRegistered, Topic};
 use sqlx::PgConnection;
 
@@ -11,6 +12,59 @@ use crate::domain::MenuItem;
 use crate::orders::commit_change;
 
 pub const SOURCE: &str = "order";
+
+const MENU_ITEM: &[&str] = &[
+    "data.storeId: uuid",
+    "data.menuItemId: uuid",
+    "data.name: string",
+    "data.price: integer",
+    "data.available: boolean",
+];
+
+/// What the handlers below read in other services' events: the contracts crate checks every
+/// producer's real events against it (docs/contracts.md).
+pub const RELIES_ON: &[Reliance] = &[
+    Reliance {
+        event: "MenuItemRegistered",
+        fields: MENU_ITEM,
+    },
+    Reliance {
+        event: "MenuItemChanged",
+        fields: MENU_ITEM,
+    },
+    Reliance {
+        event: "MenuItemRemoved",
+        fields: &["data.menuItemId: uuid"],
+    },
+    Reliance {
+        event: "StoreOrderAccepted",
+        fields: &["data.orderId: uuid"],
+    },
+    Reliance {
+        event: "StoreOrderRejected",
+        fields: &["data.orderId: uuid"],
+    },
+    Reliance {
+        event: "CookingStarted",
+        fields: &["data.orderId: uuid"],
+    },
+    Reliance {
+        event: "CookingFinished",
+        fields: &["data.orderId: uuid"],
+    },
+    Reliance {
+        event: "DeliveryStarted",
+        fields: &["data.orderId: uuid"],
+    },
+    Reliance {
+        event: "DeliveryCompleted",
+        fields: &["data.orderId: uuid"],
+    },
+    Reliance {
+        event: "DeliveryAccidentReported",
+        fields: &["data.orderId: uuid"],
+    },
+];
 
 /// Keeps `menu_item` equal to the store service's catalog. Catalog events are keyed by store,
 /// so one store's changes arrive in order and the last one wins.

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError, outbox};
+use shared_events::contract::Reliance;
 use shared_events::{Envelope, Event, Topic};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -11,6 +12,13 @@ use crate::db;
 use crate::domain::OrderLedger;
 
 pub const SOURCE: &str = "payment";
+
+/// What [`Refunds`] reads in the order service's events: the contracts crate checks every
+/// producer's real events against it (docs/contracts.md).
+pub const RELIES_ON: &[Reliance] = &[Reliance {
+    event: "OrderCanceled",
+    fields: &["data.orderId: uuid"],
+}];
 
 /// Refunds on `OrderCanceled`.
 pub struct Refunds;

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError};
+use shared_events::contract::Reliance;
 use shared_events::{Envelope, Event, OrderCanceled, OrderPlaced, Topic};
 use sqlx::PgConnection;
 
@@ -12,6 +13,29 @@ use crate::domain::{Cancellation, on_order_canceled, on_order_placed};
 
 /// The `source` of the events this service publishes.
 pub const SOURCE: &str = "store";
+
+/// What [`StoreOrders`] reads in the order service's events: the contracts crate checks every
+/// producer's real events against it (docs/contracts.md).
+pub const RELIES_ON: &[Reliance] = &[
+    Reliance {
+        event: "OrderPlaced",
+        fields: &[
+            "data.orderId: uuid",
+            "data.storeId: uuid",
+            "data.customerId: string",
+            "data.items[].menuItemId: uuid",
+            "data.items[].name: string",
+            "data.items[].quantity: integer",
+            "data.items[].unitPrice: integer",
+            "data.totalPrice: integer",
+            "data.deliveryAddress: string",
+        ],
+    },
+    Reliance {
+        event: "OrderCanceled",
+        fields: &["data.orderId: uuid", "data.reason: string"],
+    },
+];
 
 /// Keeps store orders in step with the orders the order service accepted and canceled.
 pub struct StoreOrders;
