@@ -6,4 +6,5 @@
 
 mod document;
 mod events;
+mod payment;
 mod producers;

@@ -1,6 +1,7 @@
 //! The port through which an order is paid, and its adapters: the payment service over HTTP,
 //! wrapped in the resilience policy (bulkhead, circuit breaker, timeout).
 
+pub mod contract;
 mod http;
 mod resilience;
 
