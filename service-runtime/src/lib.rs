@@ -12,6 +12,7 @@ pub mod identity;
 pub mod limit;
 pub mod ops;
 pub mod problem;
+pub mod retry;
 pub mod server;
 pub mod settings;
 pub mod telemetry;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -29,6 +29,12 @@ use crate::Problem;
 use crate::deadline::Deadline;
 use crate::limit::DEFAULT_TOLERANCE;
 use crate::settings::var;
+
+/// On every answer of admission control's (`busy` or `deadline`): the request was refused
+/// before any work was done on it. A caller may tell it from the service's other 503s (payment
+/// unavailable, a database pool timeout): the gateway sheds new work on it, and a client knows
+/// that a retry is safe, whatever the method.
+pub const REFUSED_HEADER: &str = "x-refused";
 
 /// Which requests are refused first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +172,20 @@ impl AdmissionSettings {
         }
     }
 
+    /// The answer to a request refused at the door: a 503 problem, `Retry-After`, and
+    /// [`REFUSED_HEADER`] saying why.
+    pub fn refuse(&self, refusal: Refusal) -> Response {
+        let problem = match refusal {
+            Refusal::Busy => self.busy(),
+            Refusal::Deadline => self.deadline_exceeded(),
+        };
+        let mut response = problem.into_response();
+        response
+            .headers_mut()
+            .insert(REFUSED_HEADER, HeaderValue::from_static(refusal.as_str()));
+        response
+    }
+
     /// 503 for a request refused because the service is at its limit.
     pub fn busy(&self) -> Problem {
         Problem::unavailable(
@@ -225,11 +245,10 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
     let mut permit = if settings.enabled {
         match limiter.acquire(&key, priority, deadline).await {
             Ok(permit) => Some(permit),
-            Err(Refusal::Busy) => return settings.busy().into_response(),
-            Err(Refusal::Deadline) => return settings.deadline_exceeded().into_response(),
+            Err(refusal) => return settings.refuse(refusal),
         }
     } else if deadline.remaining() < settings.min_budget {
-        return settings.deadline_exceeded().into_response();
+        return settings.refuse(Refusal::Deadline);
     } else {
         None
     };
@@ -247,6 +266,7 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
             tracing::warn!(route = %key, "request cut off at its deadline");
             metrics::counter!("admission_deadline_expired_total", "limiter" => limiter.name())
                 .increment(1);
+            // Not a refusal: the handler had begun, and may have done part of its work.
             settings.deadline_exceeded().into_response()
         }
     }

@@ -34,6 +34,8 @@ pub enum PaymentError {
     Unreachable(String),
     #[error("the payment service answered {0}")]
     Upstream(u16),
+    #[error("the request's time ran out before payment could answer")]
+    DeadlineExceeded,
     #[error("the payment circuit breaker is open")]
     BreakerOpen,
     #[error("too many payment calls in flight")]
@@ -47,7 +49,10 @@ impl PaymentError {
         match self {
             PaymentError::Timeout | PaymentError::Unreachable(_) => true,
             PaymentError::Upstream(status) => *status >= 500,
-            PaymentError::BreakerOpen | PaymentError::Saturated => false,
+            // The caller's time ran out: nothing says payment is unhealthy.
+            PaymentError::DeadlineExceeded
+            | PaymentError::BreakerOpen
+            | PaymentError::Saturated => false,
         }
     }
 
@@ -57,6 +62,7 @@ impl PaymentError {
             PaymentError::Timeout => "timeout",
             PaymentError::Unreachable(_) => "unreachable",
             PaymentError::Upstream(_) => "upstream_error",
+            PaymentError::DeadlineExceeded => "deadline_exceeded",
             PaymentError::BreakerOpen => "breaker_open",
             PaymentError::Saturated => "bulkhead_full",
         }

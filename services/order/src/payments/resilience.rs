@@ -21,6 +21,7 @@ mod breaker;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use service_runtime::deadline::Deadline;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use self::breaker::{CircuitBreaker, Permit};
@@ -170,9 +171,13 @@ impl<P: PaymentPort> PaymentPort for Resilient<P> {
         request: &ChargeRequest,
     ) -> Result<PaymentOutcome, PaymentError> {
         let started = Instant::now();
-        let outcome = tokio::time::timeout(self.timeout, self.inner.charge(request))
-            .await
-            .unwrap_or(Err(PaymentError::Timeout));
+        // The call is told the time it has: the timeout, or less if the request has less.
+        let own = Deadline::after(self.timeout);
+        let deadline = Deadline::current().map_or(own, |request| request.min(own));
+        let outcome =
+            tokio::time::timeout(self.timeout, deadline.scope(self.inner.charge(request)))
+                .await
+                .unwrap_or(Err(PaymentError::Timeout));
         if let Some(permit) = slot.breaker {
             permit.record(outcome.as_ref().is_err_and(PaymentError::is_failure));
         }
