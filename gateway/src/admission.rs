@@ -4,19 +4,24 @@
 //!
 //! The limiters are wide (`AdmissionSettings::gateway`): each service's own, tighter limiter
 //! decides what it can take, and refuses in microseconds; these are the backstop. Within each,
-//! a new order is new work, refused before the reserved share of the limit is touched.
+//! a new order is new work, refused before the reserved share of the limit is touched; and once
+//! the service refuses new work itself, the gateway refuses what the service would
+//! ([`crate::shedding`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, Method};
-use service_runtime::Problem;
-use service_runtime::admission::{AdmissionSettings, Limiter, Permit, Refusal};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use service_runtime::admission::{
+    AdmissionSettings, Limiter, Permit, Priority, REFUSED_HEADER, Refusal,
+};
 use service_runtime::deadline::Deadline;
 
 use crate::rules::{Route, Upstream};
 use crate::settings::Upstreams;
+use crate::shedding::{GatePass, NewWorkGate};
 
 /// The time a service's answer needs to come back through the gateway: the budget sent on is
 /// this much shorter than the gateway's own wait, so that a service that runs out of time
@@ -26,6 +31,7 @@ pub const REPLY_RESERVE: Duration = Duration::from_millis(100);
 #[derive(Clone)]
 pub struct EntryAdmission {
     limiters: Arc<HashMap<Upstream, Arc<Limiter>>>,
+    gates: Arc<HashMap<Upstream, Arc<NewWorkGate>>>,
     settings: Arc<AdmissionSettings>,
     upstreams: Arc<Upstreams>,
 }
@@ -37,8 +43,13 @@ impl EntryAdmission {
             .into_iter()
             .map(|u| (u, Limiter::new(u.name(), settings.clone())))
             .collect();
+        let gates = Upstream::ALL
+            .into_iter()
+            .map(|u| (u, NewWorkGate::new(u.name())))
+            .collect();
         Self {
             limiters: Arc::new(limiters),
+            gates: Arc::new(gates),
             settings: Arc::new(settings),
             upstreams: Arc::new(upstreams.clone()),
         }
@@ -55,7 +66,7 @@ impl EntryAdmission {
         route: &Route,
         method: &Method,
         deadline: Deadline,
-    ) -> Result<Option<Permit>, Problem> {
+    ) -> Result<Admitted, Response> {
         // What the service will be told it has: a request with less than it needs is refused
         // here rather than sent to be refused there.
         let deadline = deadline
@@ -64,21 +75,58 @@ impl EntryAdmission {
             .map_or(deadline, Deadline::at);
         if !self.settings.enabled {
             return match deadline.remaining() < self.settings.min_budget {
-                true => Err(self.settings.deadline_exceeded()),
-                false => Ok(None),
+                true => Err(self.settings.refuse(Refusal::Deadline)),
+                false => Ok(Admitted::default()),
             };
         }
+        let priority = self.settings.priority(method, &route.path);
+        let pass = match priority {
+            Priority::New => match self.gates.get(&route.upstream).map(NewWorkGate::enter) {
+                Some(None) => return Err(self.settings.refuse(Refusal::Busy)),
+                Some(pass) => pass,
+                None => None,
+            },
+            Priority::Ongoing => None,
+        };
         let Some(limiter) = self.limiters.get(&route.upstream) else {
-            return Ok(None);
+            return Ok(Admitted { permit: None, pass });
         };
         let key = route_key(method, &route.path);
-        let priority = self.settings.priority(method, &route.path);
         match limiter.acquire(&key, priority, deadline).await {
-            Ok(permit) => Ok(Some(permit)),
-            Err(Refusal::Busy) => Err(self.settings.busy()),
-            Err(Refusal::Deadline) => Err(self.settings.deadline_exceeded()),
+            Ok(permit) => Ok(Admitted {
+                permit: Some(permit),
+                pass,
+            }),
+            Err(refusal) => Err(self.settings.refuse(refusal)),
         }
     }
+}
+
+/// What a request admitted holds until its answer is back: its slot, and for new work its pass
+/// through the service's gate.
+#[derive(Debug, Default)]
+pub struct Admitted {
+    permit: Option<Permit>,
+    pass: Option<GatePass>,
+}
+
+impl Admitted {
+    /// Gives the slot back, and tells the gate whether the service refused the request.
+    pub fn settle(self, answer: &Response) {
+        drop(self.permit);
+        if let Some(pass) = self.pass {
+            pass.settle(refused_busy(answer));
+        }
+    }
+}
+
+/// Whether `answer` is the service's admission control refusing for lack of capacity.
+fn refused_busy(answer: &Response) -> bool {
+    answer.status() == StatusCode::SERVICE_UNAVAILABLE
+        && answer
+            .headers()
+            .get(REFUSED_HEADER)
+            .is_some_and(|v| v.as_bytes() == Refusal::Busy.as_str().as_bytes())
 }
 
 /// Requests of one kind share a latency baseline: the method and the path with its ids (any

@@ -91,18 +91,20 @@ async fn forward(State(gateway): State<Gateway>, request: Request) -> Response {
         return Problem::forbidden(reason).into_response();
     }
     let deadline = gateway.admission.deadline(&route, request.headers());
-    let _permit = match gateway
+    let admitted = match gateway
         .admission
         .admit(&route, request.method(), deadline)
         .await
     {
-        Ok(permit) => permit,
-        Err(problem) => return problem.into_response(),
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal,
     };
-    gateway
+    let answer = gateway
         .proxy
         .forward(&route, &identity, client_ip, request, deadline)
-        .await
+        .await;
+    admitted.settle(&answer);
+    answer
 }
 
 /// The peer address. Not `X-Forwarded-For`: a client could write any address there.

@@ -12,6 +12,7 @@ pub mod proxy;
 pub mod rate_limit;
 pub mod rules;
 pub mod settings;
+pub mod shedding;
 
 pub use settings::Settings;
 

@@ -1,25 +1,34 @@
 //! Forwarding a request to its service and the answer back, streamed both ways over one pooled
 //! client. The service's status, headers and body (problem+json included) pass unchanged; only
 //! the gateway's own failures (service down, too slow, body too large) are written here.
+//!
+//! An idempotent request (GET, HEAD, PUT, DELETE, OPTIONS, or any carrying an
+//! `Idempotency-Key`) whose connection to the service could not be made is sent once more,
+//! after a few milliseconds, within a retry budget per service (`service_runtime::retry`):
+//! that is a replica going away in a rolling restart. A service's own answers, 503s included,
+//! are never retried here: a service that refuses is overloaded, and its `Retry-After` is for
+//! the client.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::body::{Body, HttpBody};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use service_runtime::deadline::{self, Deadline};
+use service_runtime::retry::RetryPolicy;
 use service_runtime::trace::TraceParent;
 use service_runtime::{Identity, Problem};
 
 use crate::admission::REPLY_RESERVE;
 use crate::forwarded::{HOP_BY_HOP, connection_listed, upstream_headers};
-use crate::rules::Route;
+use crate::rules::{Route, Upstream};
 use crate::settings::{Settings, Upstreams};
 
 /// Seconds a client is asked to wait before retrying an unavailable service.
@@ -31,6 +40,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct Proxy {
     client: reqwest::Client,
     upstreams: Arc<Upstreams>,
+    retries: Arc<HashMap<Upstream, RetryPolicy>>,
     max_body_bytes: usize,
 }
 
@@ -47,6 +57,12 @@ impl Proxy {
         Ok(Self {
             client,
             upstreams: Arc::new(settings.upstreams.clone()),
+            retries: Arc::new(
+                Upstream::ALL
+                    .into_iter()
+                    .map(|u| (u, RetryPolicy::new(u.name())))
+                    .collect(),
+            ),
             max_body_bytes: settings.max_body_bytes,
         })
     }
@@ -71,19 +87,21 @@ impl Proxy {
         }
         let trace = TraceParent::current_or_new();
         let mut headers = upstream_headers(&parts.headers, identity, client_ip, &trace);
-        headers.insert(
-            HeaderName::from_static(deadline::HEADER),
-            deadline.header_value(REPLY_RESERVE),
-        );
 
         let too_large = Arc::new(AtomicBool::new(false));
-        let mut builder = self
-            .client
-            .request(parts.method.clone(), &url)
-            .headers(headers)
-            .timeout(deadline.remaining());
-        if !body.is_end_stream() {
-            builder = builder.body(limited(body, self.max_body_bytes, Arc::clone(&too_large)));
+        let may_retry = retryable(&parts.method, &parts.headers);
+        let mut body = match (body.is_end_stream(), may_retry) {
+            (true, _) => Outgoing::Empty,
+            // Read first (it is bounded by the body limit), so that it can be sent again.
+            (false, true) => match axum::body::to_bytes(body, self.max_body_bytes).await {
+                Ok(bytes) => Outgoing::Buffered(bytes),
+                Err(_) => return body_too_large().into_response(),
+            },
+            (false, false) => Outgoing::Streamed(body),
+        };
+        let retries = &self.retries[&route.upstream];
+        if may_retry {
+            retries.first_attempt();
         }
 
         let started = Instant::now();
@@ -93,7 +111,37 @@ impl Proxy {
             .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        match builder.send().await {
+        let mut attempt = 1;
+        let sent = loop {
+            headers.insert(
+                HeaderName::from_static(deadline::HEADER),
+                deadline.header_value(REPLY_RESERVE),
+            );
+            let mut builder = self
+                .client
+                .request(parts.method.clone(), &url)
+                .headers(headers.clone())
+                .timeout(deadline.remaining());
+            builder = match body.next(self.max_body_bytes, &too_large) {
+                Some(body) => builder.body(body),
+                None => builder,
+            };
+            match builder.send().await {
+                Err(e) if may_retry && e.is_connect() => {
+                    match retries.next_delay(attempt, Some(deadline)) {
+                        Some(wait) => {
+                            tracing::info!(upstream = upstream_name, error = %e, attempt,
+                                wait_ms = wait.as_millis() as u64, request_id, "retrying");
+                            tokio::time::sleep(wait).await;
+                            attempt += 1;
+                        }
+                        None => break Err(e),
+                    }
+                }
+                sent => break sent,
+            }
+        };
+        match sent {
             Ok(response) => {
                 tracing::info!(
                     upstream = upstream_name,
@@ -131,6 +179,42 @@ impl Proxy {
                 );
                 problem.into_response()
             }
+        }
+    }
+}
+
+/// Whether sending `method` twice does what sending it once does.
+fn retryable(method: &Method, headers: &HeaderMap) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    ) || headers.contains_key("idempotency-key")
+}
+
+/// A request's body on its way out.
+enum Outgoing {
+    Empty,
+    /// Read whole: may be sent again.
+    Buffered(Bytes),
+    /// Streamed through under the body limit, once.
+    Streamed(Body),
+    Sent,
+}
+
+impl Outgoing {
+    /// The body for the next try (`None`: no body).
+    fn next(&mut self, max: usize, too_large: &Arc<AtomicBool>) -> Option<reqwest::Body> {
+        match std::mem::replace(self, Outgoing::Sent) {
+            Outgoing::Empty => {
+                *self = Outgoing::Empty;
+                None
+            }
+            Outgoing::Buffered(bytes) => {
+                *self = Outgoing::Buffered(bytes.clone());
+                Some(reqwest::Body::from(bytes))
+            }
+            Outgoing::Streamed(body) => Some(limited(body, max, Arc::clone(too_large))),
+            Outgoing::Sent => None,
         }
     }
 }

@@ -10,3 +10,4 @@ mod limits;
 mod openapi;
 mod roles;
 mod routing;
+mod shedding;
