@@ -39,6 +39,7 @@ use async_trait::async_trait;
 use shared_events::{Envelope, Event, Topic};
 use sqlx::{PgConnection, PgPool};
 
+use crate::outbox;
 use crate::consumer::{BatchError, Delivered, HandleError, Outcome, Processor};
 
 /// A service's reaction to events, applied inside the transaction it is given.
@@ -117,7 +118,7 @@ impl<H: EventHandler> PgInbox<H> {
                 }
             }
         }
-        tx.commit().await.map_err(|e| (None, e.into()))?;
+        outbox::commit(tx).await.map_err(|e| (None, e.into()))?;
         let events = outcomes.iter().filter(|o| **o != Outcome::Ignored).count();
         metrics::histogram!("inbox_transaction_events", "consumer" => self.handler.name())
             .record(events as f64);
@@ -141,7 +142,7 @@ impl<H: EventHandler> Processor for PgInbox<H> {
         }
         let mut tx = self.pool.begin().await?;
         let outcome = self.apply(&mut tx, envelope).await?;
-        tx.commit().await?;
+        outbox::commit(tx).await?;
         Ok(outcome)
     }
 

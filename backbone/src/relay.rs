@@ -1,11 +1,13 @@
 //! The outbox relay: publishes committed outbox rows to Kafka, in order, and marks them sent.
 //!
-//! It wakes on `NOTIFY outbox` (sent when a transaction that wrote events commits), so an event
-//! is on Kafka milliseconds after its transaction, and polls as a safety net for notifications
-//! lost while its listening connection was down. Under load it drains in batches.
+//! It wakes when a transaction of this process that wrote events commits
+//! ([`crate::outbox::commit`]), so an event is on Kafka milliseconds after its transaction, and
+//! polls as a safety net (rows written by another process). Under load it drains in batches.
 //!
 //! Several replicas of a service may run relays on the same database: a transaction-scoped
-//! advisory lock lets one publish at a time, which keeps per-key order.
+//! advisory lock lets one publish at a time, which keeps per-key order. A relay that finds the
+//! lock taken looks again shortly: the other may have taken its batch before this process's
+//! rows were committed.
 
 use std::time::{Duration, Instant};
 
@@ -16,13 +18,25 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use shared_events::{Topic, Topics};
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const CHANNEL: &str = "outbox";
+use crate::outbox;
+
 /// Any constant shared by all relays of one database.
 const RELAY_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
+
+/// How soon a relay that found another publishing looks again.
+const NOT_LEADER_RETRY: Duration = Duration::from_millis(20);
+
+/// What one turn of the relay did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// Rows published (0: none were pending).
+    Published(usize),
+    /// Another relay on the same database was publishing.
+    NotLeader,
+}
 
 pub struct Relay {
     pool: PgPool,
@@ -30,7 +44,7 @@ pub struct Relay {
     topics: Topics,
     /// Rows per batch.
     pub batch_size: i64,
-    /// How often to look for rows when no notification came.
+    /// How often to look for rows when this process committed none.
     pub poll_interval: Duration,
     /// How long published rows are kept (for inspection) before they are deleted.
     pub retention: Duration,
@@ -58,7 +72,7 @@ impl Relay {
             producer,
             topics,
             batch_size: 200,
-            poll_interval: Duration::from_secs(1),
+            poll_interval: Duration::from_millis(500),
             retention: Duration::from_secs(24 * 3600),
             inbox_retention: Duration::from_secs(14 * 24 * 3600),
             max_attempts: 10,
@@ -71,17 +85,19 @@ impl Relay {
     }
 
     async fn run(self, shutdown: CancellationToken) {
-        let mut listener = None;
         let mut last_cleanup = Instant::now();
         let mut failures = 0u32;
+        let mut commits = outbox::commits();
         loop {
-            if listener.is_none() {
-                listener = self.listen().await.ok();
-            }
+            let mut wait = self.poll_interval;
             let drained = match self.publish_batch().await {
-                Ok(published) => {
+                Ok(Batch::Published(published)) => {
                     failures = 0;
                     published < self.batch_size as usize
+                }
+                Ok(Batch::NotLeader) => {
+                    wait = NOT_LEADER_RETRY;
+                    true
                 }
                 Err(e) => {
                     failures += 1;
@@ -98,25 +114,21 @@ impl Relay {
             if !drained {
                 continue;
             }
-            let wait = if failures > 0 {
-                Duration::from_millis(100 * 2u64.pow(failures.min(6)))
-            } else {
-                self.poll_interval
-            };
+            if failures > 0 {
+                wait = Duration::from_millis(100 * 2u64.pow(failures.min(6)));
+            }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                notified = wait_notification(&mut listener) => {
-                    if notified.is_err() {
-                        listener = None; // reconnect on the next turn
-                    }
-                }
+                _ = commits.changed(), if failures == 0 => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
         // Publish what was committed before the signal, then flush.
         loop {
             match self.publish_batch().await {
-                Ok(published) if published == self.batch_size as usize => continue,
+                Ok(Batch::Published(published)) if published == self.batch_size as usize => {
+                    continue;
+                }
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(error = %format!("{e:#}"), "final outbox batch failed");
@@ -135,21 +147,15 @@ impl Relay {
         tracing::info!("outbox relay stopped");
     }
 
-    async fn listen(&self) -> anyhow::Result<PgListener> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(CHANNEL).await?;
-        Ok(listener)
-    }
-
-    /// Publishes up to `batch_size` pending rows; returns how many were published.
-    pub async fn publish_batch(&self) -> anyhow::Result<usize> {
+    /// Publishes up to `batch_size` pending rows; says how many were published.
+    pub async fn publish_batch(&self) -> anyhow::Result<Batch> {
         let mut tx = self.pool.begin().await?;
         let leader: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
             .bind(RELAY_LOCK)
             .fetch_one(&mut *tx)
             .await?;
         if !leader {
-            return Ok(0);
+            return Ok(Batch::NotLeader);
         }
         let rows: Vec<Row> = sqlx::query_as(
             "select seq, topic, message_key, event_type, event_id, payload::text as payload, traceparent
@@ -159,7 +165,7 @@ impl Relay {
         .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
-            return Ok(0);
+            return Ok(Batch::Published(0));
         }
         let sends = rows.iter().map(|row| self.send(row));
         let outcomes = join_all(sends).await;
@@ -188,7 +194,7 @@ impl Relay {
         metrics::counter!("outbox_published_total").increment(published.len() as u64);
         match first_error {
             Some(e) => Err(e),
-            None => Ok(published.len()),
+            None => Ok(Batch::Published(published.len())),
         }
     }
 
@@ -276,12 +282,5 @@ impl Relay {
             .rows_affected();
         tracing::debug!(outbox, inbox, "old messaging rows deleted");
         Ok(())
-    }
-}
-
-async fn wait_notification(listener: &mut Option<PgListener>) -> sqlx::Result<()> {
-    match listener {
-        Some(l) => l.recv().await.map(|_| ()),
-        None => std::future::pending().await,
     }
 }

@@ -98,7 +98,7 @@ impl Stack {
     pub async fn enqueue(&self, envelopes: &[Envelope]) {
         let mut tx = self.pool().begin().await.unwrap();
         outbox::enqueue_all(&mut tx, envelopes).await.unwrap();
-        tx.commit().await.unwrap();
+        outbox::commit(tx).await.unwrap();
     }
 
     /// How many effects each event had, for the given events.

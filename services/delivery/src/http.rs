@@ -83,7 +83,8 @@ pub struct ListQuery {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Accident {
-    #[schema(example = "scooter crash")]
+    /// 1 to 200 characters once trimmed, not only white space.
+    #[schema(example = "scooter crash", min_length = 1, max_length = 200, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -195,7 +196,7 @@ async fn act(
     outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event))
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    outbox::commit(tx).await.map_err(internal)?;
     tracing::info!(order.id = %delivery.order_id, delivery.id = %delivery.id, status = %delivery.status, "delivery moved");
     Ok(Json(delivery.into()))
 }

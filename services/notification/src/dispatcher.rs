@@ -3,15 +3,16 @@
 //! channel delays messages but never blocks the handling of events.
 //!
 //! Rows are claimed with `for update skip locked`, so dispatchers of several replicas never send
-//! the same notification at once. A commit of new rows wakes it (LISTEN/NOTIFY); a short poll
-//! covers lost wake-ups and due retries.
+//! the same notification at once. The consumer's commits of new rows wake it (in-process, see
+//! `backbone::outbox::commits`: a database NOTIFY would serialize those commits); a short poll
+//! covers rows written by other replicas and due retries.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use backbone::outbox;
 use backbone::service::ConsumerTask;
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -39,7 +40,7 @@ impl Dispatcher {
     }
 
     async fn run(self, shutdown: CancellationToken) {
-        let mut listener = self.listen().await;
+        let mut commits = outbox::commits();
         loop {
             let drained = loop {
                 match self.dispatch_batch().await {
@@ -55,16 +56,10 @@ impl Dispatcher {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(wait) => {}
-                woken = wake(&mut listener) => if !woken { listener = None },
+                _ = commits.changed() => {}
             }
         }
         tracing::info!("notification dispatcher stopped");
-    }
-
-    async fn listen(&self) -> Option<PgListener> {
-        let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
-        listener.listen("notification").await.ok()?;
-        Some(listener)
     }
 
     /// Sends one batch of due notifications; how many it tried.
@@ -99,14 +94,6 @@ impl Dispatcher {
                 attempts, error, retry_in = ?retry_in, "notification failed; will retry");
         }
         Ok(())
-    }
-}
-
-/// Waits for a NOTIFY; `false` if the listener broke (then the poll carries on alone).
-async fn wake(listener: &mut Option<PgListener>) -> bool {
-    match listener {
-        Some(l) => l.recv().await.is_ok(),
-        None => std::future::pending().await,
     }
 }
 

@@ -233,7 +233,7 @@ impl Orders {
                 .ok_or(OrderError::NotFound)?;
             return Ok(replay(current));
         }
-        tx.commit().await?;
+        outbox::commit(tx).await?;
         tracing::info!(order.id = %order.id, status = %order.status, "payment answer recorded");
         Ok(match answer {
             Ok(PaymentOutcome::Approved { .. }) => Placement::Placed(order),
@@ -251,7 +251,7 @@ impl Orders {
             .ok_or(OrderError::NotFound)?;
         let change = order.cancel_by_customer()?;
         commit_change(&mut tx, &mut order, &change).await?;
-        tx.commit().await?;
+        outbox::commit(tx).await?;
         tracing::info!(order.id = %order.id, "order canceled by the customer");
         Ok(order)
     }

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use service_runtime::problem::internal_error as internal;
@@ -157,7 +158,7 @@ async fn charge(
     publish_all(&mut tx, charged.publish)
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    outbox::commit(tx).await.map_err(internal)?;
     let payment = charged.payment;
     tracing::info!(order.id = %payment.order_id, payment.id = %payment.id, status = %payment.status, "payment decided");
     Ok(respond(&payment, StatusCode::CREATED))

@@ -201,7 +201,7 @@ pub async fn add_menu_item(
     outbox::enqueue(&mut tx, &Envelope::new(SOURCE, registered))
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(database)?;
+    outbox::commit(tx).await.map_err(database)?;
     tracing::info!(store.id = %store.id, menu_item.id = %item.id, "menu item registered");
     Ok((StatusCode::CREATED, Json(item.into())))
 }
@@ -265,7 +265,7 @@ pub async fn change_menu_item(
         outbox::enqueue(&mut tx, &Envelope::new(SOURCE, changed))
             .await
             .map_err(internal)?;
-        tx.commit().await.map_err(database)?;
+        outbox::commit(tx).await.map_err(database)?;
         tracing::info!(store.id = %store.id, menu_item.id = %item.id, "menu item changed");
     }
     Ok(Json(item.into()))
@@ -300,7 +300,7 @@ pub async fn remove_menu_item(
     outbox::enqueue(&mut tx, &Envelope::new(SOURCE, item.remove()))
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    outbox::commit(tx).await.map_err(internal)?;
     tracing::info!(store.id = %store.id, menu_item.id = %menu_item_id, "menu item removed");
     Ok(StatusCode::NO_CONTENT)
 }

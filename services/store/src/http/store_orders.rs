@@ -60,7 +60,8 @@ pub struct ListQuery {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rejection {
-    #[schema(example = "sold out")]
+    /// 1 to 200 characters once trimmed, not only white space.
+    #[schema(example = "sold out", min_length = 1, max_length = 200, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -205,7 +206,7 @@ async fn act(
     outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event))
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    outbox::commit(tx).await.map_err(internal)?;
     tracing::info!(order.id = %order.order_id, store.id = %order.store_id, status = %order.status, "store order moved");
     Ok(Json(order.into()))
 }
