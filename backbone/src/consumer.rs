@@ -28,6 +28,7 @@ use shared_events::{Envelope, Topic};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+pub use dead_letter::PAYLOAD_DROPPED;
 pub use group::Consumer;
 use service_runtime::trace::TraceParent;
 

@@ -17,7 +17,7 @@ use rdkafka::util::Timeout;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use shared_events::Topic;
 
-use crate::consumer::header;
+use crate::consumer::{PAYLOAD_DROPPED, header};
 use crate::kafka::KafkaSettings;
 
 /// What a replay did.
@@ -25,7 +25,8 @@ use crate::kafka::KafkaSettings;
 pub struct ReplayReport {
     /// Dead letters republished to their topic.
     pub replayed: usize,
-    /// Dead letters of other consumers (when filtering), or without an origin.
+    /// Dead letters of other consumers (when filtering), without an origin, or sent without
+    /// their payload.
     pub skipped: usize,
 }
 
@@ -62,7 +63,8 @@ pub async fn replay_dead_letters(
         let message = message?;
         position.insert(message.partition(), message.offset() + 1);
         let origin = header(&message, "dlq.topic").map(str::to_owned);
-        let wanted = consumer.is_none_or(|c| header(&message, "dlq.consumer") == Some(c));
+        let wanted = consumer.is_none_or(|c| header(&message, "dlq.consumer") == Some(c))
+            && header(&message, PAYLOAD_DROPPED).is_none();
         match origin {
             Some(topic) if wanted => {
                 let mut headers = OwnedHeaders::new();

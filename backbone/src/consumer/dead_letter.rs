@@ -4,12 +4,24 @@
 use std::time::Duration;
 
 use rdkafka::Message;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::{RetryPolicy, sleep_or_cancel};
+
+/// The header of a dead letter sent without its payload (too large with the letter's headers),
+/// with the payload's size in bytes. The replayer skips such letters: there is nothing to replay.
+pub const PAYLOAD_DROPPED: &str = "dlq.payload-dropped";
+
+fn too_large(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::MessageSizeTooLarge)
+    )
+}
 
 /// Copies `message` to `topic`, the dead-letter topic, with its origin, the error and the
 /// consumer (`name`) in headers. Retries until it is sent: a dead letter must not be lost
@@ -28,6 +40,8 @@ pub(super) async fn send(
         message.offset().to_string(),
     );
     let mut attempt = 0;
+    // Set once the letter with its payload proved too large to send: it goes without it.
+    let mut dropped_payload: Option<String> = None;
     loop {
         attempt += 1;
         let mut headers = OwnedHeaders::new();
@@ -51,8 +65,14 @@ pub(super) async fn send(
                 value: Some(value),
             });
         }
+        if let Some(size) = &dropped_payload {
+            headers = headers.insert(Header {
+                key: PAYLOAD_DROPPED,
+                value: Some(size),
+            });
+        }
         let mut record = FutureRecord::to(topic).headers(headers);
-        if let Some(payload) = message.payload() {
+        if let Some(payload) = message.payload().filter(|_| dropped_payload.is_none()) {
             record = record.payload(payload);
         }
         if let Some(key) = message.key() {
@@ -65,6 +85,13 @@ pub(super) async fn send(
             Ok(_) => {
                 metrics::counter!("events_dead_lettered_total", "consumer" => name).increment(1);
                 return true;
+            }
+            Err((e, _)) if too_large(&e) && dropped_payload.is_none() => {
+                // A message at the size limit, with the dead letter's headers, is over it: sent
+                // again it would fail forever and hold up its partition.
+                let size = message.payload_len().to_string();
+                tracing::error!(consumer = name, bytes = %size, "dead letter too large: sent without its payload");
+                dropped_payload = Some(size);
             }
             Err((e, _)) => {
                 tracing::warn!(consumer = name, attempt, error = %e, "cannot send dead letter; retrying");

@@ -6,5 +6,6 @@
 mod batches;
 mod dead_letters;
 mod delivery;
+mod malformed;
 mod membership;
 mod support;
