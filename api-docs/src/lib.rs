@@ -3,8 +3,9 @@
 //! It is generated, not written: each service describes its own routes and bodies next to its
 //! handlers (`openapi()` in its `http` module), the gateway describes its own routes, and this
 //! crate merges them and applies what the gateway does to them (admin paths under
-//! `/admin/<service>`, internal routes left out, the bearer token, 401 and 429 on every proxied
-//! route). The result is committed as `docs/openapi.json`, which the gateway serves; a test keeps
+//! `/admin/<service>`, internal routes left out, the bearer token, and the answers any proxied
+//! route may give before or beside its handler: 401, 429, 503, and 400/413/415 where it reads a
+//! body or a query). The result is committed as `docs/openapi.json`, which the gateway serves; a test keeps
 //! that file equal to what this crate generates.
 
 use std::collections::BTreeSet;
@@ -142,19 +143,54 @@ fn add_gateway_answers(doc: &mut OpenApi) {
         "Unauthorized".to_owned(),
         RefOr::T(problem("missing, invalid or expired token")),
     );
-    components.responses.insert(
-        "TooManyRequests".to_owned(),
-        RefOr::T(problem("rate limited; see Retry-After")),
-    );
+    for (name, description) in [
+        ("TooManyRequests", "rate limited; see Retry-After"),
+        (
+            "MalformedRequest",
+            "a body that is not JSON or not of the schema's types (`malformed_body`), or a query \
+             string that does not parse (`malformed_query`)",
+        ),
+        (
+            "PayloadTooLarge",
+            "the body is larger than the gateway admits (`body_too_large`)",
+        ),
+        (
+            "UnsupportedMediaType",
+            "no `Content-Type: application/json` (`unsupported_media_type`)",
+        ),
+        (
+            "ServiceUnavailable",
+            "overloaded (`overloaded`), out of time (`deadline_exceeded`) or the service is \
+             unreachable; see Retry-After",
+        ),
+    ] {
+        components
+            .responses
+            .insert(name.to_owned(), RefOr::T(problem(description)));
+    }
     for item in doc.paths.paths.values_mut() {
         for operation in operations(item) {
+            let has_body = operation.request_body.is_some();
+            let has_query = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query));
+            let mut answers = vec![("401", "Unauthorized"), ("429", "TooManyRequests")];
+            if has_body || has_query {
+                answers.push(("400", "MalformedRequest"));
+            }
+            if has_body {
+                answers.push(("413", "PayloadTooLarge"));
+                answers.push(("415", "UnsupportedMediaType"));
+            }
+            answers.push(("503", "ServiceUnavailable"));
             let responses = &mut operation.responses.responses;
-            responses
-                .entry("401".to_owned())
-                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Unauthorized")));
-            responses
-                .entry("429".to_owned())
-                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("TooManyRequests")));
+            for (status, name) in answers {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+            }
         }
     }
 }

@@ -19,11 +19,29 @@ const MAX_USER_ID_CHARS: usize = 64;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DevTokenRequest {
     /// 1–64 characters of A–Z, a–z, 0–9, '-', '_', '.', '@'.
-    #[schema(example = "alice")]
+    #[schema(
+        example = "alice",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9._@-]+$"
+    )]
     pub user_id: String,
     /// customer, owner, rider or admin.
-    #[schema(example = "customer")]
+    #[schema(example = "customer", schema_with = role_schema)]
     pub role: String,
+}
+
+/// The roles as an enumeration: the field stays a string so that an unknown role is a 422
+/// (`invalid_role`) rather than a malformed body.
+fn role_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("customer, owner, rider or admin."))
+        .enum_values(Some(
+            [Role::Customer, Role::Owner, Role::Rider, Role::Admin].map(Role::as_str),
+        ))
+        .examples([serde_json::json!("customer")])
+        .build()
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -49,6 +67,8 @@ pub struct DevToken {
     responses(
         (status = 200, description = "a token", body = DevToken),
         (status = 400, description = "malformed body", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "no `Content-Type: application/json`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "development tokens are off", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "unknown role (`invalid_role`) or invalid userId (`invalid_user_id`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 429, description = "rate limited; see Retry-After", body = ProblemBody, content_type = "application/problem+json"),

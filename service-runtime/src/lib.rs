@@ -9,6 +9,7 @@ pub mod db;
 pub mod deadline;
 pub mod http;
 pub mod identity;
+pub mod json;
 pub mod limit;
 pub mod ops;
 pub mod problem;

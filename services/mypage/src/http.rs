@@ -80,6 +80,7 @@ async fn one(
 #[into_params(parameter_in = Query)]
 pub struct PopularQuery {
     /// 1–100, 10 by default.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 

@@ -49,8 +49,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlaceOrder {
     pub store_id: Uuid,
+    /// 1 to 50 lines, each for a different menu item.
+    #[schema(min_items = 1, max_items = 50)]
     pub items: Vec<ItemRequest>,
-    #[schema(example = "Seoul, Gangnam-gu, Teheran-ro 1")]
+    /// 1 to 200 characters once trimmed, not only white space.
+    #[schema(
+        example = "Seoul, Gangnam-gu, Teheran-ro 1",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub delivery_address: String,
 }
 
@@ -59,7 +67,8 @@ pub struct PlaceOrder {
 pub struct ItemRequest {
     pub menu_item_id: Uuid,
     /// 1 to 99. Signed, so that a negative quantity is a validation error (422), not a type error.
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 99)]
+    #[serde(deserialize_with = "service_runtime::json::whole_number")]
     pub quantity: i64,
 }
 

@@ -13,10 +13,13 @@ use service_runtime::Problem;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DelayRange {
-    #[schema(example = 400)]
+    /// At most `maxMs`.
+    #[schema(example = 400, maximum = 60_000)]
+    #[serde(deserialize_with = "service_runtime::json::whole_unsigned")]
     pub min_ms: u64,
     /// At most 60000.
-    #[schema(example = 620)]
+    #[schema(example = 620, maximum = 60_000)]
+    #[serde(deserialize_with = "service_runtime::json::whole_unsigned")]
     pub max_ms: u64,
 }
 
@@ -49,7 +52,7 @@ impl FromStr for DelayRange {
 pub struct FaultSettings {
     pub delay: DelayRange,
     /// The share of payment calls answered 503, 0.0–1.0.
-    #[schema(example = 0.0)]
+    #[schema(example = 0.0, minimum = 0.0, maximum = 1.0)]
     pub failure_rate: f64,
 }
 

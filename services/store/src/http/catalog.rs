@@ -20,7 +20,13 @@ use crate::events::SOURCE;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewStore {
-    #[schema(example = "Chicken House")]
+    /// 1 to 100 characters once trimmed, not only white space.
+    #[schema(
+        example = "Chicken House",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S"
+    )]
     pub name: String,
 }
 
@@ -48,10 +54,17 @@ impl From<Store> for StoreBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewMenuItem {
-    #[schema(example = "Fried chicken")]
+    /// 1 to 100 characters once trimmed, not only white space.
+    #[schema(
+        example = "Fried chicken",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S"
+    )]
     pub name: String,
-    /// Won.
-    #[schema(example = 18000)]
+    /// Won, 1 to 10,000,000.
+    #[schema(example = 18000, minimum = 1, maximum = 10_000_000)]
+    #[serde(deserialize_with = "service_runtime::json::whole_number")]
     pub price: i64,
 }
 
@@ -59,7 +72,15 @@ pub struct NewMenuItem {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MenuItemChange {
+    /// 1 to 100 characters once trimmed, not only white space.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    /// Won, 1 to 10,000,000.
+    #[schema(minimum = 1, maximum = 10_000_000)]
+    #[serde(
+        default,
+        deserialize_with = "service_runtime::json::optional_whole_number"
+    )]
     pub price: Option<i64>,
     pub available: Option<bool>,
 }
