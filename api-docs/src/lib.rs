@@ -29,6 +29,9 @@ const INTERNAL: &[(&str, &str)] = &[
     ("post", "/payments"),
 ];
 
+/// The services with an outbox (mypage has none: it only reads events).
+const POSTGRES_SERVICES: [&str; 5] = ["order", "payment", "store", "delivery", "notification"];
+
 /// The whole public API.
 pub fn document() -> OpenApi {
     let mut doc = OpenApiBuilder::new()
@@ -75,6 +78,10 @@ pub fn document() -> OpenApi {
         ("mypage", mypage_service::http::openapi()),
     ] {
         doc.merge(behind_gateway(service, part));
+    }
+    // Every PostgreSQL-backed service serves the parked outbox rows' admin routes.
+    for service in POSTGRES_SERVICES {
+        doc.merge(behind_gateway(service, backbone::parked::http::openapi()));
     }
     add_gateway_answers(&mut doc);
     doc.merge(named_after("gateway", gateway::openapi::openapi()));

@@ -6,6 +6,8 @@
 //!   arrived, up to `CONSUMER_BATCH_MAX`), hands their events to a [`consumer::Processor`],
 //!   stores each offset only after the effect is committed, retries with backoff and sends what
 //!   it gives up on to the dead-letter topic.
+//! - [`parked`]: what operators do with outbox rows the relay gave up on (list, retry, drop),
+//!   as a command and as admin routes.
 //! - [`inbox`]: the processor for PostgreSQL services, which records each handled event in the
 //!   same transaction as its effect so a redelivery has no second effect, and applies a batch in
 //!   one transaction (one commit, one WAL flush, for up to `CONSUMER_BATCH_MAX` events).
@@ -16,6 +18,7 @@ pub mod consumer;
 pub mod inbox;
 pub mod kafka;
 pub mod outbox;
+pub mod parked;
 pub mod relay;
 pub mod replay;
 pub mod schema;

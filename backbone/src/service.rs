@@ -114,6 +114,11 @@ impl Backbone {
                     this.kafka.topics.clone(),
                 )
                 .spawn(shutdown.child_token()),
+                crate::parked::watch(
+                    this.pool.clone(),
+                    Duration::from_secs(10),
+                    shutdown.child_token(),
+                ),
             ];
             let mut all_started = true;
             for consumer in consumers {
@@ -231,8 +236,8 @@ pub struct Wiring {
 }
 
 /// Builds a PostgreSQL-backed service: pool, Kafka clients, background start-up (migrations,
-/// topics, relay, consumers), the shared HTTP stack around `wire`'s routes (behind admission
-/// control), bound and ready to run.
+/// topics, relay, consumers), the shared HTTP stack around `wire`'s routes and the parked-row
+/// admin routes (behind admission control), bound and ready to run.
 pub async fn launch(
     settings: ServiceSettings,
     migrator: &'static Migrator,
@@ -242,6 +247,7 @@ pub async fn launch(
     let backbone = Backbone::new(pool, settings.kafka.clone())?;
     let shutdown = CancellationToken::new();
     let Wiring { routes, consumers } = wire(&backbone)?;
+    let routes = routes.merge(crate::parked::http::router(backbone.pool.clone()));
     let background = backbone.start(migrator, consumers, shutdown.clone());
     // A request without a deadline of its caller's gets one no later than a wait for a pooled
     // connection could last: it is cut off with a 503 before that wait could fail it with a 500.

@@ -8,4 +8,5 @@ mod dead_letters;
 mod delivery;
 mod malformed;
 mod membership;
+mod parked;
 mod support;

@@ -1,0 +1,121 @@
+//! The parked-row actions as admin routes of every PostgreSQL-backed service, for a cluster where
+//! no one runs commands beside the database: through the gateway they are
+//! `/admin/<service>/outbox…`, for the admin role only (the service checks it again).
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use service_runtime::problem::{ApiJson, ProblemBody, internal_error};
+use service_runtime::{Identity, Problem, Role};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{ParkedRow, SelectionBody};
+
+/// `GET /admin/outbox`, `POST /admin/outbox/retry`, `POST /admin/outbox/drop`.
+pub fn router(pool: PgPool) -> Router {
+    Router::new()
+        .route("/admin/outbox", get(list))
+        .route("/admin/outbox/retry", post(retry))
+        .route("/admin/outbox/drop", post(drop))
+        .with_state(pool)
+}
+
+/// The routes' part of the API document, as a service serves them.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, retry, drop),
+    components(schemas(ParkedRow, SelectionBody, Affected)),
+    tags((name = "outbox", description = "Outbox rows the relay could not publish, for operators"))
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+/// The rows an action applied to.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Affected {
+    pub event_ids: Vec<Uuid>,
+}
+
+/// The outbox rows parked now, oldest first (admin).
+#[utoipa::path(
+    get,
+    path = "/admin/outbox",
+    operation_id = "outbox.list",
+    tag = "outbox",
+    responses(
+        (status = 200, description = "the parked rows", body = Vec<ParkedRow>),
+        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+async fn list(
+    State(pool): State<PgPool>,
+    identity: Identity,
+) -> Result<Json<Vec<ParkedRow>>, Problem> {
+    identity.require(&[Role::Admin])?;
+    Ok(Json(super::list(&pool).await.map_err(internal_error)?))
+}
+
+/// Puts parked rows back in the relay's queue, e.g. `{"eventIds":["…"]}` or `{"all":true}`
+/// (admin). Ids of rows that are not parked are ignored.
+#[utoipa::path(
+    post,
+    path = "/admin/outbox/retry",
+    operation_id = "outbox.retry",
+    tag = "outbox",
+    request_body = SelectionBody,
+    responses(
+        (status = 200, description = "the rows retried", body = Affected),
+        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "no rows named, or both ways (`invalid_selection`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+async fn retry(
+    State(pool): State<PgPool>,
+    identity: Identity,
+    ApiJson(body): ApiJson<SelectionBody>,
+) -> Result<Json<Affected>, Problem> {
+    identity.require(&[Role::Admin])?;
+    let selection = body.selection().map_err(invalid)?;
+    let event_ids = super::retry(&pool, &selection)
+        .await
+        .map_err(internal_error)?;
+    tracing::warn!(user.id = %identity.user_id, rows = event_ids.len(), "parked outbox rows retried by an admin");
+    Ok(Json(Affected { event_ids }))
+}
+
+/// Deletes parked rows, whose events are then never published (admin).
+#[utoipa::path(
+    post,
+    path = "/admin/outbox/drop",
+    operation_id = "outbox.drop",
+    tag = "outbox",
+    request_body = SelectionBody,
+    responses(
+        (status = 200, description = "the rows dropped", body = Affected),
+        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "no rows named, or both ways (`invalid_selection`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+async fn drop(
+    State(pool): State<PgPool>,
+    identity: Identity,
+    ApiJson(body): ApiJson<SelectionBody>,
+) -> Result<Json<Affected>, Problem> {
+    identity.require(&[Role::Admin])?;
+    let selection = body.selection().map_err(invalid)?;
+    let event_ids = super::drop(&pool, &selection)
+        .await
+        .map_err(internal_error)?;
+    tracing::warn!(user.id = %identity.user_id, rows = event_ids.len(), "parked outbox rows dropped by an admin");
+    Ok(Json(Affected { event_ids }))
+}
+
+fn invalid(reason: &'static str) -> Problem {
+    Problem::unprocessable("invalid_selection", reason)
+}
