@@ -291,6 +291,13 @@ pub struct User {
 }
 
 impl User {
+    /// A request with this user's token, to add anything to (headers, a raw body).
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
     pub async fn send(
         &self,
         method: Method,
