@@ -134,7 +134,7 @@ const MAX_IDEMPOTENCY_KEY: usize = 200;
     post,
     path = "/orders",
     tag = "order",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeating a key returns the caller's first order with it instead of placing another")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeating a key returns the caller's first order with it instead of placing another: 1 to 200 visible ASCII characters", min_length = 1, max_length = 200, pattern = r"^[\t\x20-\x7e]*[\x21-\x7e][\t\x20-\x7e]*$")),
     request_body = PlaceOrder,
     responses(
         (status = 201, description = "placed and paid", body = OrderBody,
