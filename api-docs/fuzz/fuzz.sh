@@ -21,6 +21,8 @@ FUZZ_OUT=${FUZZ_OUT:-${FD_STATE:-$HOME/.local/state/fooddelivery}/fuzz}
 curl -fs -o /dev/null --max-time 5 "$GATEWAY_URL/health/ready" \
   || { echo "fuzz: no ready gateway at $GATEWAY_URL (./dev up)" >&2; exit 1; }
 mkdir -p "$FUZZ_OUT"
+# schemathesis keeps its cache in the working directory: there, not in the work tree.
+cd "$FUZZ_OUT"
 
 token() { # token ROLE: a development token for a user of its own
   curl -fs -X POST "$GATEWAY_URL/auth/dev-token" -H 'content-type: application/json' \
