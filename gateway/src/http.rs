@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
-use axum::http::{Extensions, HeaderValue, Method, header};
+use axum::http::{Extensions, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -68,6 +68,18 @@ pub fn router(
     })
 }
 
+/// The methods a request may be forwarded with.
+const FORWARDED_METHODS: [Method; 8] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::TRACE,
+];
+
 /// Every proxied request: token, then the caller's rate limit, then the role rules, then a slot
 /// on the service within the route's time budget.
 async fn forward(State(gateway): State<Gateway>, request: Request) -> Response {
@@ -87,6 +99,21 @@ async fn forward(State(gateway): State<Gateway>, request: Request) -> Response {
     let Some(route) = rules::resolve(request.uri().path()) else {
         return service_runtime::problem::not_found().await.into_response();
     };
+    // Extension methods (QUERY, ...) are not forwarded: no service has any. The standard ones
+    // are, and a service answers those it does not serve with its own 405 and exact `Allow`.
+    if !FORWARDED_METHODS.contains(request.method()) {
+        let mut refused = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not a method of this API", request.method()),
+        )
+        .into_response();
+        refused.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE"),
+        );
+        return refused;
+    }
     if let Err(reason) = route.authorize(identity.role, request.method()) {
         return Problem::forbidden(reason).into_response();
     }

@@ -177,3 +177,29 @@ async fn cors_is_closed_by_default_and_open_to_configured_origins() {
     closed.stop().await;
     open.stop().await;
 }
+
+#[tokio::test]
+async fn a_method_no_service_answers_is_405_at_the_gateway() {
+    let gateway = spawn_gateway(settings()).await;
+
+    let response = gateway
+        .client
+        .request(
+            reqwest::Method::from_bytes(b"QUERY").unwrap(),
+            gateway.url("/admin/payment/outbox/drop"),
+        )
+        .bearer(&token("ops", "admin"))
+        .json(&serde_json::json!({ "all": true }))
+        .send()
+        .await
+        .unwrap();
+
+    assert!(response.headers().contains_key("allow"));
+    assert_problem(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+    gateway.stop().await;
+}
