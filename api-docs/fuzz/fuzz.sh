@@ -36,10 +36,16 @@ printf '%-9s %-8s %s\n' ROLE RESULT SUMMARY
 for role in $FUZZ_ROLES; do
   report=$FUZZ_OUT/$role.txt
   status=0
+  # POST /payments is the order service's call: routed for admins (gateway/src/rules.rs) but
+  # left out of the public document, so for an admin /payments answers POST and OPTIONS as the
+  # payment service does, not as the document says. The per-operation settings cannot name an
+  # operation the document does not have: admins leave /payments out (the other roles fuzz it).
+  role_args=()
+  [[ $role == admin ]] && role_args=(--exclude-path /payments)
   "$SCHEMATHESIS" --no-color --config-file "$ROOT/api-docs/fuzz/schemathesis.toml" run \
     "$ROOT/docs/openapi.json" --url "$GATEWAY_URL" \
     -H "Authorization: Bearer $(token "$role")" \
-    --checks all --max-examples "$FUZZ_EXAMPLES" "${seed_args[@]}" \
+    --checks all "${role_args[@]}" --max-examples "$FUZZ_EXAMPLES" "${seed_args[@]}" \
     --report junit --report-junit-path "$FUZZ_OUT/$role.xml" >"$report" 2>&1 || status=$?
   summary=$(grep -E '^=+ .* in [0-9.]+s =+$' "$report" | tail -n 1 | tr -d '=' | xargs || true)
   if ((status == 0)); then
