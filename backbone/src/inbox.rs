@@ -39,8 +39,8 @@ use async_trait::async_trait;
 use shared_events::{Envelope, Event, Topic};
 use sqlx::{PgConnection, PgPool};
 
-use crate::outbox;
 use crate::consumer::{BatchError, Delivered, HandleError, Outcome, Processor};
+use crate::outbox;
 
 /// A service's reaction to events, applied inside the transaction it is given.
 #[async_trait]

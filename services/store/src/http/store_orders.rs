@@ -61,7 +61,12 @@ pub struct ListQuery {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rejection {
     /// 1 to 200 characters once trimmed, not only white space.
-    #[schema(example = "sold out", min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        example = "sold out",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"\S"
+    )]
     pub reason: String,
 }
 
