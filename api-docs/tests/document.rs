@@ -6,13 +6,6 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-/// The committed file, read at run time so that a stale file fails the test instead of being
-/// compiled in.
-fn committed() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
 fn generated() -> Value {
     serde_json::from_str(&api_docs::pretty_json().unwrap()).unwrap()
 }
@@ -30,23 +23,11 @@ fn operations(doc: &Value) -> BTreeSet<(String, String)> {
 
 #[test]
 fn the_committed_document_is_what_the_code_generates() {
-    let generated = api_docs::pretty_json().unwrap();
-    let committed = committed();
-    if generated != committed {
-        let first_difference = generated
-            .lines()
-            .zip(committed.lines())
-            .position(|(g, c)| g != c)
-            .map_or_else(
-                || "one is a prefix of the other".to_owned(),
-                |i| format!("line {}", i + 1),
-            );
-        panic!(
-            "docs/openapi.json is out of date with the code (first difference: {first_difference}).\n\
-             Regenerate it from the workspace root and commit it:\n\n    \
-             cargo run -p api-docs > docs/openapi.json\n"
-        );
-    }
+    test_stack::assert_committed(
+        "docs/openapi.json",
+        &api_docs::pretty_json().unwrap(),
+        "cargo run -p api-docs > docs/openapi.json",
+    );
 }
 
 #[test]

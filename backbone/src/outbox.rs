@@ -56,7 +56,7 @@ pub async fn commit(tx: Transaction<'_, Postgres>) -> sqlx::Result<()> {
 
 /// Tells whoever waits on [`commits`] in this process that a transaction which wrote rows for
 /// them (outbox rows for the relay; rows another background task sends on) has committed.
-pub fn committed() {
+pub(crate) fn committed() {
     COMMITS.send_modify(|n| *n = n.wrapping_add(1));
 }
 

@@ -73,7 +73,8 @@ pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ParkedRow>> {
 }
 
 /// Puts the selected parked rows back in the relay's queue with their attempts reset; returns
-/// their event ids. The relay takes them on its next round (at most its poll interval).
+/// their event ids. This process's relay is woken for them; run from elsewhere (the `outbox`
+/// command), the service's relay takes them at its next poll.
 #[tracing::instrument(skip_all)]
 pub async fn retry(pool: &PgPool, which: &Selection) -> sqlx::Result<Vec<Uuid>> {
     let ids: Vec<Uuid> = sqlx::query_scalar(
@@ -87,6 +88,7 @@ pub async fn retry(pool: &PgPool, which: &Selection) -> sqlx::Result<Vec<Uuid>> 
     for id in &ids {
         tracing::warn!(event.id = %id, "parked outbox row retried");
     }
+    crate::outbox::committed();
     refresh_gauge(pool).await?;
     Ok(ids)
 }

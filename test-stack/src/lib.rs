@@ -379,3 +379,26 @@ impl TcpProxy {
         self.enabled.send_replace(true);
     }
 }
+
+/// Fails unless the committed file at `path` (from the workspace root) is exactly `generated`,
+/// naming the first line that differs and how to regenerate it (`regenerate`, a command). Read
+/// at run time, so that a stale file fails instead of being compiled in.
+pub fn assert_committed(path: &str, generated: &str, regenerate: &str) {
+    let file = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
+    let committed = std::fs::read_to_string(file).unwrap_or_default();
+    if generated == committed {
+        return;
+    }
+    let first_difference = generated
+        .lines()
+        .zip(committed.lines())
+        .position(|(g, c)| g != c)
+        .map_or_else(
+            || "one is a prefix of the other".to_owned(),
+            |i| format!("line {}", i + 1),
+        );
+    panic!(
+        "{path} is out of date with the code (first difference: {first_difference}).\n\
+         Regenerate it from the workspace root and commit it:\n\n    {regenerate}\n"
+    );
+}

@@ -11,7 +11,7 @@ use service_runtime::{Identity, Problem, Role};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{ParkedRow, SelectionBody};
+use super::{ParkedRow, Selection, SelectionBody};
 
 /// `GET /admin/outbox`, `POST /admin/outbox/retry`, `POST /admin/outbox/drop`.
 pub fn router(pool: PgPool) -> Router {
@@ -80,13 +80,8 @@ async fn retry(
     identity: Identity,
     ApiJson(body): ApiJson<SelectionBody>,
 ) -> Result<Json<Affected>, Problem> {
-    identity.require(&[Role::Admin])?;
-    let selection = body.selection().map_err(invalid)?;
-    let event_ids = super::retry(&pool, &selection)
-        .await
-        .map_err(internal_error)?;
-    tracing::warn!(user.id = %identity.user_id, rows = event_ids.len(), "parked outbox rows retried by an admin");
-    Ok(Json(Affected { event_ids }))
+    let selection = admitted_selection(&identity, body)?;
+    affected(&identity, "retried", super::retry(&pool, &selection).await)
 }
 
 /// Deletes parked rows, whose events are then never published (admin).
@@ -107,12 +102,25 @@ async fn drop(
     identity: Identity,
     ApiJson(body): ApiJson<SelectionBody>,
 ) -> Result<Json<Affected>, Problem> {
+    let selection = admitted_selection(&identity, body)?;
+    affected(&identity, "dropped", super::drop(&pool, &selection).await)
+}
+
+/// An admin's selection of parked rows, or the problem that refuses it.
+fn admitted_selection(identity: &Identity, body: SelectionBody) -> Result<Selection, Problem> {
     identity.require(&[Role::Admin])?;
-    let selection = body.selection().map_err(invalid)?;
-    let event_ids = super::drop(&pool, &selection)
-        .await
-        .map_err(internal_error)?;
-    tracing::warn!(user.id = %identity.user_id, rows = event_ids.len(), "parked outbox rows dropped by an admin");
+    body.selection().map_err(invalid)
+}
+
+/// The answer to an action on the rows `done` (retried, dropped), logged.
+fn affected(
+    identity: &Identity,
+    done: &'static str,
+    outcome: sqlx::Result<Vec<Uuid>>,
+) -> Result<Json<Affected>, Problem> {
+    let event_ids = outcome.map_err(internal_error)?;
+    tracing::warn!(user.id = %identity.user_id, rows = event_ids.len(), action = done,
+        "parked outbox rows changed by an admin");
     Ok(Json(Affected { event_ids }))
 }
 

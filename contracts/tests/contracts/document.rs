@@ -6,38 +6,23 @@ use contracts::asyncapi::{self, COMMITTED_PATH};
 use serde_json::Value;
 use shared_events::{Event, Topic};
 
-/// The committed file, read at run time so that a stale file fails the test instead of being
-/// compiled in. `UPDATE_CONTRACTS=1` rewrites it instead.
-fn committed() -> String {
-    let path = format!("{}/../{COMMITTED_PATH}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
 #[test]
 fn the_committed_document_is_what_the_code_generates() {
     let generated = asyncapi::pretty_json().unwrap();
+    // `UPDATE_CONTRACTS=1` rewrites it instead.
     if std::env::var_os("UPDATE_CONTRACTS").is_some() {
         let path = format!("{}/../{COMMITTED_PATH}", env!("CARGO_MANIFEST_DIR"));
         std::fs::write(path, &generated).unwrap();
         return;
     }
-    let committed = committed();
-    if generated != committed {
-        let first_difference = generated
-            .lines()
-            .zip(committed.lines())
-            .position(|(g, c)| g != c)
-            .map_or_else(
-                || "one is a prefix of the other".to_owned(),
-                |i| format!("line {}", i + 1),
-            );
-        panic!(
-            "{COMMITTED_PATH} is out of date with the code (first difference: {first_difference}).\n\
-             Regenerate it from the workspace root and commit it:\n\n    \
-             cargo run -p contracts --bin asyncapi > {COMMITTED_PATH}\n\n\
-             (or UPDATE_CONTRACTS=1 cargo test -p contracts --test contracts document)\n"
-        );
-    }
+    test_stack::assert_committed(
+        COMMITTED_PATH,
+        &generated,
+        &format!(
+            "cargo run -p contracts --bin asyncapi > {COMMITTED_PATH}\n\n\
+             (or UPDATE_CONTRACTS=1 cargo test -p contracts --test contracts document)"
+        ),
+    );
 }
 
 #[test]
