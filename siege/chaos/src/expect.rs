@@ -80,7 +80,8 @@ pub fn outcome(acked: &[Step]) -> Result<Outcome, String> {
             out.order_status = "Canceled";
             out.cancel_reason = Some("delivery_accident");
             out.payment = "Refunded";
-            out.store = "Cooked";
+            // A cancellation is final everywhere: the store cancels even a cooked order.
+            out.store = "Canceled";
             out.delivery = Some("Failed");
             refunded(&mut notifications);
         }
@@ -182,8 +183,8 @@ mod tests {
         let accident = outcome(&[Placed, Accepted, Cooking, Cooked, Accident]).unwrap();
         assert_eq!(accident.cancel_reason, Some("delivery_accident"));
         assert_eq!(
-            (accident.payment, accident.delivery),
-            ("Refunded", Some("Failed"))
+            (accident.payment, accident.store, accident.delivery),
+            ("Refunded", "Canceled", Some("Failed"))
         );
         assert!(accident.notifications.contains(&"DeliveryStarted"));
     }

@@ -41,7 +41,7 @@ fn partitions(client: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<i32>> {
 }
 
 /// Partition → end offset of the dead-letter topic now.
-pub async fn dead_letter_ends(brokers: &str) -> anyhow::Result<BTreeMap<i32, i64>> {
+pub async fn dead_letter_ends(brokers: &str) -> anyhow::Result<BTreeMap<String, i64>> {
     let brokers = brokers.to_owned();
     tokio::task::spawn_blocking(move || {
         let client: BaseConsumer = config(&brokers).create()?;
@@ -49,7 +49,7 @@ pub async fn dead_letter_ends(brokers: &str) -> anyhow::Result<BTreeMap<i32, i64
         let mut ends = BTreeMap::new();
         for partition in partitions(&client, &topic)? {
             let (_, high) = client.fetch_watermarks(&topic, partition, TIMEOUT)?;
-            ends.insert(partition, high);
+            ends.insert(partition.to_string(), high);
         }
         Ok(ends)
     })
@@ -70,7 +70,7 @@ pub struct DeadLetter {
 /// The dead letters written since `from` (partition → offset).
 pub async fn dead_letters_since(
     brokers: &str,
-    from: BTreeMap<i32, i64>,
+    from: BTreeMap<String, i64>,
 ) -> anyhow::Result<Vec<DeadLetter>> {
     let brokers = brokers.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -83,7 +83,9 @@ pub async fn dead_letters_since(
         let mut ends = BTreeMap::new();
         for partition in partitions(&client, &topic)? {
             let (low, high) = client.fetch_watermarks(&topic, partition, TIMEOUT)?;
-            let start = from.get(&partition).copied().unwrap_or(low).max(low);
+            let start = from
+                .get(&partition.to_string())
+                .copied().unwrap_or(low).max(low);
             if start < high {
                 assignment.add_partition_offset(&topic, partition, Offset::Offset(start))?;
                 ends.insert(partition, high);

@@ -36,9 +36,10 @@ pub enum Line {
         menu_items: Vec<String>,
         customers: Vec<String>,
         started_ms: u64,
-        /// Partition → end offset of the dead-letter topic when the run started.
+        /// Partition (as text: a JSON key) → end offset of the dead-letter topic when the run
+        /// started.
         #[serde(default)]
-        dlq_offsets: BTreeMap<i32, i64>,
+        dlq_offsets: BTreeMap<String, i64>,
     },
     /// One request and its answer (`status` 0: no answer — a connection error or a timeout).
     Request {
