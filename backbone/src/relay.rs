@@ -52,6 +52,10 @@ pub struct Relay {
     pub inbox_retention: Duration,
     /// Failed sends after which a row is parked instead of holding up the rows behind it.
     pub max_attempts: i32,
+    /// Tests only (`OUTBOX_FAULT_FREEZE_AFTER_PUBLISH`): the relay stops dead once a batch is on
+    /// Kafka and before it is marked published, as if the process were killed there; killing
+    /// it then leaves published rows unmarked, which the next relay publishes again.
+    pub freeze_after_publish: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -76,6 +80,7 @@ impl Relay {
             retention: Duration::from_secs(24 * 3600),
             inbox_retention: Duration::from_secs(14 * 24 * 3600),
             max_attempts: 10,
+            freeze_after_publish: false,
         }
     }
 
@@ -169,6 +174,13 @@ impl Relay {
         }
         let sends = rows.iter().map(|row| self.send(row));
         let outcomes = join_all(sends).await;
+        if self.freeze_after_publish {
+            tracing::error!(
+                rows = rows.len(),
+                "fault point: outbox relay frozen after publishing, before marking"
+            );
+            std::future::pending::<()>().await;
+        }
         // Only the rows before the first failure count as published: a later event of the same
         // order must not be marked while an earlier one is still to be sent. (It may be on Kafka
         // already; it is then sent again after the earlier one, and consumers drop duplicates.)

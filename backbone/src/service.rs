@@ -63,6 +63,8 @@ pub struct Backbone {
     pub pool: PgPool,
     pub kafka: KafkaSettings,
     pub producer: FutureProducer,
+    /// Tests only: see [`Relay::freeze_after_publish`].
+    pub freeze_after_publish: bool,
     started: Arc<AtomicBool>,
 }
 
@@ -73,6 +75,7 @@ impl Backbone {
             pool,
             kafka,
             producer,
+            freeze_after_publish: false,
             started: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -107,13 +110,14 @@ impl Backbone {
             if !this.prepare(migrator, &shutdown).await {
                 return;
             }
+            let mut relay = Relay::new(
+                this.pool.clone(),
+                this.producer.clone(),
+                this.kafka.topics.clone(),
+            );
+            relay.freeze_after_publish = this.freeze_after_publish;
             let mut tasks = vec![
-                Relay::new(
-                    this.pool.clone(),
-                    this.producer.clone(),
-                    this.kafka.topics.clone(),
-                )
-                .spawn(shutdown.child_token()),
+                relay.spawn(shutdown.child_token()),
                 crate::parked::watch(
                     this.pool.clone(),
                     Duration::from_secs(10),
@@ -195,6 +199,7 @@ impl ReadinessCheck for Started {
 /// | `REQUEST_TIMEOUT_MS` | `10000` | a request taking longer is answered 503; also its deadline when the caller sent none |
 /// | `ADMISSION_*` | see [`AdmissionSettings`] | admission control in front of the service's routes |
 /// | Kafka variables | see [`KafkaSettings`] | |
+/// | `OUTBOX_FAULT_FREEZE_AFTER_PUBLISH` | `false` | tests only: the relay stops dead after publishing a batch, before marking it (`./dev chaos r4` kills it there) |
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
     pub http: service_runtime::settings::HttpSettings,
@@ -202,6 +207,7 @@ pub struct ServiceSettings {
     pub kafka: KafkaSettings,
     pub request_timeout: Duration,
     pub admission: AdmissionSettings,
+    pub freeze_after_publish: bool,
 }
 
 impl ServiceSettings {
@@ -225,6 +231,10 @@ impl ServiceSettings {
                 10_000,
             )?),
             admission: AdmissionSettings::from_env(admission)?,
+            freeze_after_publish: service_runtime::settings::var(
+                "OUTBOX_FAULT_FREEZE_AFTER_PUBLISH",
+                false,
+            )?,
         })
     }
 }
@@ -244,7 +254,8 @@ pub async fn launch(
     wire: impl FnOnce(&Backbone) -> anyhow::Result<Wiring>,
 ) -> anyhow::Result<service_runtime::Application> {
     let pool = service_runtime::db::lazy_pool(&settings.database)?;
-    let backbone = Backbone::new(pool, settings.kafka.clone())?;
+    let mut backbone = Backbone::new(pool, settings.kafka.clone())?;
+    backbone.freeze_after_publish = settings.freeze_after_publish;
     let shutdown = CancellationToken::new();
     let Wiring { routes, consumers } = wire(&backbone)?;
     let routes = routes.merge(crate::parked::http::router(backbone.pool.clone()));

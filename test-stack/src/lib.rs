@@ -255,6 +255,7 @@ pub fn service_settings(db: &TestDatabase, kafka: &KafkaSettings) -> backbone::S
         kafka: kafka.clone(),
         request_timeout: Duration::from_secs(10),
         admission: admission(),
+        freeze_after_publish: false,
     }
 }
 

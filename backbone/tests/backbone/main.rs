@@ -6,6 +6,7 @@
 mod batches;
 mod dead_letters;
 mod delivery;
+mod fault_point;
 mod malformed;
 mod membership;
 mod parked;
