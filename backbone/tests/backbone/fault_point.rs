@@ -31,9 +31,11 @@ async fn a_relay_killed_between_publish_and_mark_is_followed_by_one_effect_per_e
     stack.relay(&shutdown);
     stack.wait_published().await;
     // The republished batch has been handled once the group has committed all ten messages.
-    test_stack::eventually(Duration::from_secs(30), "the batch handled again", || async {
-        stack.committed_everything("recorder").await.then_some(())
-    })
+    test_stack::eventually(
+        Duration::from_secs(30),
+        "the batch handled again",
+        || async { stack.committed_everything("recorder").await.then_some(()) },
+    )
     .await;
 
     // Assert

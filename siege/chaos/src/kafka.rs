@@ -85,7 +85,9 @@ pub async fn dead_letters_since(
             let (low, high) = client.fetch_watermarks(&topic, partition, TIMEOUT)?;
             let start = from
                 .get(&partition.to_string())
-                .copied().unwrap_or(low).max(low);
+                .copied()
+                .unwrap_or(low)
+                .max(low);
             if start < high {
                 assignment.add_partition_offset(&topic, partition, Offset::Offset(start))?;
                 ends.insert(partition, high);
