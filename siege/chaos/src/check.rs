@@ -62,7 +62,6 @@ pub async fn check(check: Check) -> anyhow::Result<Report> {
     let book = Book::gather(read(&check.ledger)?);
     let Some(Line::Run {
         customers,
-        started_ms,
         dlq_offsets,
         ..
     }) = book.run.clone()
@@ -73,7 +72,7 @@ pub async fn check(check: Check) -> anyhow::Result<Report> {
         Some(path) => Faults::read(path)?,
         None => Faults::default(),
     };
-    let requests = RequestStats::of(&book.requests, started_ms);
+    let requests = RequestStats::of(&book.requests);
     let dbs = Databases::connect(&check.database_server)?;
     let api = Api::new(&check.gateway, Duration::from_secs(10))?;
     let mut tokens = HashMap::new();

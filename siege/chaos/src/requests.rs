@@ -30,7 +30,7 @@ pub fn failed(status: u16) -> bool {
 }
 
 impl RequestStats {
-    pub fn of(lines: &[Line], _started_ms: u64) -> Self {
+    pub fn of(lines: &[Line]) -> Self {
         let mut stats = RequestStats::default();
         let mut place_latencies = Vec::new();
         let (mut first_tries, mut first_ok) = (0usize, 0usize);
@@ -137,17 +137,14 @@ mod tests {
 
     #[test]
     fn failures_are_server_errors_refusals_for_load_and_silence_not_client_answers() {
-        let stats = RequestStats::of(
-            &[
-                request("place", 201, 1, true),
-                request("place", 503, 2, true),
-                request("place", 201, 3, false),
-                request("accepted", 404, 4, true),
-                request("accepted", 0, 50, false),
-                request("accepted", 409, 60, false),
-            ],
-            0,
-        );
+        let stats = RequestStats::of(&[
+            request("place", 201, 1, true),
+            request("place", 503, 2, true),
+            request("place", 201, 3, false),
+            request("accepted", 404, 4, true),
+            request("accepted", 0, 50, false),
+            request("accepted", 409, 60, false),
+        ]);
         assert_eq!((stats.sent, stats.failed), (6, 2));
         assert_eq!(stats.last_failure_ms, Some(60));
         assert!((stats.place_first_ok_pct - 50.0).abs() < 1e-9);
