@@ -81,7 +81,9 @@ impl<P: Processor> Consumer<P> {
                 Ok(message) => message,
                 Err(e) => {
                     tracing::warn!(consumer = name, error = %e, "kafka receive failed");
-                    if sleep_or_cancel(Duration::from_secs(1), &shutdown).await {
+                    if let Some(pause) = pause_after(&e)
+                        && sleep_or_cancel(pause, &shutdown).await
+                    {
                         break;
                     }
                     continue;
@@ -353,5 +355,40 @@ fn store(consumer: &GroupConsumer, messages: &[BorrowedMessage<'_>], name: &str)
         if let Err(e) = consumer.store_offset_from_message(message) {
             tracing::warn!(consumer = name, error = %e, "cannot store offset");
         }
+    }
+}
+
+/// How long to wait after a receive error before receiving again. Errors are events in the
+/// consumer's queue, each returned once: a broker that was away for a while leaves dozens of
+/// "all brokers down" events queued behind it, and a pause after each one held the consumer
+/// back from its messages (and its rebalance) for as many seconds after the broker was back.
+/// Only a fatal error, which the consumer keeps returning, is worth a pause.
+fn pause_after(error: &KafkaError) -> Option<Duration> {
+    matches!(error, KafkaError::MessageConsumptionFatal(_)).then_some(Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod receive_error_tests {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+    use super::pause_after;
+
+    #[test]
+    fn a_queued_transport_error_is_passed_over_at_once_and_only_a_fatal_one_waits() {
+        for transient in [
+            RDKafkaErrorCode::AllBrokersDown,
+            RDKafkaErrorCode::BrokerTransportFailure,
+        ] {
+            assert_eq!(
+                pause_after(&KafkaError::MessageConsumption(transient)),
+                None
+            );
+        }
+        assert!(
+            pause_after(&KafkaError::MessageConsumptionFatal(
+                RDKafkaErrorCode::FencedInstanceId
+            ))
+            .is_some()
+        );
     }
 }
