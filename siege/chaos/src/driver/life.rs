@@ -223,6 +223,9 @@ async fn step_call(ctx: &Ctx, step: Step, path: &str, token: &str, body: Option<
 async fn find_delivery(ctx: &Ctx, order: &str) -> Option<String> {
     let deadline = Instant::now() + ctx.plan.step_timeout;
     let mut first = true;
+    // Backing off as the other steps do: thousands of orders waiting at once for a delivery
+    // (its consumer behind) must not poll the rider's rate limit away.
+    let mut backoff = Duration::from_millis(300);
     loop {
         let path = format!("/deliveries?orderId={order}");
         let answer = attempt(
@@ -249,7 +252,8 @@ async fn find_delivery(ctx: &Ctx, order: &str) -> Option<String> {
             eprintln!("chaos: no delivery started for order {order}");
             return None;
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
     }
 }
 
