@@ -75,15 +75,25 @@ payment_faults() {
 }
 no_payment_faults() { payment_faults '{"delay":{"minMs":0,"maxMs":0},"failureRate":0}'; }
 
-# duplicates_dropped: redelivered events the inboxes recognised, summed over the services' current
-# processes (each counts from its own start).
-duplicates_dropped() {
-  local s total=0 n
+# duplicates_snapshot: per service, its process and the redelivered events its inboxes
+# recognised (events_consumed_total{outcome="duplicate"}, counted since the process started).
+duplicates_snapshot() {
+  local s n
   for s in payment order store delivery notification mypage; do
     n=$(curl -fs --max-time 5 "http://127.0.0.1:$(port_of "$s")/metrics" 2>/dev/null \
       | awk '/^events_consumed_total\{/ && /outcome="duplicate"/ { s += $NF } END { printf "%d", s }')
-    total=$((total + ${n:-0}))
+    echo "$s $(cat "$FD_STATE/run/$s.pid" 2>/dev/null || echo -) ${n:-0}"
   done
+}
+
+# duplicates_since SNAPSHOT: the copies recognised since the snapshot (a process started since
+# counts from zero).
+duplicates_since() {
+  local total=0 s pid n before_pid before_n
+  while read -r s pid n; do
+    read -r before_pid before_n < <(awk -v s="$s" '$1 == s { print $2, $3 }' <<<"$1")
+    if [[ $pid == "$before_pid" ]]; then total=$((total + n - before_n)); else total=$((total + n)); fi
+  done < <(duplicates_snapshot)
   echo "$total"
 }
 
@@ -242,7 +252,7 @@ scenario() {
   say "$name: $orders orders at $rate/s (${LOAD_S}s) — $(sed -n "s/^fault_$name() { # //p" "${BASH_SOURCE[0]}")"
   ensure_up
   local before_dups started=$SECONDS
-  before_dups=$(duplicates_dropped)
+  before_dups=$(duplicates_snapshot)
   "$CHAOS_BIN" drive --scenario "$name" --gateway "$GATEWAY_URL" --ledger "$OUT.ledger.jsonl" \
     --orders "$orders" --rate "$rate" --brokers "$KAFKA_BROKERS" --step-timeout-s "$STEP_TIMEOUT_S" \
     2> >(tee "$OUT.driver.log" >&2) &
@@ -260,7 +270,7 @@ scenario() {
   local failed; failed=$(jq .requests.failed "$OUT.json" 2>/dev/null || echo "?")
   case $name in
     r2 | r4 | r5 | r7)
-      echo "  redelivered, dropped as duplicates  $(duplicates_dropped) (the consumers' counters since each process started; $before_dups before the scenario)" | tee -a "$OUT.txt" ;;
+      echo "  redelivered, dropped as duplicates  $(duplicates_since "$before_dups") (events the inboxes recognised during the scenario)" | tee -a "$OUT.txt" ;;
     r6)
       say "consumer lag after the poison (loadgen lag)"
       if [[ -n ${LOADGEN:-} ]] && "$LOADGEN" lag --brokers "$KAFKA_BROKERS" --out "$OUT.lag.json" --drain-timeout-s 60 >/dev/null 2>&1; then
