@@ -48,6 +48,10 @@ pub enum Line {
         at_ms: u64,
         latency_ms: u64,
         first: bool,
+        /// The problem's `code` of an answer that is not a 2xx (`overloaded`,
+        /// `upstream_unavailable`, …), which says who refused and why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
     /// The system acknowledged `step` of `order`.
     Ack {

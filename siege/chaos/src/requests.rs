@@ -41,12 +41,17 @@ impl RequestStats {
                 at_ms,
                 latency_ms,
                 first,
+                code,
             } = line
             else {
                 continue;
             };
             stats.sent += 1;
-            *stats.by_status.entry(format!("{op} {status}")).or_insert(0) += 1;
+            let key = match code {
+                Some(code) => format!("{op} {status} {code}"),
+                None => format!("{op} {status}"),
+            };
+            *stats.by_status.entry(key).or_insert(0) += 1;
             if failed(*status) {
                 stats.failed += 1;
                 let end = at_ms + latency_ms;
@@ -132,6 +137,7 @@ mod tests {
             at_ms,
             latency_ms: 10,
             first,
+            code: (status == 503).then(|| "overloaded".to_owned()),
         }
     }
 
@@ -149,6 +155,7 @@ mod tests {
         assert_eq!(stats.last_failure_ms, Some(60));
         assert!((stats.place_first_ok_pct - 50.0).abs() < 1e-9);
         assert_eq!(stats.by_status["place 201"], 2);
+        assert_eq!(stats.by_status["place 503 overloaded"], 1);
     }
 
     #[test]

@@ -277,6 +277,9 @@ async fn attempt(
         at_ms,
         latency_ms: answer.latency.as_millis() as u64,
         first,
+        code: (!answer.ok())
+            .then(|| answer.body["code"].as_str().map(str::to_owned))
+            .flatten(),
     });
     answer
 }
