@@ -92,6 +92,14 @@ impl KafkaSettings {
             .context("cannot create Kafka consumer")
     }
 
+    /// The same one-off reader, polled by hand: its partitions can be split into queues of
+    /// their own (a rebuild reads every partition in time order).
+    pub fn blocking_consumer(&self, group: &str) -> anyhow::Result<BaseConsumer> {
+        self.consumer_config(group)
+            .create()
+            .context("cannot create Kafka consumer")
+    }
+
     /// A service's long-lived consumer in `group`: a static member when the process has a
     /// stable name (`KAFKA_GROUP_INSTANCE_ID`), and its rebalances logged.
     pub fn group_member(&self, group: &str) -> anyhow::Result<GroupConsumer> {

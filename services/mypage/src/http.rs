@@ -37,10 +37,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
 
-/// The live generation's collections, looked up per request so a rebuild swaps in seamlessly.
+/// The live generation's collections, looked up (at most a second ago) so a rebuild swaps in
+/// seamlessly.
 async fn live(store: &Store) -> Result<Views, Problem> {
-    let generations = store.generations().await.map_err(internal)?;
-    Ok(store.views(&generations.active))
+    store.live().await.map_err(internal)
 }
 
 #[utoipa::path(get, path = "/mypage/orders", tag = "mypage",

@@ -43,6 +43,33 @@ pub struct Take<'a> {
     pub change: &'a CountChange,
 }
 
+/// Count changes summed in memory and written once: how a rebuild counts, since it reads
+/// history once, up to fixed offsets, into a generation nobody reads yet.
+#[derive(Debug, Default)]
+pub struct Tally {
+    menus: BTreeMap<Uuid, Total>,
+}
+
+#[derive(Debug)]
+struct Total {
+    store_id: String,
+    name: String,
+    count: i64,
+}
+
+impl Tally {
+    pub fn add(&mut self, take: &Take<'_>) {
+        for (menu_item_id, name) in menu_items(take.view) {
+            let total = self.menus.entry(menu_item_id).or_insert_with(|| Total {
+                store_id: store_of(take.view),
+                name: name.to_owned(),
+                count: 0,
+            });
+            total.count += take.change.delta;
+        }
+    }
+}
+
 /// A counter, a menu item, a partition.
 type GroupKey = (Counter, Uuid, i32);
 
@@ -66,11 +93,7 @@ impl Views {
                 groups
                     .entry(key)
                     .or_insert_with(|| Group {
-                        store_id: take
-                            .view
-                            .store_id
-                            .map(|s| s.to_string())
-                            .unwrap_or_default(),
+                        store_id: store_of(take.view),
                         name: name.to_owned(),
                         changes: Vec::new(),
                     })
@@ -121,6 +144,28 @@ impl Views {
         for (offset, delta) in group.changes {
             self.take(&id, &mark, offset, offset, delta).await?;
         }
+        Ok(())
+    }
+
+    /// Adds a rebuild's tally to the counts, once: a retry after a failure skips the menu items
+    /// already done.
+    pub async fn add_tally(&self, tally: &Tally, concurrency: usize) -> anyhow::Result<()> {
+        use futures::{StreamExt, TryStreamExt};
+        let mark = format!("marks.{}.tally", Counter::Rebuild.as_str());
+        futures::stream::iter(&tally.menus)
+            .map(|(menu_item_id, total)| {
+                let (id, mark) = (menu_item_id.to_string(), &mark);
+                async move {
+                    if !self.take(&id, mark, 1, 1, total.count).await? {
+                        self.create_menu(&id, &total.store_id, &total.name).await?;
+                        self.take(&id, mark, 1, 1, total.count).await?;
+                    }
+                    anyhow::Ok(())
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(())
     }
 
@@ -187,4 +232,8 @@ impl Views {
             })
             .collect())
     }
+}
+
+fn store_of(view: &OrderView) -> String {
+    view.store_id.map(|s| s.to_string()).unwrap_or_default()
 }

@@ -12,6 +12,7 @@ use shared_events::{Envelope, Topic};
 use crate::domain::Merged;
 use crate::menus::{Counter, Take};
 use crate::store::{Generations, Store, Views};
+use crate::views::Applied;
 
 /// Folds every order-related event into the live view (and into one being rebuilt).
 pub struct Projection {
@@ -195,7 +196,7 @@ fn building_counts(
 }
 
 /// How many orders of a batch are folded at once.
-const CONCURRENCY: usize = 16;
+pub const CONCURRENCY: usize = 16;
 
 /// Applies a batch of events to one generation's collections: the views first (each order once,
 /// several at a time), then the count changes. On failure nothing is reported applied: folding
@@ -214,29 +215,10 @@ pub async fn apply_batch(
         .apply_all(events, CONCURRENCY)
         .await
         .map_err(|e| (Vec::new(), classify(e)))?;
-    // A change is counted when the message that first brought its event is handled (again,
-    // after a crash); a copy of the event published twice changes no count.
-    let takes: Vec<Take<'_>> = events
-        .iter()
-        .zip(&applied)
-        .zip(counts)
-        .filter_map(|(((_, position), applied), counts)| {
-            let (Counts::Yes(counter), Some(change), Some(view)) =
-                (counts, &applied.change, &applied.view)
-            else {
-                return None;
-            };
-            (change.at == *position).then_some(Take {
-                counter,
-                view,
-                change,
-            })
-        })
-        .collect();
     // Every change of the batch or, for some menu items, none: the retry re-applies what is
     // missing, and the marks skip what is not.
     views
-        .count_all(&takes, CONCURRENCY)
+        .count_all(&takes(events, &applied, &counts), CONCURRENCY)
         .await
         .map_err(|e| (Vec::new(), classify(e)))?;
     Ok(applied
@@ -249,13 +231,40 @@ pub async fn apply_batch(
         .collect())
 }
 
+/// The count changes to take for a batch's events, as folded into `applied`. A change is
+/// counted when the message that first brought its event is handled (again, after a crash); a
+/// copy of the event published twice changes no count.
+pub fn takes<'a>(
+    events: &[(&Envelope, Position)],
+    applied: &'a [Applied],
+    counts: &[Counts],
+) -> Vec<Take<'a>> {
+    events
+        .iter()
+        .zip(applied)
+        .zip(counts)
+        .filter_map(|(((_, position), applied), counts)| {
+            let (Counts::Yes(counter), Some(change), Some(view)) =
+                (*counts, &applied.change, &applied.view)
+            else {
+                return None;
+            };
+            (change.at == *position).then_some(Take {
+                counter,
+                view,
+                change,
+            })
+        })
+        .collect()
+}
+
 fn transient(e: mongodb::error::Error) -> HandleError {
     HandleError::Transient(e.into())
 }
 
 /// A document that cannot be (de)serialized will not get better; anything else from the
 /// database (unreachable, timed out) is retried until it clears.
-fn classify(e: anyhow::Error) -> HandleError {
+pub(crate) fn classify(e: anyhow::Error) -> HandleError {
     use mongodb::error::ErrorKind;
     // A write the server refuses for what it is (a document grown too large, a validation
     // failure) fails again on every retry: dead-letter it rather than stall every order behind it.

@@ -7,6 +7,8 @@
 //! declared in [`Store::prepare`] (see the README for what FerretDB needs besides).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mongodb::bson::{Bson, Document, doc};
@@ -16,10 +18,16 @@ use mongodb::{Client, Collection, Database};
 const POINTER: &str = "projection";
 const POINTER_ID: &str = "mypage";
 
+/// How long a request may use the live generation it learnt of without asking again: well
+/// under the grace a rebuild gives readers of the old one before dropping it.
+const LIVE_FOR: Duration = Duration::from_secs(1);
+
 /// The MongoDB database of the read model.
 #[derive(Clone)]
 pub struct Store {
     db: Database,
+    /// The live generation as last read, and when: most requests need no lookup of their own.
+    live: Arc<Mutex<Option<(Instant, String)>>>,
 }
 
 /// Which collections are live, and which are being rebuilt (written to as well, meanwhile).
@@ -51,6 +59,7 @@ impl Store {
         let client = Client::with_options(options).context("cannot create MongoDB client")?;
         Ok(Self {
             db: client.database(database),
+            live: Arc::default(),
         })
     }
 
@@ -94,6 +103,26 @@ impl Store {
             building: pointer.get_str("building").ok().map(str::to_owned),
             building_ends,
         })
+    }
+
+    /// The live generation's collections, for reading: the pointer is read (never written) at
+    /// most once a second.
+    pub async fn live(&self) -> mongodb::error::Result<Views> {
+        if let Some((read_at, active)) =
+            self.live.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && read_at.elapsed() < LIVE_FOR
+        {
+            return Ok(self.views(active));
+        }
+        let pointer = self
+            .pointer()
+            .find_one(doc! { "_id": POINTER_ID })
+            .await?
+            .unwrap_or_default();
+        let active = pointer.get_str("active").unwrap_or("g0").to_owned();
+        let views = self.views(&active);
+        *self.live.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), active));
+        Ok(views)
     }
 
     /// Points `building` at a generation being rebuilt (or at none).

@@ -8,28 +8,41 @@
 //!    with 1, every event reaches the new generation at least once. The order topic's end
 //!    offsets are written to the pointer: below them the rebuild applies menu count changes, at
 //!    and above them the live consumer does, so each change is counted once.
+//!    History is read in time order across the partitions ([`history`]) and each order is
+//!    written once it has been quiet for a while ([`window`]), with all its events together;
+//!    the menu counts are summed in memory and written at the end.
 //! 3. The pointer switches `active` to the new generation; the old one is dropped.
+
+mod history;
+mod window;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use anyhow::Context;
-use backbone::HandleError;
-use backbone::Position;
-use futures::FutureExt;
-use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use backbone::{HandleError, Position};
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::{Offset, TopicPartitionList};
 use secrecy::ExposeSecret;
-use shared_events::{Decoded, Envelope, Topic};
+use shared_events::{Envelope, Topic};
 
-use crate::menus::Counter;
-use crate::projection::{Counts, TOPICS, apply_batch};
+use crate::menus::{Counter, Tally};
+use crate::projection::{CONCURRENCY, Counts, TOPICS, classify, takes};
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, Views};
+use window::Window;
 
-/// Most events folded together: an order's events mostly fall in one batch, so each view is
-/// written once, and each menu item's changes are taken together.
+/// Events of released orders folded together: new views are inserted together, in one request.
 const BATCH: usize = 20_000;
+/// An order is written once nothing has happened to it for this long (in the events' time):
+/// the events of an order a customer is still waiting for are minutes apart.
+const QUIET_MS: i64 = 10 * 60 * 1_000;
+/// Most events held at once (about 100 MB); past it the quietest orders are written early.
+const HELD: usize = 200_000;
+/// Messages between two progress lines in the log.
+const PROGRESS: u64 = 100_000;
+/// Writes retried while the database is unreachable, 500 ms apart.
+const ATTEMPTS: u32 = 20;
 const WATERMARK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lets requests that looked up the old generation just before the swap finish reading it, and
 /// the live consumer finish the batch it began with the old pointer (a write to a dropped
@@ -59,7 +72,6 @@ pub async fn run(settings: &Settings) -> anyhow::Result<RebuildReport> {
     tracing::info!(%generation, previous = %previous.active, "rebuild started");
 
     let group = format!("mypage.rebuild-{}", uuid::Uuid::new_v4().simple());
-    let consumer: StreamConsumer = settings.kafka.consumer(&group)?;
     let (assignment, ends) = end_offsets(settings).await?;
     let order_topic = settings.kafka.topics.name(Topic::Order);
     let order_ends: BTreeMap<i32, i64> = ends
@@ -71,43 +83,29 @@ pub async fn run(settings: &Settings) -> anyhow::Result<RebuildReport> {
     let mut remaining = ends;
     remaining
         .retain(|(topic, partition), _| assignment.find_partition(topic, *partition).is_some());
-    consumer
-        .assign(&assignment)
-        .context("cannot assign partitions")?;
 
     let views = store.views(&generation);
+    let (mut history, reader) = history::read(settings.kafka.clone(), group, assignment, remaining);
+    let mut window = Window::new(QUIET_MS, HELD);
+    let mut writer = Writer::new(&views);
     let mut events = 0;
-    let mut batch = Vec::with_capacity(BATCH);
-    while !remaining.is_empty() {
-        // The next message, then whatever else has arrived, up to a batch.
-        let mut next = Some(consumer.recv().await);
-        while let Some(received) = next.take() {
-            let message = received.context("reading history failed")?;
-            let key = (message.topic().to_owned(), message.partition());
-            if let Some(&end) = remaining.get(&key) {
-                if message.offset() < end {
-                    events += 1;
-                    if let Ok(Decoded::Event(envelope)) =
-                        Envelope::decode(message.payload().unwrap_or_default())
-                    {
-                        let position = Position {
-                            partition: message.partition(),
-                            offset: message.offset(),
-                        };
-                        batch.push((*envelope, position));
-                    }
-                }
-                if message.offset() + 1 >= end {
-                    remaining.remove(&key);
-                }
-            }
-            if batch.len() < BATCH && !remaining.is_empty() {
-                next = consumer.recv().now_or_never();
-            }
+    while let Some(read) = history.recv().await {
+        events += 1;
+        let Some(envelope) = read.envelope else {
+            continue;
+        };
+        let Some(order_id) = envelope.event.order_id() else {
+            continue; // not about an order: the projection has nothing to do with it
+        };
+        window.hold(order_id, read.at_ms, (envelope, read.position));
+        writer.add(window.release(read.at_ms)).await?;
+        if events % PROGRESS == 0 {
+            tracing::info!(%generation, events, held = window.len(), "rebuilding");
         }
-        apply_patiently(&views, &batch).await?;
-        batch.clear();
     }
+    reader.await.context("the history reader failed")??;
+    writer.add(window.release_all()).await?;
+    writer.finish().await?;
 
     store.activate(&generation).await?;
     tracing::info!(%generation, events, "rebuilt generation is live");
@@ -148,34 +146,91 @@ async fn end_offsets(
     .await?
 }
 
-/// Retries while the database is unreachable; an event that cannot be folded is skipped, as the
-/// live consumer would have dead-lettered it.
-async fn apply_patiently(
-    views: &crate::store::Views,
-    batch: &[(Envelope, Position)],
-) -> anyhow::Result<()> {
-    let events: Vec<_> = batch.iter().map(|(e, p)| (e, *p)).collect();
-    let counts = |_: &Envelope, _| Ok(Counts::Yes(Counter::Rebuild));
-    let (mut from, mut attempt) = (0, 0);
-    while from < events.len() {
-        match apply_batch(views, &events[from..], counts).await {
-            Ok(_) => return Ok(()),
-            Err((done, HandleError::Failed(e))) => {
-                let skipped = from + done.len();
-                tracing::error!(event.id = %events[skipped].0.id, error = %format!("{e:#}"), "event skipped in rebuild");
-                from = skipped + 1;
-            }
-            Err((done, HandleError::Transient(e))) => {
-                attempt += 1;
-                anyhow::ensure!(
-                    attempt <= 20,
-                    "the database stayed unreachable; rebuild abandoned"
-                );
-                tracing::warn!(attempt, error = %format!("{e:#}"), "rebuild write failed; retrying");
-                from += done.len();
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
+/// Writes released orders a batch at a time, and the menu counts at the end.
+struct Writer<'a> {
+    views: &'a Views,
+    ready: Vec<(Envelope, Position)>,
+    tally: Tally,
+}
+
+impl<'a> Writer<'a> {
+    fn new(views: &'a Views) -> Self {
+        Self {
+            views,
+            ready: Vec::with_capacity(BATCH),
+            tally: Tally::default(),
         }
     }
-    Ok(())
+
+    async fn add(&mut self, released: Vec<(Envelope, Position)>) -> anyhow::Result<()> {
+        self.ready.extend(released);
+        if self.ready.len() >= BATCH {
+            self.write().await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> anyhow::Result<()> {
+        self.write().await?;
+        patiently(|| self.views.add_tally(&self.tally, CONCURRENCY))
+            .await
+            .map_err(abandon)
+    }
+
+    async fn write(&mut self) -> anyhow::Result<()> {
+        let ready = std::mem::take(&mut self.ready);
+        let events: Vec<_> = ready.iter().map(|(e, p)| (e, *p)).collect();
+        self.fold(&events).await
+    }
+
+    /// Folds events into their views (each order's together) and sums their count changes. An
+    /// event that cannot be folded is found by halving and skipped, as the live consumer would
+    /// have dead-lettered it.
+    async fn fold(&mut self, events: &[(&Envelope, Position)]) -> anyhow::Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        match patiently(|| self.views.apply_all(events, CONCURRENCY)).await {
+            Ok(applied) => {
+                let counts = vec![Counts::Yes(Counter::Rebuild); events.len()];
+                for take in takes(events, &applied, &counts) {
+                    self.tally.add(&take);
+                }
+                Ok(())
+            }
+            Err(HandleError::Failed(e)) if events.len() == 1 => {
+                tracing::error!(event.id = %events[0].0.id, error = %format!("{e:#}"), "event skipped in rebuild");
+                Ok(())
+            }
+            Err(HandleError::Failed(_)) => {
+                let (first, second) = events.split_at(events.len() / 2);
+                Box::pin(self.fold(first)).await?;
+                Box::pin(self.fold(second)).await
+            }
+            Err(e) => Err(abandon(e)),
+        }
+    }
+}
+
+/// Retries while the database is unreachable, for a while.
+async fn patiently<T, F, Fut>(mut write: F) -> Result<T, HandleError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match write().await.map_err(classify) {
+            Err(HandleError::Transient(e)) if attempt < ATTEMPTS => {
+                attempt += 1;
+                tracing::warn!(attempt, error = %format!("{e:#}"), "rebuild write failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+fn abandon(e: HandleError) -> anyhow::Error {
+    anyhow::anyhow!("{e}").context("the database stayed unreachable; rebuild abandoned")
 }

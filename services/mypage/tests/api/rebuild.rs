@@ -1,7 +1,7 @@
 use shared_events::CancelReason;
 
 use crate::fixtures::Order;
-use crate::helpers::spawn_app;
+use crate::helpers::{self, spawn_app};
 
 #[tokio::test]
 async fn rebuild_reproduces_the_live_view_exactly_and_swaps_it_in() {
@@ -42,5 +42,44 @@ async fn rebuild_reproduces_the_live_view_exactly_and_swaps_it_in() {
     let after = Order::new("alice");
     app.publish_all(&[after.placed()]).await;
     app.wait_for_view(after.id, "alice", "Placed", 1).await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_rebuild_writes_each_order_once_however_far_apart_its_events_are_in_kafka() {
+    let app = spawn_app().await;
+    let orders: Vec<Order> = (0..20).map(|_| Order::new("bob")).collect();
+    let events: Vec<_> = orders.iter().flat_map(Order::happy_path).collect();
+    // One topic after the other: every order's events are spread over the whole history.
+    for topic in mypage_service::projection::TOPICS {
+        let of_topic: Vec<_> = events
+            .iter()
+            .filter(|e| e.event.topic() == topic)
+            .cloned()
+            .collect();
+        app.publish_all(&of_topic).await;
+    }
+    for order in &orders {
+        app.wait_for_view(order.id, "bob", "Delivered", 7).await;
+    }
+
+    mypage_service::rebuild::run(&app.settings).await.unwrap();
+
+    let store = mypage_service::store::Store::connect(
+        &helpers::mongodb_url(),
+        &app.settings.mongodb_database,
+    )
+    .await
+    .unwrap();
+    let views = store.views(&store.generations().await.unwrap().active);
+    for order in &orders {
+        let stored = views
+            .orders
+            .find_one(mongodb::bson::doc! { "_id": order.id.to_string() })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.get_i64("revision").unwrap(), 1, "order {}", order.id);
+    }
     app.finish().await;
 }
