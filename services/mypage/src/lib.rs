@@ -7,6 +7,7 @@ pub mod http;
 pub mod menus;
 pub mod projection;
 pub mod rebuild;
+pub mod recent;
 pub mod settings;
 pub mod startup;
 pub mod store;

@@ -15,6 +15,8 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::{ClientOptions, UpdateOptions};
 use mongodb::{Client, Collection, Database};
 
+use crate::recent::Recent;
+
 const POINTER: &str = "projection";
 const POINTER_ID: &str = "mypage";
 
@@ -28,6 +30,7 @@ pub struct Store {
     db: Database,
     /// The live generation as last read, and when: most requests need no lookup of their own.
     live: Arc<Mutex<Option<(Instant, String)>>>,
+    recent: Arc<Recent>,
 }
 
 /// Which collections are live, and which are being rebuilt (written to as well, meanwhile).
@@ -46,6 +49,8 @@ pub struct Generations {
 pub struct Views {
     pub orders: Collection<Document>,
     pub menus: Collection<Document>,
+    /// The views this process wrote last (of every generation).
+    pub(crate) recent: Arc<Recent>,
 }
 
 impl Store {
@@ -60,6 +65,7 @@ impl Store {
         Ok(Self {
             db: client.database(database),
             live: Arc::default(),
+            recent: Arc::new(Recent::new(crate::recent::CAPACITY)),
         })
     }
 
@@ -79,6 +85,7 @@ impl Store {
         Views {
             orders: self.db.collection(&format!("order_view_{generation}")),
             menus: self.db.collection(&format!("popular_menu_{generation}")),
+            recent: self.recent.clone(),
         }
     }
 

@@ -60,7 +60,12 @@ impl Views {
         let mut applied: Vec<Applied> = events.iter().map(|_| ignored()).collect();
         let mut fresh = Vec::new();
         let mut documents = Vec::new();
+        let mut again = Vec::new();
         for (order_id, indexes) in by_order {
+            if self.recent.get(self.orders.name(), order_id).is_some() {
+                again.push((order_id, indexes)); // written here lately: no insert to try
+                continue;
+            }
             let mine: Vec<_> = indexes.iter().map(|&i| events[i]).collect();
             let folded = Folded::new(None, &mine)?;
             match folded.document(None)? {
@@ -71,12 +76,14 @@ impl Views {
                 None => place(&mut applied, &indexes, folded.outcomes()),
             }
         }
-        let stored = self.insert_new(documents).await?;
-        let mut again = Vec::new();
-        for (n, (order_id, indexes, folded)) in fresh.into_iter().enumerate() {
+        let stored = self.insert_new(documents.clone()).await?;
+        for (n, ((order_id, indexes, folded), document)) in
+            fresh.into_iter().zip(documents).enumerate()
+        {
             if stored.contains(&n) {
                 again.push((order_id, indexes));
             } else {
+                self.recent.put(self.orders.name(), order_id, document);
                 place(&mut applied, &indexes, folded.outcomes());
             }
         }
@@ -124,22 +131,29 @@ impl Views {
         Err(e.into())
     }
 
-    /// Folds one order's events, in order, with one read and one compare-and-swap write.
+    /// Folds one order's events, in order, into the copy this process wrote last or else the
+    /// stored view, with one compare-and-swap write.
     async fn apply_order(
         &self,
         order_id: Uuid,
         events: &[(&Envelope, Position)],
     ) -> anyhow::Result<Vec<Applied>> {
+        let mut remembered = self.recent.get(self.orders.name(), order_id);
         loop {
-            let stored = self
-                .orders
-                .find_one(doc! { "_id": order_id.to_string() })
-                .await?;
+            let stored = match remembered.take() {
+                Some(copy) => Some(copy),
+                None => {
+                    self.orders
+                        .find_one(doc! { "_id": order_id.to_string() })
+                        .await?
+                }
+            };
             let revision = stored.as_ref().and_then(|d| d.get_i64("revision").ok());
             let folded = Folded::new(stored, events)?;
             let Some(document) = folded.document(revision)? else {
                 return Ok(folded.outcomes());
             };
+            let copy = document.clone();
             let written = match revision {
                 None => self
                     .orders
@@ -154,9 +168,10 @@ impl Views {
                 }
             };
             if written {
+                self.recent.put(self.orders.name(), order_id, copy);
                 return Ok(folded.outcomes());
             }
-            tracing::debug!(order.id = %order_id, "view changed concurrently; merging again");
+            tracing::debug!(order.id = %order_id, "view changed concurrently (or the copy was stale); merging again");
         }
     }
 

@@ -163,3 +163,34 @@ async fn a_mypage_that_was_down_catches_up_on_what_it_missed() {
     app.wait_for_view(missed.id, "alice", "Delivered", 7).await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_writer_whose_remembered_copy_is_stale_reads_the_view_again_and_loses_nothing() {
+    let settings = test_settings().await;
+    let url = crate::helpers::mongodb_url();
+    let connect = || mypage_service::store::Store::connect(&url, &settings.mongodb_database);
+    // Two processes writing the same generation (the live consumer and a rebuild, or two
+    // replicas during a rebalance), each remembering what it wrote.
+    let (one, other) = (connect().await.unwrap(), connect().await.unwrap());
+    let (one, other) = (one.views("g0"), other.views("g0"));
+    let order = Order::new("carol");
+    let [placed, approved, accepted, ..] = &order.happy_path()[..] else {
+        unreachable!()
+    };
+    let at = |offset| backbone::Position {
+        partition: 0,
+        offset,
+    };
+
+    one.apply_all(&[(placed, at(0))], 4).await.unwrap();
+    other.apply_all(&[(approved, at(1))], 4).await.unwrap();
+    one.apply_all(&[(accepted, at(2))], 4).await.unwrap();
+
+    let view = one.view(order.id).await.unwrap().unwrap();
+    let seen: Vec<_> = view.history.iter().map(|h| h.event_id).collect();
+    assert_eq!(seen.len(), 3, "{view:?}");
+    for event in [placed, approved, accepted] {
+        assert!(seen.contains(&event.id), "{} missing: {view:?}", event.id);
+    }
+    crate::helpers::drop_database(&settings).await;
+}
