@@ -151,10 +151,76 @@ impl From<QueryRejection> for Problem {
     }
 }
 
-/// `axum::Json` whose rejections are problem+json.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(Problem))]
+/// `axum::Json` whose rejections are problem+json, and whose text never holds U+0000:
+/// PostgreSQL can store that character neither in `text` nor in `jsonb`, so a body with one is
+/// refused as malformed (400) here rather than failing at the database as a 500.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Problem> {
+        if !json_content_type(request.headers()) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected a body with Content-Type: application/json",
+            ));
+        }
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|_| {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body is too large",
+                )
+            })?;
+        if escapes_nul(&body) {
+            return Err(Problem::bad_request(
+                "malformed_body",
+                "text must not contain the character U+0000",
+            ));
+        }
+        Ok(Self(Json::<T>::from_bytes(&body)?.0))
+    }
+}
+
+/// `application/json` or `application/<anything>+json`, as `axum::Json` accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Whether JSON text holds the escape `\u0000` (the only way U+0000 can be in JSON): a `\u0000`
+/// after an odd number of backslashes in a row.
+fn escapes_nul(json: &[u8]) -> bool {
+    let mut backslashes = 0;
+    for (i, &byte) in json.iter().enumerate() {
+        if byte == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if backslashes % 2 == 1 && json[i..].starts_with(b"u0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
+}
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
@@ -211,4 +277,17 @@ fn overload(error: &dyn std::any::Any) -> Option<Problem> {
 /// The fallback for unknown routes.
 pub async fn not_found() -> Problem {
     Problem::not_found("no such resource")
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::escapes_nul;
+
+    #[test]
+    fn the_nul_escape_is_found_and_an_escaped_backslash_before_u0000_is_not_one() {
+        assert!(escapes_nul(br#"{"name": "a\u0000b"}"#));
+        assert!(escapes_nul(br#"{"name": "\\\u0000"}"#));
+        assert!(!escapes_nul(br#"{"name": "\\u0000"}"#));
+        assert!(!escapes_nul(br#"{"name": "u0000 \u0001"}"#));
+    }
 }

@@ -83,12 +83,12 @@ pub struct ListQuery {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Accident {
-    /// 1 to 200 characters once trimmed, not only white space.
+    /// 1 to 200 characters once trimmed, not only white space; no U+0000.
     #[schema(
         example = "scooter crash",
         min_length = 1,
         max_length = 200,
-        pattern = r"\S"
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub reason: String,
 }

@@ -52,12 +52,12 @@ pub struct PlaceOrder {
     /// 1 to 50 lines, each for a different menu item.
     #[schema(min_items = 1, max_items = 50)]
     pub items: Vec<ItemRequest>,
-    /// 1 to 200 characters once trimmed, not only white space.
+    /// 1 to 200 characters once trimmed, not only white space; no U+0000.
     #[schema(
         example = "Seoul, Gangnam-gu, Teheran-ro 1",
         min_length = 1,
         max_length = 200,
-        pattern = r"\S"
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub delivery_address: String,
 }

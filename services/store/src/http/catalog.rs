@@ -20,12 +20,12 @@ use crate::events::SOURCE;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewStore {
-    /// 1 to 100 characters once trimmed, not only white space.
+    /// 1 to 100 characters once trimmed, not only white space; no U+0000.
     #[schema(
         example = "Chicken House",
         min_length = 1,
         max_length = 100,
-        pattern = r"\S"
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub name: String,
 }
@@ -54,12 +54,12 @@ impl From<Store> for StoreBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewMenuItem {
-    /// 1 to 100 characters once trimmed, not only white space.
+    /// 1 to 100 characters once trimmed, not only white space; no U+0000.
     #[schema(
         example = "Fried chicken",
         min_length = 1,
         max_length = 100,
-        pattern = r"\S"
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub name: String,
     /// Won, 1 to 10,000,000.
@@ -72,8 +72,12 @@ pub struct NewMenuItem {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MenuItemChange {
-    /// 1 to 100 characters once trimmed, not only white space.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    /// 1 to 100 characters once trimmed, not only white space; no U+0000.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub name: Option<String>,
     /// Won, 1 to 10,000,000.
     #[schema(minimum = 1, maximum = 10_000_000)]
