@@ -45,6 +45,14 @@ impl Recent {
             .cloned()
     }
 
+    /// Whether a copy is remembered, without taking one.
+    pub fn holds(&self, collection: &str, order_id: Uuid) -> bool {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .documents
+            .contains_key(&(collection.to_owned(), order_id))
+    }
+
     pub fn put(&self, collection: &str, order_id: Uuid, document: Document) {
         if self.capacity == 0 {
             return;

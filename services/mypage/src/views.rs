@@ -62,7 +62,7 @@ impl Views {
         let mut documents = Vec::new();
         let mut again = Vec::new();
         for (order_id, indexes) in by_order {
-            if self.recent.get(self.orders.name(), order_id).is_some() {
+            if self.recent.holds(self.orders.name(), order_id) {
                 again.push((order_id, indexes)); // written here lately: no insert to try
                 continue;
             }
