@@ -58,16 +58,31 @@ impl TestDatabase {
     }
 
     /// Drops the database. Call at the end of a test; a failed test leaves it for inspection.
+    ///
+    /// `with (force)` ends the connections a stopped service may still be closing, but it
+    /// refuses to signal a backend of another role, and an autovacuum worker busy on the
+    /// database is one. A plain drop stops autovacuum workers itself and waits for them, so
+    /// it is the fallback; a few attempts cover a worker that starts again in between.
     pub async fn drop(self) {
         self.pool.close().await;
         let mut conn = PgConnection::connect(&admin_url()).await.unwrap();
-        sqlx::query(&format!(
-            "drop database if exists {} with (force)",
-            self.name
-        ))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        let name = &self.name;
+        let mut last_error = None;
+        for attempt in 0..10 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            for statement in [
+                format!("drop database if exists {name} with (force)"),
+                format!("drop database if exists {name}"),
+            ] {
+                match sqlx::query(&statement).execute(&mut conn).await {
+                    Ok(_) => return,
+                    Err(error) => last_error = Some(error),
+                }
+            }
+        }
+        panic!("could not drop the test database {name}: {last_error:?}");
     }
 }
 
