@@ -3,10 +3,10 @@
 //! the gateway's own failures (service down, too slow, body too large) are written here.
 //!
 //! An idempotent request (GET, HEAD, PUT, DELETE, OPTIONS, or any carrying an
-//! `Idempotency-Key`) whose connection to the service could not be made is sent once more,
-//! after a few milliseconds, within a retry budget per service (`service_runtime::retry`):
-//! that is a replica going away in a rolling restart. A service's own answers, 503s included,
-//! are never retried here: a service that refuses is overloaded, and its `Retry-After` is for
+//! `Idempotency-Key`) whose connection to the service could not be made, or broke before any
+//! answer came, is sent once more, after a few milliseconds, within a retry budget per service
+//! (`service_runtime::retry`): that is a replica going away in a rolling restart. A service's
+//! own answers, 503s included, are never retried here: a service that refuses is overloaded, and its `Retry-After` is for
 //! the client.
 
 use std::collections::HashMap;
@@ -127,7 +127,7 @@ impl Proxy {
                 None => builder,
             };
             match builder.send().await {
-                Err(e) if may_retry && e.is_connect() => {
+                Err(e) if may_retry && (e.is_connect() || connection_lost(&e)) => {
                     match retries.next_delay(attempt, Some(deadline)) {
                         Some(wait) => {
                             tracing::info!(upstream = upstream_name, error = %e, attempt,
@@ -181,6 +181,35 @@ impl Proxy {
             }
         }
     }
+}
+
+/// Whether the connection broke before the service answered (closed or reset under the
+/// request): the service may or may not have done it, so only an idempotent request is resent.
+fn connection_lost(error: &reqwest::Error) -> bool {
+    if error.is_timeout() || error.is_body() {
+        return false;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>()
+            && (hyper.is_incomplete_message() || hyper.is_canceled())
+        {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::{
+                BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof,
+            };
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Whether sending `method` twice does what sending it once does.

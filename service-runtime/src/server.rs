@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Version, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -42,19 +46,55 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received");
 }
 
-/// Serves `router` on `listener` until `shutdown` is cancelled, then stops accepting connections
-/// and lets in-flight requests finish.
+/// Serves `router` on `listener` until `shutdown` is cancelled, then drains and stops.
+///
+/// Stopping has two steps, so that a client holding keep-alive connections to this process
+/// (the gateway's pool; in Kubernetes, connections made before the pod left the Service) never
+/// sends a request on a connection closing under it, which would fail without knowing whether it
+/// was done:
+/// 1. for `drain`, it keeps accepting and serving, and every HTTP/1 answer says
+///    `Connection: close`, so each connection in use is retired by its client after its answer
+///    (readiness is already 503, and a successor beside it takes new connections);
+/// 2. then it stops accepting, closes the connections left idle and lets in-flight requests
+///    finish.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: CancellationToken,
+    drain: Duration,
 ) -> std::io::Result<()> {
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        shutdown.clone(),
+        close_when_stopping,
+    ));
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .with_graceful_shutdown(async move {
+        shutdown.cancelled().await;
+        if !drain.is_zero() {
+            tracing::info!(drain_ms = drain.as_millis() as u64, "draining connections");
+            tokio::time::sleep(drain).await;
+        }
+    })
     .await
+}
+
+/// Asks the client to close the connection after this answer once the process is stopping.
+async fn close_when_stopping(
+    State(shutdown): State<CancellationToken>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let http1 = request.version() < Version::HTTP_2;
+    let mut response = next.run(request).await;
+    if http1 && shutdown.is_cancelled() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 async fn listen(http: &HttpSettings) -> std::io::Result<TcpListener> {
@@ -83,6 +123,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     shutdown: CancellationToken,
+    drain: Duration,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -100,6 +141,7 @@ impl Application {
             listener,
             router,
             shutdown,
+            drain: http.drain,
             background,
         })
     }
@@ -117,7 +159,13 @@ impl Application {
     /// finish their work in hand (bounded by a drain timeout).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(port = self.port(), "listening");
-        let served = serve(self.listener, self.router, self.shutdown.clone()).await;
+        let served = serve(
+            self.listener,
+            self.router,
+            self.shutdown.clone(),
+            self.drain,
+        )
+        .await;
         self.shutdown.cancel();
         let drain = futures::future::join_all(self.background);
         if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {

@@ -5,6 +5,7 @@
 
 use std::fmt::Display;
 use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use secrecy::SecretString;
@@ -41,11 +42,14 @@ pub fn secret(name: &str, default: &str) -> SecretString {
 /// Where the HTTP server listens: `HOST` (default `0.0.0.0`) and `PORT` (default per service).
 /// `HTTP_REUSE_PORT=true` (default false) lets a second process bind the same port, so that the
 /// local stack restarts a service beside its successor without a gap; containers do not need it.
+/// `HTTP_DRAIN_MS` (default 1000) is how long a stopping process keeps serving, closing each
+/// connection after its answer, before it stops accepting (see [`crate::server`]).
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub host: String,
     pub port: u16,
     pub reuse_port: bool,
+    pub drain: Duration,
 }
 
 impl HttpSettings {
@@ -54,15 +58,17 @@ impl HttpSettings {
             host: string("HOST", "0.0.0.0"),
             port: var("PORT", default_port)?,
             reuse_port: var("HTTP_REUSE_PORT", false)?,
+            drain: Duration::from_millis(var("HTTP_DRAIN_MS", 1000)?),
         })
     }
 
-    /// A free port on the loopback interface (tests).
+    /// A free port on the loopback interface, stopping at once (tests).
     pub fn loopback() -> Self {
         Self {
             host: "127.0.0.1".to_owned(),
             port: 0,
             reuse_port: false,
+            drain: Duration::ZERO,
         }
     }
 
