@@ -65,31 +65,15 @@ pub enum HandleError {
 }
 
 impl From<sqlx::Error> for HandleError {
+    /// Transient when the database cannot do it right now (a restart or failover must delay
+    /// events, never dead-letter them); failed otherwise.
     fn from(e: sqlx::Error) -> Self {
-        let transient = match &e {
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_) => true,
-            sqlx::Error::Database(db) => db.code().is_some_and(|code| is_transient_sqlstate(&code)),
-            _ => false,
-        };
-        if transient {
+        if service_runtime::db::is_transient(&e) {
             HandleError::Transient(e.into())
         } else {
             HandleError::Failed(e.into())
         }
     }
-}
-
-/// SQLSTATEs that say "the database cannot do it right now", not "this event is wrong": lost
-/// connections (class 08), too many connections / out of resources (53), the server shutting
-/// down or starting up (57), serialization failures and deadlocks (40001, 40P01). A database
-/// restart or failover must delay events, never dead-letter them.
-fn is_transient_sqlstate(code: &str) -> bool {
-    matches!(code.get(..2), Some("08" | "53" | "57")) || matches!(code, "40001" | "40P01")
 }
 
 /// Turns events into effects. Must be idempotent: the same event may arrive more than once.
@@ -251,16 +235,6 @@ mod tests {
         };
         let waits: Vec<_> = (1..=6).map(|a| policy.backoff(a).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
-    }
-
-    #[test]
-    fn restarts_overload_and_deadlocks_are_transient_sqlstates_and_constraint_violations_are_not() {
-        for code in ["08006", "57P01", "57P03", "53300", "40001", "40P01"] {
-            assert!(is_transient_sqlstate(code), "{code}");
-        }
-        for code in ["23505", "23503", "42P01", "22P02"] {
-            assert!(!is_transient_sqlstate(code), "{code}");
-        }
     }
 
     #[test]

@@ -241,11 +241,11 @@ pub struct ApiQuery<T>(pub T);
 use axum::extract::FromRequestParts;
 
 /// Logs an unexpected failure once, here, and answers a 500 that says nothing about it; unless
-/// the failure is overload (no database connection came free in time), which is a 503 with
-/// `Retry-After`: a 500 means a bug.
+/// the failure is overload (no database connection came free in time) or the database being
+/// unreachable or restarting, which are 503s with `Retry-After`: a 500 means a bug.
 pub fn internal_error<E: std::fmt::Display + 'static>(error: E) -> Problem {
     if let Some(problem) = overload(&error) {
-        tracing::warn!(error = %error, "request refused: overloaded");
+        tracing::warn!(error = %error, code = problem.code, "request refused for now");
         return problem;
     }
     tracing::error!(error = %error, "request failed");
@@ -253,25 +253,32 @@ pub fn internal_error<E: std::fmt::Display + 'static>(error: E) -> Problem {
 }
 
 /// The answer to a database error in a request: 503 when the pool had no connection to give in
-/// time, otherwise logged once and a 500.
+/// time or the database cannot answer now, otherwise logged once and a 500.
 pub fn database_error(error: sqlx::Error) -> Problem {
     internal_error(error)
 }
 
-/// A 503 for an error that means "too busy", found through `anyhow` too.
+/// A 503 for an error that means "too busy" or "the database cannot answer now", found through
+/// `anyhow` too.
 fn overload(error: &dyn std::any::Any) -> Option<Problem> {
     let database = error.downcast_ref::<sqlx::Error>().or_else(|| {
         error
             .downcast_ref::<anyhow::Error>()
             .and_then(|e| e.downcast_ref::<sqlx::Error>())
     });
-    matches!(database, Some(sqlx::Error::PoolTimedOut)).then(|| {
-        Problem::unavailable(
+    match database? {
+        sqlx::Error::PoolTimedOut => Some(Problem::unavailable(
             "overloaded",
             "the service is at capacity; try again shortly",
             1,
-        )
-    })
+        )),
+        error if crate::db::is_transient(error) => Some(Problem::unavailable(
+            "database_unavailable",
+            "the service's database cannot answer now; try again shortly",
+            1,
+        )),
+        _ => None,
+    }
 }
 
 /// The fallback for unknown routes.

@@ -1,5 +1,7 @@
 //! A stopping service retires its keep-alive connections before it stops accepting.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use axum::Router;
