@@ -65,7 +65,12 @@ impl KafkaSettings {
         config
             .set("bootstrap.servers", &self.brokers)
             .set("client.id", &self.client_id)
-            .set("log_level", "4");
+            .set("log_level", "4")
+            // librdkafka waits up to 10 s between attempts to reach a broker that went away,
+            // so a client came back up to 10 s after its broker did; 1 s at most here (an
+            // attempt a second per client during an outage costs the broker nothing).
+            .set("reconnect.backoff.ms", "100")
+            .set("reconnect.backoff.max.ms", "1000");
         config
     }
 
