@@ -294,7 +294,9 @@ summary_row() {
      ((.tally.duplicates | to_entries | map(.value) | add // 0)|tostring),
      (.tally.view_differences|tostring), (.tally.differing|tostring),
      (.dead_letters|tostring), (.requests.availability_pct*1000|round/1000|tostring),
-     (if .errors_stop_s == null then "-" else (.errors_stop_s|tostring) + " s" end),
+     (if .errors_stop_s == null then "-" else (.errors_stop_s|tostring) + " s"
+        + (if (.faults_stop_s // .errors_stop_s) < .errors_stop_s
+           then " (refusals aside: " + (.faults_stop_s|tostring) + " s)" else "" end) end),
      (if .settled_s == null then "not settled" else (.settled_s|tostring) + " s" end)]
     | "| " + join(" | ") + " |"' "$OUT.json" >>"$SUMMARY" 2>/dev/null || echo "| $1 | no report | | | | | | | | |" >>"$SUMMARY"
 }

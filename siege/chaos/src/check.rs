@@ -47,6 +47,8 @@ pub struct Report {
     pub requests: RequestStats,
     /// From the end of the last fault until the last failed request (None: no fault).
     pub errors_stop_s: Option<f64>,
+    /// The same until the last failed request that was not admission control's refusal.
+    pub faults_stop_s: Option<f64>,
     /// From the end of the load (or of the last fault, if later) until every order agreed.
     pub settled_s: Option<f64>,
     pub examples: Vec<(String, Vec<Finding>)>,
@@ -226,11 +228,13 @@ pub async fn check(check: Check) -> anyhow::Result<Report> {
         .poison_sent
         .and_then(|sent| poison_problem(sent, &poison_letters));
 
-    let errors_stop_s = faults.last_end_ms().map(|end| {
-        requests
-            .last_failure_ms
-            .map_or(0.0, |last| (last.saturating_sub(end)) as f64 / 1000.0)
-    });
+    let since_fault = |last: Option<u64>| {
+        faults
+            .last_end_ms()
+            .map(|end| last.map_or(0.0, |last| (last.saturating_sub(end)) as f64 / 1000.0))
+    };
+    let errors_stop_s = since_fault(requests.last_failure_ms);
+    let faults_stop_s = since_fault(requests.last_fault_ms);
     let report = Report {
         scenario: check.scenario.clone(),
         tally,
@@ -241,6 +245,7 @@ pub async fn check(check: Check) -> anyhow::Result<Report> {
         poison_problem,
         requests,
         errors_stop_s,
+        faults_stop_s,
         settled_s: settled_at.map(|at| at.saturating_sub(load_over) as f64 / 1000.0),
         examples,
     };
@@ -397,8 +402,9 @@ pub fn print(report: &Report) {
     );
     println!("  by status                           {:?}", r.by_status);
     println!(
-        "  errors stop after the fault         {}   all settled after the load   {}",
+        "  errors stop after the fault         {} (refusals aside: {})   all settled after the load   {}",
         opt(report.errors_stop_s),
+        opt(report.faults_stop_s),
         opt(report.settled_s)
     );
     for (id, findings) in &report.examples {

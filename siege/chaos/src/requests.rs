@@ -23,10 +23,19 @@ pub struct RequestStats {
     pub place_p99_ms: u64,
     pub place_max_ms: u64,
     pub last_failure_ms: Option<u64>,
+    /// The last failure that was not admission control refusing work in time (a `503
+    /// overloaded` or `deadline_exceeded`: nothing done, retry later): when the system stopped
+    /// *failing* rather than stopped *shedding* the catch-up burst of retries.
+    pub last_fault_ms: Option<u64>,
 }
 
 pub fn failed(status: u16) -> bool {
     status == 0 || status == 429 || status >= 500
+}
+
+/// Admission control's refusals: the request was turned away before any work, on purpose.
+pub fn refused(status: u16, code: Option<&str>) -> bool {
+    status == 503 && matches!(code, Some("overloaded" | "deadline_exceeded"))
 }
 
 impl RequestStats {
@@ -56,6 +65,9 @@ impl RequestStats {
                 stats.failed += 1;
                 let end = at_ms + latency_ms;
                 stats.last_failure_ms = Some(stats.last_failure_ms.map_or(end, |l| l.max(end)));
+                if !refused(*status, code.as_deref()) {
+                    stats.last_fault_ms = Some(stats.last_fault_ms.map_or(end, |l| l.max(end)));
+                }
             }
             if op == "place" {
                 place_latencies.push(*latency_ms);
@@ -139,6 +151,25 @@ mod tests {
             first,
             code: (status == 503).then(|| "overloaded".to_owned()),
         }
+    }
+
+    #[test]
+    fn the_last_fault_is_the_last_failure_that_was_not_a_refusal() {
+        let unavailable = Line::Request {
+            op: "accepted".into(),
+            status: 503,
+            at_ms: 20,
+            latency_ms: 10,
+            first: true,
+            code: Some("database_unavailable".into()),
+        };
+        let stats = RequestStats::of(&[
+            request("place", 500, 5, true),
+            unavailable,
+            request("place", 503, 40, true),
+        ]);
+        assert_eq!(stats.last_failure_ms, Some(50));
+        assert_eq!(stats.last_fault_ms, Some(30));
     }
 
     #[test]
