@@ -1,6 +1,7 @@
 //! The gateway's HTTP surface: the public route prefixes, the development token endpoint, and
 //! the checks every proxied request passes in order (identity headers removed, token, rate
 //! limit, role), inside the shared stack (request ids, trace context, metrics, 404 problem).
+//! gRPC calls, on the same port, are taken aside first ([`crate::grpc`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::admission::EntryAdmission;
 use crate::auth::Authenticator;
+use crate::grpc::{self, GrpcProxy};
 use crate::proxy::{Proxy, body_too_large};
 use crate::rate_limit::{Caller, RateLimiter};
 use crate::rules::{self, ADMIN_PREFIX, TABLE};
@@ -28,6 +30,7 @@ pub struct Gateway {
     pub limiter: RateLimiter,
     pub admission: EntryAdmission,
     pub proxy: Proxy,
+    pub grpc: GrpcProxy,
 }
 
 pub struct HttpOptions {
@@ -52,6 +55,7 @@ pub fn router(
         routes = routes.route("/auth/dev-token", post(dev_token::issue));
     }
     let max_body = options.max_body_bytes;
+    let grpc = gateway.clone();
     let app = service_runtime::http::app(
         routes.with_state(gateway),
         readiness,
@@ -62,10 +66,12 @@ pub fn router(
         refuse_declared_oversize(max_body, request, next)
     }))
     .layer(middleware::from_fn(strip_identity_headers));
-    Ok(match cors(&options.cors_origins)? {
+    let app = match cors(&options.cors_origins)? {
         Some(layer) => app.layer(layer),
         None => app,
-    })
+    };
+    // Outermost: gRPC calls take their own way before any of the REST stack.
+    Ok(app.layer(middleware::from_fn_with_state(grpc, grpc::take_grpc)))
 }
 
 /// The methods a request may be forwarded with.

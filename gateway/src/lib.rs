@@ -6,6 +6,7 @@ pub mod admission;
 pub mod auth;
 pub mod dev_token;
 pub mod forwarded;
+pub mod grpc;
 pub mod http;
 pub mod openapi;
 pub mod proxy;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::admission::EntryAdmission;
 use crate::auth::{Authenticator, JwtAlgorithm};
+use crate::grpc::GrpcProxy;
 use crate::http::{Gateway, HttpOptions};
 use crate::proxy::Proxy;
 use crate::rate_limit::RateLimiter;
@@ -45,6 +47,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         limiter,
         admission: EntryAdmission::new(settings.admission.clone(), &settings.upstreams),
         proxy: Proxy::new(&settings)?,
+        grpc: GrpcProxy::new(&settings.order_grpc_url, settings.connect_timeout)?,
     };
     // Ready while it runs: one service being down must not take the whole entry point away.
     let readiness = Readiness::new(shutdown.clone());

@@ -10,6 +10,7 @@
 //! | `DELIVERY_URL` | `http://127.0.0.1:8084` | delivery service base URL |
 //! | `NOTIFICATION_URL` | `http://127.0.0.1:8085` | notification service base URL |
 //! | `MYPAGE_URL` | `http://127.0.0.1:8086` | mypage service base URL |
+//! | `ORDER_GRPC_URL` | `http://127.0.0.1:9081` | the order service's gRPC server (gRPC calls to the gateway's port go there) |
 //! | `GATEWAY_UPSTREAM_TIMEOUT_MS` | `5000` | a request's time budget on the other services: the service is told the time left (`x-request-budget-ms`, 100 ms less) and waited for until then; a client's own smaller `x-request-budget-ms` wins |
 //! | `GATEWAY_ORDER_TIMEOUT_MS` | `5000` | the same for the order service, which itself waits on payment (at most about 0.6 s, behind its breaker) |
 //! | `GATEWAY_CONNECT_TIMEOUT_MS` | `1000` | time to open a connection to an upstream |
@@ -40,6 +41,8 @@ use crate::rules::Upstream;
 pub struct Settings {
     pub http: HttpSettings,
     pub upstreams: Upstreams,
+    /// The order service's gRPC server.
+    pub order_grpc_url: String,
     pub connect_timeout: Duration,
     pub jwt: JwtSettings,
     pub dev_tokens: bool,
@@ -115,6 +118,7 @@ impl Settings {
                 notification: upstream("NOTIFICATION", 8085, timeout),
                 mypage: upstream("MYPAGE", 8086, timeout),
             },
+            order_grpc_url: base_url(&string("ORDER_GRPC_URL", "http://127.0.0.1:9081")),
             connect_timeout: ms(var("GATEWAY_CONNECT_TIMEOUT_MS", 1_000)?),
             jwt: JwtSettings {
                 algorithm,

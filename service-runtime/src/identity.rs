@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use crate::Problem;
@@ -71,15 +72,12 @@ impl Identity {
             )))
         }
     }
-}
 
-impl<S: Send + Sync> FromRequestParts<S> for Identity {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    /// The caller the gateway named in `headers` (HTTP headers, or gRPC metadata, which travels
+    /// as headers); 401 without one.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, Problem> {
         let header = |name| {
-            parts
-                .headers
+            headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
@@ -93,5 +91,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
             .parse()
             .map_err(Problem::unauthorized)?;
         Ok(Identity { user_id, role })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Identity {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Self::from_headers(&parts.headers)
     }
 }

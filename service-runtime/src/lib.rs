@@ -7,6 +7,7 @@ pub mod admission;
 pub mod clock;
 pub mod db;
 pub mod deadline;
+pub mod grpc;
 pub mod http;
 pub mod identity;
 pub mod json;

@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Version, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use futures::future::BoxFuture;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -97,7 +98,8 @@ async fn close_when_stopping(
     response
 }
 
-async fn listen(http: &HttpSettings) -> std::io::Result<TcpListener> {
+/// A listener on `http`'s address (sharing the port with a successor when `reuse_port` is set).
+pub async fn listen(http: &HttpSettings) -> std::io::Result<TcpListener> {
     if !http.reuse_port {
         return TcpListener::bind(http.address()).await;
     }
@@ -125,6 +127,15 @@ pub struct Application {
     shutdown: CancellationToken,
     drain: Duration,
     background: Vec<JoinHandle<()>>,
+    beside: Vec<Beside>,
+}
+
+/// Another server of the process on a listener of its own (the order service's gRPC), started
+/// with the HTTP server and stopped by the same token.
+struct Beside {
+    name: &'static str,
+    port: u16,
+    serve: BoxFuture<'static, anyhow::Result<()>>,
 }
 
 impl Application {
@@ -143,11 +154,34 @@ impl Application {
             shutdown,
             drain: http.drain,
             background,
+            beside: Vec::new(),
         })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Runs `serve`, a server already bound to `port`, beside the HTTP one. It must stop when
+    /// [`shutdown_token`](Self::shutdown_token) is cancelled; if it fails, the whole process
+    /// stops (a service missing one of its servers must not look healthy).
+    pub fn with_server(
+        mut self,
+        name: &'static str,
+        port: u16,
+        serve: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) -> Self {
+        self.beside.push(Beside {
+            name,
+            port,
+            serve: Box::pin(serve),
+        });
+        self
+    }
+
+    /// The port of the server added as `name` by [`with_server`](Self::with_server).
+    pub fn port_of(&self, name: &str) -> Option<u16> {
+        self.beside.iter().find(|b| b.name == name).map(|b| b.port)
     }
 
     /// Cancel it to stop the service (what a signal does).
@@ -159,6 +193,17 @@ impl Application {
     /// finish their work in hand (bounded by a drain timeout).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(port = self.port(), "listening");
+        let mut background = self.background;
+        for Beside { name, port, serve } in self.beside {
+            tracing::info!(server = name, port, "listening");
+            let shutdown = self.shutdown.clone();
+            background.push(tokio::spawn(async move {
+                if let Err(e) = serve.await {
+                    tracing::error!(server = name, error = %format!("{e:#}"), "server failed; shutting down");
+                    shutdown.cancel();
+                }
+            }));
+        }
         let served = serve(
             self.listener,
             self.router,
@@ -167,7 +212,7 @@ impl Application {
         )
         .await;
         self.shutdown.cancel();
-        let drain = futures::future::join_all(self.background);
+        let drain = futures::future::join_all(background);
         if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
             tracing::warn!("background tasks did not stop in time");
         }

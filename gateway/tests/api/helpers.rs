@@ -41,6 +41,7 @@ pub fn settings() -> Settings {
             notification: upstream(),
             mypage: upstream(),
         },
+        order_grpc_url: closed.clone(),
         connect_timeout: Duration::from_secs(1),
         jwt: JwtSettings {
             algorithm: JwtAlgorithm::Hs256,

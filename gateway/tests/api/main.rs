@@ -5,6 +5,7 @@
 
 mod auth;
 mod dev_token;
+mod grpc;
 mod helpers;
 mod limits;
 mod openapi;

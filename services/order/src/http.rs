@@ -14,8 +14,8 @@ use shared_events::OrderLine;
 use uuid::Uuid;
 
 use crate::domain::{Order, OrderRequest, RequestedItem};
-use crate::orders::{OrderError, Orders, PaymentWait, Placement};
-use crate::payments::PaymentError;
+use crate::orders::{Orders, PaymentWait};
+use crate::problems;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -113,22 +113,6 @@ impl From<Order> for OrderBody {
     }
 }
 
-impl From<OrderError> for Problem {
-    fn from(e: OrderError) -> Self {
-        match e {
-            OrderError::Invalid(invalid) => {
-                Problem::unprocessable(invalid.code(), invalid.to_string())
-            }
-            OrderError::NotFound => Problem::not_found("no such order"),
-            OrderError::Transition(t) => Problem::conflict("invalid_transition", t.to_string()),
-            // A pool with no connection to give in time is overload (503), anything else a 500.
-            OrderError::Database(e) => service_runtime::problem::database_error(e),
-        }
-    }
-}
-
-const MAX_IDEMPOTENCY_KEY: usize = 200;
-
 /// Places an order and pays for it: the order exists only if it is paid.
 #[utoipa::path(
     post,
@@ -157,18 +141,8 @@ async fn place(
     identity.require(&[Role::Customer])?;
     let key = match headers.get("idempotency-key") {
         None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY)
-                .ok_or_else(|| {
-                    Problem::bad_request(
-                        "invalid_idempotency_key",
-                        "Idempotency-Key must be 1 to 200 visible characters",
-                    )
-                })?,
-        ),
+        // A value with other than visible characters reads as none, and is refused as such.
+        Some(v) => Some(problems::idempotency_key(v.to_str().unwrap_or_default())?),
     };
     let request = OrderRequest {
         store_id: body.store_id,
@@ -190,8 +164,8 @@ async fn place(
         tokio::spawn(async move { orders.place(&customer, &request, key.as_deref()).await })
             .await
             .map_err(service_runtime::problem::internal_error)??;
-    let mut response = match placement {
-        Placement::Placed(order) => {
+    let mut response = match problems::placed(placement, state.retry_after) {
+        Ok(order) => {
             let location = format!("/orders/{}", order.id);
             (
                 StatusCode::CREATED,
@@ -200,50 +174,11 @@ async fn place(
             )
                 .into_response()
         }
-        Placement::Declined(order) => Problem::new(
-            StatusCode::PAYMENT_REQUIRED,
-            "payment_declined",
-            format!(
-                "the payment of {} won for order {} was declined",
-                order.total_price, order.id
-            ),
-        )
-        .into_response(),
-        Placement::Unavailable(order, reason) => {
-            tracing::warn!(order.id = %order.id, reason = %reason, "order failed: payment unavailable");
-            unavailable(&state, &reason).into_response()
-        }
-        Placement::Refused(reason) => {
-            tracing::debug!(reason = %reason, "order refused before it was stored");
-            unavailable(&state, &reason).into_response()
-        }
-        Placement::InProgress(order) => Problem::conflict(
-            "order_in_progress",
-            format!(
-                "order {} with this Idempotency-Key is still being paid",
-                order.id
-            ),
-        )
-        .with_retry_after(1)
-        .into_response(),
+        Err(problem) => problem.into_response(),
     };
     // Admission control judges this service's own congestion, not payment's slowness.
     response.extensions_mut().insert(Downstream(waited));
     Ok(response)
-}
-
-/// 503: an open breaker asks the caller to come back when it probes again, a full bulkhead in
-/// a second.
-fn unavailable(state: &AppState, reason: &PaymentError) -> Problem {
-    let retry_after = match reason {
-        PaymentError::Saturated => 1,
-        _ => state.retry_after,
-    };
-    Problem::unavailable(
-        "payment_unavailable",
-        "payment is unavailable right now; nothing was charged, please try again shortly",
-        retry_after,
-    )
 }
 
 /// The caller's own orders.

@@ -9,9 +9,11 @@
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod grpc;
 pub mod http;
 pub mod orders;
 pub mod payments;
+pub mod problems;
 pub mod repair;
 pub mod settings;
 
@@ -19,13 +21,15 @@ pub use settings::Settings;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use backbone::service::Task;
 use backbone::{PgInbox, Wiring};
 use service_runtime::Application;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
-/// Builds the service, bound and ready to run.
+/// Builds the service, bound and ready to run: REST on `PORT`, gRPC on `GRPC_PORT`
+/// ([`Application::port_of`] `"grpc"`).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let payments = payments::Resilient::new(
         payments::HttpPayments::new(&settings.payment_url)?,
@@ -41,12 +45,16 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     service.admission = service
         .admission
         .with_new_work(axum::http::Method::POST, "/orders");
-    backbone::launch(service, &MIGRATOR, move |backbone| {
+    let request_timeout = service.request_timeout;
+    // The gRPC adapter calls the same use cases as the routes, so it is handed what they are.
+    let mut for_grpc = None;
+    let app = backbone::launch(service, &MIGRATOR, |backbone| {
         let attempts = orders::Attempts {
             freeze_after_payment,
             ..orders::Attempts::new(payment_timeout, repair_settings.margin)
         };
         let orders = orders::Orders::new(backbone.pool.clone(), Arc::new(payments), attempts);
+        for_grpc = Some((orders.clone(), backbone.clone()));
         let repair = {
             let orders = orders.clone();
             Task(move |shutdown| tokio::spawn(repair::run(orders, repair_settings, shutdown)))
@@ -63,5 +71,16 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
             ],
         })
     })
-    .await
+    .await?;
+    let (orders, backbone) = for_grpc.context("the service was built without its use cases")?;
+    let (listener, grpc_port) = grpc::bind(&settings.grpc).await?;
+    let shutdown = app.shutdown_token();
+    let grpc = grpc::Grpc {
+        orders,
+        retry_after,
+        readiness: backbone.readiness(shutdown.clone()),
+        request_timeout,
+    };
+    let serve = grpc::serve(listener, grpc, settings.grpc, shutdown);
+    Ok(app.with_server("grpc", grpc_port, serve))
 }

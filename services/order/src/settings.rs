@@ -16,6 +16,9 @@
 //! | `ORDER_ATTEMPT_MARGIN_MS` | `1000` | an attempt's lease on a PaymentPending order beyond the payment timeout: after it, a retry or the repair takes the order over |
 //! | `ORDER_REPAIR_INTERVAL_MS` | `1000` | how often abandoned PaymentPending orders are looked for (and at start-up) |
 //! | `ORDER_REPAIR_GIVE_UP_MS` | `300000` | age at which an abandoned order whose payment is still unavailable fails (and is refunded) |
+//! | `GRPC_PORT` | `9081` | the gRPC server's port (same `HOST` and `HTTP_REUSE_PORT` as HTTP) |
+//! | `GRPC_MAX_WATCHES` | `256` | `WatchOrder` streams open at once; more are refused with `RESOURCE_EXHAUSTED` |
+//! | `GRPC_WATCH_POLL_MS` | `500` | how often a `WatchOrder` stream reads its order's status |
 //! | `ORDER_FAULT_FREEZE_AFTER_PAYMENT` | `false` | tests only: every attempt stops dead between the payment's answer and its record, as if killed there |
 
 use std::time::Duration;
@@ -23,8 +26,9 @@ use std::time::Duration;
 use anyhow::bail;
 use backbone::ServiceSettings;
 use service_runtime::admission::AdmissionSettings;
-use service_runtime::settings::{string, var};
+use service_runtime::settings::{HttpSettings, string, var};
 
+use crate::grpc::GrpcSettings;
 use crate::payments::{BreakerSettings, bulkhead_for};
 use crate::repair::RepairSettings;
 
@@ -34,6 +38,7 @@ pub struct Settings {
     pub payment_url: String,
     pub breaker: BreakerSettings,
     pub repair: RepairSettings,
+    pub grpc: GrpcSettings,
     /// The test-only fault point of [`crate::orders::Attempts`].
     pub freeze_after_payment: bool,
 }
@@ -47,11 +52,20 @@ impl Settings {
         let breaker = breaker_from_env()?;
         let service =
             ServiceSettings::from_env_admitting("order", 8081, admission_defaults(&breaker))?;
+        let grpc = GrpcSettings {
+            http: HttpSettings {
+                port: var("GRPC_PORT", 9081)?,
+                ..service.http.clone()
+            },
+            max_watches: var("GRPC_MAX_WATCHES", 256)?,
+            watch_poll: millis("GRPC_WATCH_POLL_MS", 500)?,
+        };
         Ok(Self {
             service,
             payment_url: string("PAYMENT_URL", "http://127.0.0.1:8082"),
             breaker,
             repair: repair_from_env()?,
+            grpc,
             freeze_after_payment: var("ORDER_FAULT_FREEZE_AFTER_PAYMENT", false)?,
         })
     }

@@ -4,6 +4,7 @@
 
 mod access;
 mod choreography;
+mod grpc;
 mod outages;
 mod races;
 mod system;

@@ -59,28 +59,28 @@ impl System {
         .await;
         let order_service = settings_for(&mut databases).await;
         let order_db = databases.last().unwrap().pool.clone();
-        let order = RunningApp::start(
-            order_service::build(order_service::Settings {
-                service: order_service,
-                payment_url: payment.address.clone(),
-                // The flows, not payment's latency, are under test here: debug builds on a busy
-                // machine may take longer than the seeds' 610 ms for a charge, which would fail
-                // the order with a 503 (a customer's retry case, tested in the order service).
-                breaker: order_service::payments::BreakerSettings {
-                    timeout: Duration::from_secs(5),
-                    ..Default::default()
-                },
-                repair: order_service::repair::RepairSettings {
-                    interval: Duration::from_secs(3600),
-                    margin: Duration::from_secs(1),
-                    give_up_after: Duration::from_secs(300),
-                },
-                freeze_after_payment: false,
-            })
-            .await
-            .unwrap(),
-        )
-        .await;
+        let order = order_service::build(order_service::Settings {
+            service: order_service,
+            payment_url: payment.address.clone(),
+            // The flows, not payment's latency, are under test here: debug builds on a busy
+            // machine may take longer than the seeds' 610 ms for a charge, which would fail
+            // the order with a 503 (a customer's retry case, tested in the order service).
+            breaker: order_service::payments::BreakerSettings {
+                timeout: Duration::from_secs(5),
+                ..Default::default()
+            },
+            repair: order_service::repair::RepairSettings {
+                interval: Duration::from_secs(3600),
+                margin: Duration::from_secs(1),
+                give_up_after: Duration::from_secs(300),
+            },
+            grpc: order_service::grpc::GrpcSettings::loopback(),
+            freeze_after_payment: false,
+        })
+        .await
+        .unwrap();
+        let order_grpc_url = format!("http://127.0.0.1:{}", order.port_of("grpc").unwrap());
+        let order = RunningApp::start(order).await;
         let store_settings = store_service::Settings {
             service: settings_for(&mut databases).await,
         };
@@ -140,6 +140,7 @@ impl System {
                     notification: upstream(&notification),
                     mypage: upstream(&mypage),
                 },
+                order_grpc_url,
                 connect_timeout: Duration::from_secs(1),
                 jwt: JwtSettings {
                     algorithm: JwtAlgorithm::Hs256,
@@ -297,6 +298,11 @@ pub struct User {
 }
 
 impl User {
+    /// The user's bearer token (for a gRPC call's `authorization` metadata).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// A request with this user's token, to add anything to (headers, a raw body).
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client

@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 pub struct TestApp {
     pub order: RunningApp,
+    /// The order service's gRPC port.
+    pub grpc_port: u16,
     pub payment: RunningApp,
     /// Between the order service and the payment service, to cut the line.
     pub payment_line: TcpProxy,
@@ -72,9 +74,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let payment_line = TcpProxy::start(&format!("127.0.0.1:{}", payment.port)).await;
 
     let order_db = TestDatabase::create().await;
-    let order = start_order(&order_db, &kafka, payment_line.port, &options).await;
+    let (order, grpc_port) = start_order(&order_db, &kafka, payment_line.port, &options).await;
     let app = TestApp {
         order,
+        grpc_port,
         payment,
         payment_line,
         order_db,
@@ -89,13 +92,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     app
 }
 
-/// The order service on `order_db`, calling payment on `payment_port`.
+/// The order service on `order_db`, calling payment on `payment_port`, and its gRPC port.
 async fn start_order(
     order_db: &TestDatabase,
     kafka: &KafkaSettings,
     payment_port: u16,
     options: &Options,
-) -> RunningApp {
+) -> (RunningApp, u16) {
     let mut service = test_stack::service_settings(order_db, kafka);
     service.admission = options.admission.clone();
     let order = order_service::build(order_service::Settings {
@@ -103,11 +106,13 @@ async fn start_order(
         payment_url: format!("http://127.0.0.1:{payment_port}"),
         breaker: options.breaker,
         repair: options.repair,
+        grpc: order_service::grpc::GrpcSettings::loopback(),
         freeze_after_payment: options.freeze_after_payment,
     })
     .await
     .unwrap();
-    RunningApp::start(order).await
+    let grpc_port = order.port_of("grpc").unwrap();
+    (RunningApp::start(order).await, grpc_port)
 }
 
 impl TestApp {
@@ -117,7 +122,7 @@ impl TestApp {
     pub async fn restart_order_killed(&mut self, options: &Options) {
         self.order.task.abort();
         self.order.shutdown.cancel();
-        self.order =
+        (self.order, self.grpc_port) =
             start_order(&self.order_db, &self.kafka, self.payment_line.port, options).await;
     }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod breaker;
+mod grpc;
 mod helpers;
 mod lifecycle;
 mod overload;
