@@ -70,7 +70,8 @@ ENV SERVICE=${SERVICE} \
     RUST_LOG=info
 
 USER 10001:10001
-# Each service listens on its own port (order 8081 … mypage 8086, gateway 8088; PORT overrides).
-EXPOSE 8081 8082 8083 8084 8085 8086 8088
+# Each service listens on its own port (order 8081 … mypage 8086, gateway 8088; PORT overrides),
+# the order service on 9081 too, for gRPC (GRPC_PORT).
+EXPOSE 8081 8082 8083 8084 8085 8086 8088 9081
 # Exec form: the binary is PID 1 and receives SIGTERM directly for a graceful shutdown.
 ENTRYPOINT ["/usr/local/bin/service"]
