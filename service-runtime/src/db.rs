@@ -77,7 +77,9 @@ mod tests {
 
     #[test]
     fn lost_connections_restarts_and_conflicts_are_transient_and_bad_data_is_not() {
-        for code in ["08006", "08001", "53300", "57P01", "57P03", "40001", "40P01"] {
+        for code in [
+            "08006", "08001", "53300", "57P01", "57P03", "40001", "40P01",
+        ] {
             assert!(is_transient_sqlstate(code), "{code}");
         }
         for code in ["23505", "23503", "22P02", "42P01", ""] {

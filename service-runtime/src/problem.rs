@@ -152,8 +152,10 @@ impl From<QueryRejection> for Problem {
 }
 
 /// `axum::Json` whose rejections are problem+json, and whose text never holds U+0000:
-/// PostgreSQL can store that character neither in `text` nor in `jsonb`, so a body with one is
-/// refused as malformed (400) here rather than failing at the database as a 500.
+/// PostgreSQL can store that character neither in `text` nor in `jsonb`, so a body whose
+/// fields hold one is refused as malformed (400) here rather than failing at the database as a
+/// 500. A member the handler does not read (an unknown property) is ignored, U+0000 or not, as
+/// any unknown property is.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -181,7 +183,7 @@ where
                     "the request body is too large",
                 )
             })?;
-        if escapes_nul(&body) {
+        if escapes_nul(&body) && reads_nul::<T>(&body) {
             return Err(Problem::bad_request(
                 "malformed_body",
                 "text must not contain the character U+0000",
@@ -220,6 +222,88 @@ fn escapes_nul(json: &[u8]) -> bool {
         backslashes = 0;
     }
     false
+}
+
+/// Whether reading `T` from `json` would read a U+0000: one is in a key or a string that is not
+/// under a member `T` ignores. `false` when `json` is not a `T` at all (its own error follows).
+fn reads_nul<T: serde::de::DeserializeOwned>(json: &[u8]) -> bool {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(json) else {
+        return false;
+    };
+    let mut ignored: Vec<Vec<Step>> = Vec::new();
+    let read: Result<T, _> = serde_ignored::deserialize(&value, |path| ignored.push(steps(&path)));
+    if read.is_err() {
+        return false;
+    }
+    for path in &ignored {
+        remove(&mut value, path);
+    }
+    holds_nul(&value)
+}
+
+/// One step into a JSON value: a member's key or an element's index.
+#[derive(Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The steps from the root to `path` (options and newtypes are no step in JSON).
+fn steps(path: &serde_ignored::Path) -> Vec<Step> {
+    let (parent, step) = match path {
+        serde_ignored::Path::Root => return Vec::new(),
+        serde_ignored::Path::Seq { parent, index } => (parent, Some(Step::Index(*index))),
+        serde_ignored::Path::Map { parent, key } => (parent, Some(Step::Key(key.clone()))),
+        serde_ignored::Path::Some { parent }
+        | serde_ignored::Path::NewtypeStruct { parent }
+        | serde_ignored::Path::NewtypeVariant { parent } => (parent, None),
+    };
+    let mut steps = self::steps(parent);
+    steps.extend(step);
+    steps
+}
+
+/// Takes out the member or element at `path` (an element becomes `null`, so that the indices
+/// of the others stay).
+fn remove(value: &mut serde_json::Value, path: &[Step]) {
+    let Some((last, parents)) = path.split_last() else {
+        *value = serde_json::Value::Null;
+        return;
+    };
+    let mut at = value;
+    for step in parents {
+        let next = match (step, at) {
+            (Step::Key(key), serde_json::Value::Object(map)) => map.get_mut(key),
+            (Step::Index(i), serde_json::Value::Array(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(next) => at = next,
+            None => return,
+        }
+    }
+    match (last, at) {
+        (Step::Key(key), serde_json::Value::Object(map)) => {
+            map.remove(key);
+        }
+        (Step::Index(i), serde_json::Value::Array(items)) => {
+            if let Some(item) = items.get_mut(*i) {
+                *item = serde_json::Value::Null;
+            }
+        }
+        _ => {}
+    }
+}
+
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
+    }
 }
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
@@ -288,7 +372,39 @@ pub async fn not_found() -> Problem {
 
 #[cfg(test)]
 mod nul_tests {
-    use super::escapes_nul;
+    use super::{escapes_nul, reads_nul};
+
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Store {
+        name: String,
+        tags: Option<Vec<String>>,
+        address: Address,
+    }
+
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Address {
+        street: String,
+    }
+
+    #[test]
+    fn a_nul_in_what_is_read_is_found_and_one_in_unknown_members_is_not() {
+        let read = |json: &str| reads_nul::<Store>(json.as_bytes());
+        assert!(read(r#"{"name": "a\u0000", "address": {"street": "s"}}"#));
+        assert!(read(
+            r#"{"name": "a", "tags": ["x", "\u0000"], "address": {"street": "s"}}"#
+        ));
+        assert!(read(r#"{"name": "a", "address": {"street": "\u0000"}}"#));
+        assert!(!read(
+            r#"{"name": "a", "address": {"street": "s"}, "x\u0000": "\u0000"}"#
+        ));
+        assert!(!read(
+            r#"{"name": "a", "address": {"street": "s", "floor": ["\u0000"]}, "extra": {"y": "\u0000"}}"#
+        ));
+        // Not a Store at all: its own error, not this one.
+        assert!(!read(r#"{"name": "\u0000"}"#));
+    }
 
     #[test]
     fn the_nul_escape_is_found_and_an_escaped_backslash_before_u0000_is_not_one() {
