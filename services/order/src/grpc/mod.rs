@@ -4,8 +4,10 @@
 //! its caller the same way: the gateway checks the token and passes `x-user-id` and
 //! `x-user-role` on, here as metadata. The domain does not know this module exists.
 //!
-//! Served on a port of its own (`GRPC_PORT`) with `grpc.health.v1` (following the service's
-//! readiness) and server reflection (v1 and v1alpha, for grpcurl and its kin).
+//! Served on a port of its own (`GRPC_PORT`) with `grpc.health.v1` and server reflection (v1
+//! and v1alpha, for grpcurl and its kin). Health, as `/health/*`: the server as a whole (`""`)
+//! is `SERVING` while it runs (liveness, what the Kubernetes startup probe asks), and
+//! `fooddelivery.order.v1.OrderService` follows `/health/ready` (readiness).
 
 mod convert;
 mod service;
@@ -95,7 +97,9 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     let orders = OrderRpc::new(&grpc, &settings, shutdown.clone());
-    set_status(&reporter, ServingStatus::NotServing).await;
+    reporter
+        .set_service_status(SERVICE, ServingStatus::NotServing)
+        .await;
     tokio::spawn(report_health(reporter, grpc.readiness, shutdown.clone()));
     tonic::transport::Server::builder()
         .timeout(grpc.request_timeout)
@@ -111,8 +115,11 @@ pub async fn serve(
 /// How often the health service looks at the service's readiness.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Keeps `grpc.health.v1` in step with `/health/ready` (database, Kafka, start-up done; not
-/// draining), for the server as a whole (`""`) and for the order service by name.
+/// The order service's name in `grpc.health.v1`.
+const SERVICE: &str = <OrderServiceServer<OrderRpc> as NamedService>::NAME;
+
+/// Keeps the order service's `grpc.health.v1` status in step with `/health/ready` (database,
+/// Kafka, start-up done; not draining); once shutting down, the server's (`""`) too.
 async fn report_health(
     reporter: HealthReporter,
     readiness: Readiness,
@@ -125,7 +132,7 @@ async fn report_health(
             (false, _) => ServingStatus::NotServing,
         };
         if status != reported {
-            set_status(&reporter, status).await;
+            reporter.set_service_status(SERVICE, status).await;
             reported = status;
         }
         tokio::select! {
@@ -133,12 +140,10 @@ async fn report_health(
             () = tokio::time::sleep(HEALTH_INTERVAL) => {}
         }
     }
-    set_status(&reporter, ServingStatus::NotServing).await;
-}
-
-async fn set_status(reporter: &HealthReporter, status: ServingStatus) {
-    reporter.set_service_status("", status).await;
     reporter
-        .set_service_status(<OrderServiceServer<OrderRpc> as NamedService>::NAME, status)
+        .set_service_status(SERVICE, ServingStatus::NotServing)
+        .await;
+    reporter
+        .set_service_status("", ServingStatus::NotServing)
         .await;
 }
