@@ -117,7 +117,8 @@ async fn forward(gateway: &Gateway, request: Request) -> Result<Response, Status
     };
     gateway.limiter.check(&caller).map_err(status)?;
     let identity = identity.map_err(status)?;
-    let path = request.uri().path();
+    let rpc = request.uri().path().to_owned();
+    let path = rpc.as_str();
     let call =
         call(path).ok_or_else(|| Status::unimplemented(format!("{path} is not served here")))?;
     let route = rules::resolve(call.path).ok_or_else(|| Status::unimplemented(path.to_owned()))?;
@@ -156,13 +157,23 @@ async fn forward(gateway: &Gateway, request: Request) -> Result<Response, Status
 
     // The answer's head must come within the route's budget; a stream's messages may take as
     // long as the stream lasts.
+    let started = std::time::Instant::now();
     let answer = tokio::time::timeout(
         deadline.remaining(),
         gateway.grpc.channel.clone().oneshot(upstream),
     )
     .await;
     let answer = match answer {
-        Ok(Ok(response)) => response.map(Body::new),
+        Ok(Ok(response)) => {
+            tracing::info!(
+                upstream = "order",
+                rpc = %rpc,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                trace_id = trace.trace_id(),
+                "proxied gRPC call"
+            );
+            response.map(Body::new)
+        }
         Ok(Err(e)) => {
             tracing::warn!(upstream = "order", error = %e, "gRPC upstream call failed");
             return Err(status(Problem::unavailable(
