@@ -63,7 +63,7 @@ impl Priority {
 /// | `ADMISSION_MIN_LIMIT` | `8` / `256` | the limit never shrinks below this |
 /// | `ADMISSION_INITIAL_LIMIT` | `16` / `256` | the limit at start-up |
 /// | `ADMISSION_LATENCY_TOLERANCE` | `2.0` | how much slower than its baseline a route may get before the limit shrinks |
-/// | `ADMISSION_QUEUE_MS` | `20` | the longest a request waits for a free slot before it is refused |
+/// | `ADMISSION_QUEUE_MS` | `100` | the longest work on what exists waits for a free slot before it is refused |
 /// | `ADMISSION_NEW_WORK_QUEUE_MS` | `10` | the same for new work, refused first and fastest |
 /// | `ADMISSION_RESERVED_SHARE` | `0.25` | share of the limit new work may not use |
 /// | `ADMISSION_MIN_BUDGET_MS` | `20` | a request with less time left than this is refused at once |
@@ -94,7 +94,10 @@ impl Default for AdmissionSettings {
             min_limit: 8,
             initial_limit: 16,
             tolerance: DEFAULT_TOLERANCE,
-            queue_timeout: Duration::from_millis(20),
+            // Work on what exists (an owner accepting, a rider delivering) must not fail for a
+            // burst or a stall of the machine of a few tens of milliseconds: it waits longer
+            // than new work, which is refused first and fastest.
+            queue_timeout: Duration::from_millis(100),
             new_work_queue_timeout: Duration::from_millis(10),
             reserved_share: 0.25,
             min_budget: Duration::from_millis(20),
