@@ -74,17 +74,20 @@ micros() { echo "${EPOCHREALTIME/./}"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # exec_to_ready NAME: seconds from exec'ing a second instance of NAME, with ./dev's environment
-# for it but on a spare port, until its /health/ready answers 200; the instance is then stopped.
+# for it but on spare ports, until its /health/ready answers 200; the instance is then stopped.
 exec_to_ready() {
-  local name=$1 bin=$CARGO_TARGET_DIR/release/$1 port=18100 env_lines pid started log
+  local name=$1 bin=$CARGO_TARGET_DIR/release/$1 port=18100 grpc_port env_lines pid started log
   [[ -x $bin ]] || return 1
   while port_open "$port"; do port=$((port + 1)); done
+  grpc_port=$((port + 1)) # the order service's second server; the others ignore it
+  while port_open "$grpc_port"; do grpc_port=$((grpc_port + 1)); done
   mapfile -t env_lines < <(dev env "$name")
   log=$RESULTS_DIR/.$RUN_ID-$name-startup.log
   started=$(micros)
   # A member of its own in the consumer groups: with the running instance's static name it
   # would fence that instance out of its groups.
-  env "${env_lines[@]}" PORT="$port" HTTP_REUSE_PORT=false KAFKA_GROUP_INSTANCE_ID= "$bin" >"$log" 2>&1 &
+  env "${env_lines[@]}" PORT="$port" GRPC_PORT="$grpc_port" HTTP_REUSE_PORT=false KAFKA_GROUP_INSTANCE_ID= \
+    "$bin" >"$log" 2>&1 &
   pid=$!
   until curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/health/ready"; do
     if ! kill -0 "$pid" 2>/dev/null || (($(micros) - started > 60000000)); then
