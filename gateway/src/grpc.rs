@@ -9,13 +9,17 @@
 //! The gateway's own refusals are gRPC statuses made from the same problems as REST's.
 
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
 
-use anyhow::Context;
-use axum::body::Body;
+use anyhow::Context as _;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use hyper::body::Frame;
 use service_runtime::Problem;
 use service_runtime::deadline;
 use service_runtime::grpc::status;
@@ -103,9 +107,116 @@ pub async fn take_grpc(State(gateway): State<Gateway>, request: Request, next: N
     if !is_grpc(&request) {
         return next.run(request).await;
     }
-    forward(&gateway, request)
-        .await
-        .unwrap_or_else(|refusal| refusal.into_http())
+    let started = Instant::now();
+    // Label values stay bounded: any path not served here is "unknown".
+    let path = request.uri().path();
+    let rpc = match call(path) {
+        Some(_) => path.to_owned(),
+        None => "unknown".to_owned(),
+    };
+    match forward(&gateway, request).await {
+        Ok(answer) => {
+            let recorder = CallRecorder { rpc, started };
+            // A call that failed at once carries its status in the head ("trailers only");
+            // otherwise it comes in the trailers, after the last message.
+            match answer.headers().get(GRPC_STATUS).map(code_of) {
+                Some(code) => {
+                    recorder.record(&code);
+                    answer
+                }
+                None => answer.map(|body| Body::new(Recorded::new(body, recorder))),
+            }
+        }
+        Err(refusal) => {
+            CallRecorder { rpc, started }.record(&(refusal.code() as i32).to_string());
+            refusal.into_http()
+        }
+    }
+}
+
+const GRPC_STATUS: &str = "grpc-status";
+
+fn code_of(value: &HeaderValue) -> String {
+    value.to_str().unwrap_or("2").to_owned()
+}
+
+/// `grpc_requests_total` and `grpc_request_duration_seconds` (until the call's status, a
+/// stream's whole life) by method and status code, as `http_requests_total` counts REST calls.
+struct CallRecorder {
+    rpc: String,
+    started: Instant,
+}
+
+impl CallRecorder {
+    fn record(self, code: &str) {
+        let labels = [("rpc", self.rpc), ("code", code.to_owned())];
+        metrics::counter!("grpc_requests_total", &labels).increment(1);
+        metrics::histogram!("grpc_request_duration_seconds", &labels)
+            .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+/// An answer's body passed through unchanged, recording the call when its trailers go by (or
+/// as cancelled, code 1, when the caller goes away first; unavailable, 14, when it breaks).
+struct Recorded {
+    inner: Body,
+    recorder: Option<CallRecorder>,
+}
+
+impl Recorded {
+    fn new(inner: Body, recorder: CallRecorder) -> Self {
+        Self {
+            inner,
+            recorder: Some(recorder),
+        }
+    }
+
+    fn finish(&mut self, code: &str) {
+        if let Some(recorder) = self.recorder.take() {
+            recorder.record(code);
+        }
+    }
+}
+
+impl HttpBody for Recorded {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(code) = frame
+                    .trailers_ref()
+                    .and_then(|trailers| trailers.get(GRPC_STATUS))
+                    .map(code_of)
+                {
+                    self.finish(&code);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.finish("14"),
+            Poll::Ready(None) => self.finish("2"),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Recorded {
+    fn drop(&mut self) {
+        self.finish("1");
+    }
 }
 
 async fn forward(gateway: &Gateway, request: Request) -> Result<Response, Status> {

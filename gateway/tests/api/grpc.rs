@@ -149,3 +149,47 @@ async fn a_grpc_call_to_an_order_service_that_is_down_is_unavailable() {
 
     assert_eq!(refused.code(), Code::Unavailable);
 }
+
+#[tokio::test]
+async fn each_grpc_call_is_counted_by_method_and_status_code() {
+    let (url, _) = stand_in_order_service().await;
+    let mut settings = settings();
+    settings.order_grpc_url = url;
+    let gateway = spawn_gateway(settings).await;
+    let channel = Channel::from_shared(gateway.address.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+
+    health
+        .check(with_token(check(), &token("alice", "customer")))
+        .await
+        .unwrap();
+    health.check(check()).await.unwrap_err();
+
+    let metrics = gateway
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counted = |code: &str| {
+        metrics.lines().any(|line| {
+            line.starts_with("grpc_requests_total{")
+                && line.contains(r#"rpc="/grpc.health.v1.Health/Check""#)
+                && line.contains(&format!(r#"code="{code}""#))
+        })
+    };
+    // OK (0), its status in the trailers; UNAUTHENTICATED (16), refused by the gateway itself.
+    assert!(counted("0"), "{metrics}");
+    assert!(counted("16"), "{metrics}");
+    assert!(
+        metrics.contains("grpc_request_duration_seconds"),
+        "{metrics}"
+    );
+    gateway.stop().await;
+}
