@@ -1,15 +1,9 @@
 //! The sagas of the design, through the public API: the happy path and every compensation.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::system::{System, find};
-
-fn status_of(list: &Value, key: &str, id: &str) -> Option<String> {
-    find(list, key, id)
-        .and_then(|v| v["status"].as_str())
-        .map(str::to_owned)
-}
+use crate::system::{System, find, status_of};
 
 #[tokio::test]
 async fn the_happy_path_ends_delivered_everywhere_with_each_event_published_once() {
@@ -24,29 +18,8 @@ async fn the_happy_path_ends_delivered_everywhere_with_each_event_published_once
 
     // Act: the customer orders, the owner cooks, the rider delivers.
     let order_id = alice.place(&store_id, &item_id).await;
-    let store_orders = format!("/store-orders?storeId={store_id}");
-    owner
-        .wait_for(&store_orders, "the store order", |l| {
-            status_of(l, "orderId", &order_id).as_deref() == Some("Received")
-        })
-        .await;
-    for step in ["accept", "start-cooking", "finish-cooking"] {
-        let (status, body) = owner
-            .post(&format!("/store-orders/{order_id}/{step}"))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{step}: {body}");
-    }
-    let deliveries = format!("/deliveries?orderId={order_id}");
-    let started = rider
-        .wait_for(&deliveries, "the delivery", |l| {
-            status_of(l, "orderId", &order_id).as_deref() == Some("Started")
-        })
-        .await;
-    let delivery_id = started[0]["id"].as_str().unwrap();
-    let (status, _) = rider
-        .post(&format!("/deliveries/{delivery_id}/complete"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    owner.cook(&store_id, &order_id).await;
+    rider.deliver(&order_id).await;
 
     // Assert: every service and the read model agree.
     alice

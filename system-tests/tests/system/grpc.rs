@@ -7,11 +7,9 @@ use order_service::grpc::proto::order_service_client::OrderServiceClient;
 use order_service::grpc::proto::{
     ItemRequest, ListOrdersRequest, OrderStatus, PlaceOrderRequest, WatchOrderRequest,
 };
-use reqwest::StatusCode;
-use serde_json::Value;
 use tonic::transport::Channel;
 
-use crate::system::{System, User, find};
+use crate::system::{System, User};
 
 fn with_token<T>(message: T, user: &User) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
@@ -20,12 +18,6 @@ fn with_token<T>(message: T, user: &User) -> tonic::Request<T> {
         format!("Bearer {}", user.token()).parse().unwrap(),
     );
     request
-}
-
-fn status_of(list: &Value, key: &str, id: &str) -> Option<String> {
-    find(list, key, id)
-        .and_then(|v| v["status"].as_str())
-        .map(str::to_owned)
 }
 
 #[tokio::test]
@@ -80,29 +72,8 @@ async fn an_order_placed_and_watched_over_grpc_through_the_gateway_is_delivered(
         }
         seen
     });
-    let store_orders = format!("/store-orders?storeId={store_id}");
-    owner
-        .wait_for(&store_orders, "the store order", |l| {
-            status_of(l, "orderId", &order_id).as_deref() == Some("Received")
-        })
-        .await;
-    for step in ["accept", "start-cooking", "finish-cooking"] {
-        let (status, body) = owner
-            .post(&format!("/store-orders/{order_id}/{step}"))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{step}: {body}");
-    }
-    let deliveries = format!("/deliveries?orderId={order_id}");
-    let started = rider
-        .wait_for(&deliveries, "the delivery", |l| {
-            status_of(l, "orderId", &order_id).as_deref() == Some("Started")
-        })
-        .await;
-    let delivery_id = started[0]["id"].as_str().unwrap();
-    let (status, _) = rider
-        .post(&format!("/deliveries/{delivery_id}/complete"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    owner.cook(&store_id, &order_id).await;
+    rider.deliver(&order_id).await;
 
     // Assert: the stream went from Placed to Delivered and ended; REST and gRPC agree.
     let seen = tokio::time::timeout(Duration::from_secs(30), watching)

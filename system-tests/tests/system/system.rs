@@ -365,6 +365,37 @@ impl User {
         .await
     }
 
+    /// As the store's owner: waits for `order_id` to be received, then accepts, cooks and
+    /// finishes it, each step answered 200.
+    pub async fn cook(&self, store_id: &str, order_id: &str) {
+        self.wait_for(
+            &format!("/store-orders?storeId={store_id}"),
+            "the store order",
+            |l| status_of(l, "orderId", order_id).as_deref() == Some("Received"),
+        )
+        .await;
+        for step in ["accept", "start-cooking", "finish-cooking"] {
+            let (status, body) = self.post(&format!("/store-orders/{order_id}/{step}")).await;
+            assert_eq!(status, StatusCode::OK, "{step}: {body}");
+        }
+    }
+
+    /// As a rider: waits for `order_id`'s delivery to start, then completes it (200).
+    pub async fn deliver(&self, order_id: &str) {
+        let started = self
+            .wait_for(
+                &format!("/deliveries?orderId={order_id}"),
+                "the delivery",
+                |l| status_of(l, "orderId", order_id).as_deref() == Some("Started"),
+            )
+            .await;
+        let delivery_id = started[0]["id"].as_str().unwrap();
+        let (status, _) = self
+            .post(&format!("/deliveries/{delivery_id}/complete"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
     /// Waits until the order's payment reads `status`.
     pub async fn wait_for_payment(&self, order_id: &str, status: &str) {
         self.wait_for(
@@ -383,6 +414,13 @@ impl User {
         })
         .await
     }
+}
+
+/// The `status` of the entry of a JSON array whose `key` equals `id`.
+pub fn status_of(list: &Value, key: &str, id: &str) -> Option<String> {
+    find(list, key, id)
+        .and_then(|v| v["status"].as_str())
+        .map(str::to_owned)
 }
 
 /// The entry of a JSON array whose `key` equals `value`.

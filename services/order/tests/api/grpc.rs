@@ -10,9 +10,7 @@ use order_service::grpc::proto::{
 };
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared_events::{
-    CookingFinished, CookingStarted, DeliveryCompleted, DeliveryStarted, StoreOrderAccepted, Topic,
-};
+use shared_events::{CookingFinished, DeliveryCompleted, DeliveryStarted, Topic};
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_health::pb::HealthCheckRequest;
@@ -182,25 +180,8 @@ async fn watch_order_streams_each_status_until_delivered_then_ends() {
     let first = watch.message().await.unwrap().unwrap();
     assert_eq!(first.status(), OrderStatus::Placed);
 
+    app.publish_accepted_and_cooking(order_id).await;
     let (store_id, customer_id) = (app.store_id, "alice".to_owned());
-    app.publish(
-        Topic::Store,
-        StoreOrderAccepted {
-            order_id,
-            store_id,
-            customer_id: customer_id.clone(),
-        },
-    )
-    .await;
-    app.publish(
-        Topic::Store,
-        CookingStarted {
-            order_id,
-            store_id,
-            customer_id: customer_id.clone(),
-        },
-    )
-    .await;
     app.publish(
         Topic::Store,
         CookingFinished {

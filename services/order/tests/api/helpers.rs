@@ -7,7 +7,9 @@ use payment_service::faults::FaultSettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use service_runtime::admission::AdmissionSettings;
-use shared_events::{Envelope, Event, MenuItemRegistered, Topic};
+use shared_events::{
+    CookingStarted, Envelope, Event, MenuItemRegistered, StoreOrderAccepted, Topic,
+};
 use test_stack::{AsUser, RunningApp, TcpProxy, TestDatabase};
 use uuid::Uuid;
 
@@ -145,6 +147,30 @@ impl TestApp {
         let envelope = Envelope::new("test", event);
         test_stack::send_raw(&self.kafka, topic, &envelope.key(), &envelope.to_bytes()).await;
         envelope
+    }
+
+    /// The store's events for `order_id` (of alice's, at the test store) up to cooking:
+    /// `StoreOrderAccepted`, then `CookingStarted`.
+    pub async fn publish_accepted_and_cooking(&self, order_id: Uuid) {
+        let customer_id = "alice".to_owned();
+        self.publish(
+            Topic::Store,
+            StoreOrderAccepted {
+                order_id,
+                store_id: self.store_id,
+                customer_id: customer_id.clone(),
+            },
+        )
+        .await;
+        self.publish(
+            Topic::Store,
+            CookingStarted {
+                order_id,
+                store_id: self.store_id,
+                customer_id,
+            },
+        )
+        .await;
     }
 
     /// Waits until the replica knows the chicken (an order of it stops being 422).

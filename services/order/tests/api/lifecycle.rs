@@ -5,9 +5,7 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared_events::{
-    CookingStarted, DeliveryAccidentReported, StoreOrderAccepted, StoreOrderRejected, Topic,
-};
+use shared_events::{DeliveryAccidentReported, StoreOrderRejected, Topic};
 use test_stack::AsUser;
 use uuid::Uuid;
 
@@ -51,25 +49,7 @@ async fn a_customer_cancel_cancels_the_order_and_refunds_the_payment() {
 async fn cancel_after_cooking_started_is_a_409() {
     let app = spawn_app().await;
     let (order_id, id) = ids(&app.place_ok(1).await);
-    let (store_id, customer_id) = (app.store_id, "alice".to_owned());
-    app.publish(
-        Topic::Store,
-        StoreOrderAccepted {
-            order_id,
-            store_id,
-            customer_id: customer_id.clone(),
-        },
-    )
-    .await;
-    app.publish(
-        Topic::Store,
-        CookingStarted {
-            order_id,
-            store_id,
-            customer_id,
-        },
-    )
-    .await;
+    app.publish_accepted_and_cooking(order_id).await;
     app.wait_for_order_status(&id, "Cooking").await;
 
     let response = cancel(&app, &id).await;
