@@ -342,6 +342,14 @@ pub fn database_error(error: sqlx::Error) -> Problem {
     internal_error(error)
 }
 
+/// A database error in a request path converts by `?`: 503 for overload or an unreachable
+/// database, otherwise logged once and a 500 (see [`database_error`]).
+impl From<sqlx::Error> for Problem {
+    fn from(error: sqlx::Error) -> Self {
+        database_error(error)
+    }
+}
+
 /// A 503 for an error that means "too busy" or "the database cannot answer now", found through
 /// `anyhow` too.
 fn overload(error: &dyn std::any::Any) -> Option<Problem> {
