@@ -2,21 +2,19 @@
 //! order's customer look them up.
 
 use axum::extract::State;
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::internal_error as internal;
 use service_runtime::problem::{ApiJson, ApiPath, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
-use shared_events::Envelope;
 use sqlx::PgPool;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::db;
 use crate::domain::{Action, Delivery, Reason};
-use crate::events::SOURCE;
+use crate::use_cases::{self, DeliveryError};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -24,24 +22,42 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/deliveries", get(list))
-        .route("/deliveries/{delivery_id}/complete", post(complete))
-        .route("/deliveries/{delivery_id}/accident", post(accident))
-        .with_state(state)
+    let (router, _) = routes().split_for_parts();
+    router.with_state(state)
 }
 
 /// The delivery service's part of the API document.
-#[derive(utoipa::OpenApi)]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = routes().split_for_parts();
+    api
+}
+
+/// Every route, declared once for the router and the API document.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(list))
+        .routes(routes!(complete))
+        .routes(routes!(accident))
+}
+
+#[derive(OpenApi)]
 #[openapi(
-    paths(list, complete, accident),
     components(schemas(DeliveryBody, Accident)),
     tags((name = "delivery", description = "Deliveries: started when cooking finishes, finished by riders"))
 )]
 struct ApiDoc;
 
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
+impl From<DeliveryError> for Problem {
+    fn from(e: DeliveryError) -> Self {
+        match e {
+            DeliveryError::NotFound(_) => Problem::not_found(e.to_string()),
+            DeliveryError::InvalidReason(e) => {
+                Problem::unprocessable("invalid_reason", e.to_string())
+            }
+            DeliveryError::Transition(e) => Problem::conflict("invalid_transition", e.to_string()),
+            DeliveryError::Database(e) => e.into(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -112,9 +128,7 @@ async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<DeliveryBody>>, Problem> {
     identity.require(&[Role::Rider, Role::Admin, Role::Customer])?;
-    let delivery = db::by_order(&state.pool, query.order_id)
-        .await
-        .map_err(internal)?;
+    let delivery = use_cases::of_order(&state.pool, query.order_id).await?;
     let visible = delivery
         .filter(|d| identity.role != Role::Customer || d.customer_id == identity.user_id)
         .map(DeliveryBody::from);
@@ -135,11 +149,13 @@ async fn list(
     )
 )]
 async fn complete(
-    state: State<AppState>,
+    State(state): State<AppState>,
     identity: Identity,
     ApiPath(delivery_id): ApiPath<Uuid>,
 ) -> Result<Json<DeliveryBody>, Problem> {
-    act(state, identity, delivery_id, Action::Complete).await
+    identity.require(&[Role::Rider, Role::Admin])?;
+    let delivery = use_cases::act(&state.pool, delivery_id, Action::Complete).await?;
+    Ok(Json(delivery.into()))
 }
 
 /// The rider reports an accident: the delivery fails and the order is canceled and refunded.
@@ -158,50 +174,14 @@ async fn complete(
     )
 )]
 async fn accident(
-    state: State<AppState>,
+    State(state): State<AppState>,
     identity: Identity,
     ApiPath(delivery_id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<Accident>,
 ) -> Result<Json<DeliveryBody>, Problem> {
     identity.require(&[Role::Rider, Role::Admin])?;
-    let reason = Reason::parse(&request.reason)
-        .map_err(|e| Problem::unprocessable("invalid_reason", e.to_string()))?;
-    act(state, identity, delivery_id, Action::ReportAccident(reason)).await
-}
-
-/// Applies a rider's `action` (riders and admins only), with the event it publishes in the same
-/// transaction; a 409 from the domain when the delivery is already over.
-async fn act(
-    State(state): State<AppState>,
-    identity: Identity,
-    delivery_id: Uuid,
-    action: Action,
-) -> Result<Json<DeliveryBody>, Problem> {
-    identity.require(&[Role::Rider, Role::Admin])?;
-    let not_found = || Problem::not_found(format!("no delivery {delivery_id}"));
-    let mut tx = state.pool.begin().await.map_err(internal)?;
-    let order_id = db::order_of(&mut *tx, delivery_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    // Lock in the order the event handlers do, the order first and then the row: no deadlock.
-    backbone::lock_order(&mut tx, order_id)
-        .await
-        .map_err(internal)?;
-    let mut delivery = db::for_update(&mut tx, delivery_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    let event = delivery
-        .act(action, db::now())
-        .map_err(|e| Problem::conflict("invalid_transition", e.to_string()))?;
-    db::save_status(&mut tx, &delivery)
-        .await
-        .map_err(internal)?;
-    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event))
-        .await
-        .map_err(internal)?;
-    outbox::commit(tx).await.map_err(internal)?;
-    tracing::info!(order.id = %delivery.order_id, delivery.id = %delivery.id, status = %delivery.status, "delivery moved");
+    let reason = Reason::parse(&request.reason).map_err(DeliveryError::from)?;
+    let action = Action::ReportAccident(reason);
+    let delivery = use_cases::act(&state.pool, delivery_id, action).await?;
     Ok(Json(delivery.into()))
 }
