@@ -10,22 +10,40 @@
 //!   as a command and as admin routes.
 //! - [`inbox`]: the processor for PostgreSQL services, which records each handled event in the
 //!   same transaction as its effect so a redelivery has no second effect, and applies a batch in
-//!   one transaction (one commit, one WAL flush, for up to `CONSUMER_BATCH_MAX` events).
+//!   one transaction (one commit, one WAL flush, for up to `CONSUMER_BATCH_MAX` events);
+//!   [`lock`]: the per-order lock its handlers and the services' requests take turns on.
+//! - [`launch`]: bringing a service up: its [`startup`] in the background (prepare, then the
+//!   relay and its [`task`]s: consumers and other background work) and its HTTP front.
 //!
 //! The event types themselves live in `shared-events`; this crate only moves them.
 
 pub mod consumer;
 pub mod inbox;
 pub mod kafka;
+pub mod launch;
+pub mod lock;
 pub mod outbox;
 pub mod parked;
 pub mod relay;
 pub mod replay;
 pub mod schema;
-pub mod service;
+pub mod settings;
+pub mod startup;
+pub mod task;
 
 pub use consumer::{BatchError, Delivered, HandleError, Outcome, Position, Processor};
 pub use inbox::{EventHandler, PgInbox};
 pub use kafka::KafkaSettings;
+pub use launch::{Backbone, Front, Wiring, launch};
+pub use lock::lock_order;
 pub use relay::Relay;
-pub use service::{Backbone, ServiceSettings, Wiring, launch, lock_order};
+pub use settings::ServiceSettings;
+pub use startup::Startup;
+pub use task::{BackgroundTask, Task};
+
+/// The former names, until every service imports the new ones.
+#[doc(hidden)]
+pub mod service {
+    pub use crate::lock::lock_order;
+    pub use crate::task::{BackgroundTask as ConsumerTask, Task};
+}
