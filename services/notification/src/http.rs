@@ -1,16 +1,18 @@
 //! Notification's HTTP API: a customer's own notifications, everyone's for an admin.
 
 use axum::extract::State;
-use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use service_runtime::{Identity, Problem, Role};
 use sqlx::PgPool;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::db;
 use crate::domain::Notification;
+use crate::use_cases::{self, NotificationError};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,21 +20,31 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/notifications", get(list))
-        .with_state(state)
+    let (router, _) = api_router().split_for_parts();
+    router.with_state(state)
 }
 
 /// The notification service's part of the API document.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(list),
-    tags((name = "notification", description = "Messages sent to customers about their orders"))
-)]
+#[derive(OpenApi)]
+#[openapi(tags((name = "notification", description = "Messages sent to customers about their orders")))]
 struct ApiDoc;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
+    let (_, api) = api_router().split_for_parts();
+    api
+}
+
+/// Every route, declared once for the router and the API document.
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(list))
+}
+
+impl From<NotificationError> for Problem {
+    fn from(e: NotificationError) -> Self {
+        match e {
+            NotificationError::Database(e) => service_runtime::problem::database_error(e),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -78,9 +90,6 @@ async fn list(
     identity: Identity,
 ) -> Result<Json<Vec<NotificationBody>>, Problem> {
     let customer = (identity.role != Role::Admin).then_some(identity.user_id.as_str());
-    let notifications = db::list(&state.pool, customer).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot list notifications");
-        Problem::internal()
-    })?;
+    let notifications = use_cases::notifications_of(&state.pool, customer).await?;
     Ok(Json(notifications.into_iter().map(Into::into).collect()))
 }

@@ -1,8 +1,9 @@
 //! The notification service: tells a customer about every status change of their order.
 //!
 //! Customer-facing events become notification rows (one per event, in the inbox transaction);
-//! a dispatcher sends them through the configured channel and retries failures with backoff,
-//! so a slow or broken channel never holds up the consumer.
+//! a dispatcher, a background task beside the consumer, sends them through the configured
+//! channel and retries failures with backoff, so a slow or broken channel never holds up the
+//! consumer.
 
 pub mod channel;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod settings;
+pub mod use_cases;
 
 pub use settings::Settings;
 
