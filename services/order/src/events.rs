@@ -9,9 +9,7 @@ use sqlx::PgConnection;
 
 use crate::db;
 use crate::domain::MenuItem;
-use crate::orders::commit_change;
-
-pub const SOURCE: &str = "order";
+use crate::use_cases::commit_change;
 
 const MENU_ITEM: &[&str] = &[
     "data.storeId: uuid",

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,10 +10,13 @@ use service_runtime::admission::Downstream;
 use service_runtime::problem::{ApiJson, ApiPath, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use shared_events::OrderLine;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::domain::{Order, OrderRequest, RequestedItem};
-use crate::orders::{Orders, PaymentWait};
+use crate::use_cases::{Orders, PaymentWait};
 use crate::problems;
 
 #[derive(Clone)]
@@ -25,25 +27,29 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/orders", post(place).get(list))
-        .route("/orders/{order_id}", get(one))
-        .route("/orders/{order_id}/cancel", post(cancel))
-        .with_state(state)
+    let (router, _) = routes().split_for_parts();
+    router.with_state(state)
 }
 
 /// The order service's part of the API document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// Each route once: its path and method come from the handler's `#[utoipa::path]`.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(place, list))
+        .routes(routes!(one))
+        .routes(routes!(cancel))
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(place, list, one, cancel),
     components(schemas(PlaceOrder, ItemRequest, OrderBody)),
     tags((name = "order", description = "Customers' orders: placed only once paid"))
 )]
 struct ApiDoc;
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

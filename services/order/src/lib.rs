@@ -11,13 +11,16 @@ pub mod domain;
 pub mod events;
 pub mod grpc;
 pub mod http;
-pub mod orders;
+pub mod use_cases;
 pub mod payments;
 pub mod problems;
 pub mod repair;
 pub mod settings;
 
 pub use settings::Settings;
+
+/// The `source` of every event this service publishes.
+pub const SOURCE: &str = "order";
 
 use std::sync::Arc;
 
@@ -49,11 +52,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     // The gRPC adapter calls the same use cases as the routes, so it is handed what they are.
     let mut for_grpc = None;
     let app = backbone::launch(service, &MIGRATOR, |backbone| {
-        let attempts = orders::Attempts {
+        let attempts = use_cases::Attempts {
             freeze_after_payment,
-            ..orders::Attempts::new(payment_timeout, repair_settings.margin)
+            ..use_cases::Attempts::new(payment_timeout, repair_settings.margin)
         };
-        let orders = orders::Orders::new(backbone.pool.clone(), Arc::new(payments), attempts);
+        let orders = use_cases::Orders::new(backbone.pool.clone(), Arc::new(payments), attempts);
         for_grpc = Some((orders.clone(), backbone.clone()));
         let repair = {
             let orders = orders.clone();

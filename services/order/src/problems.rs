@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use service_runtime::Problem;
 
 use crate::domain::Order;
-use crate::orders::{OrderError, Placement};
+use crate::use_cases::{OrderError, Placement};
 use crate::payments::PaymentError;
 
 impl From<OrderError> for Problem {

@@ -1,6 +1,6 @@
 //! Re-drives orders left PaymentPending by an attempt that is over (a crash between the payment
 //! call and the answer being recorded, or a payment left for later): at start-up, then every
-//! `interval`, an order whose attempt's lease has run out (see [`crate::orders::Attempts`]) is
+//! `interval`, an order whose attempt's lease has run out (see [`crate::use_cases::Attempts`]) is
 //! taken over and charged again with the same idempotency key (the order id), so the payment
 //! service answers with the payment it already made, if any.
 
@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::db;
-use crate::orders::{Orders, Placement};
+use crate::use_cases::{Orders, Placement};
 
 /// | variable | default | meaning |
 /// |---|---|---|

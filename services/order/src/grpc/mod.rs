@@ -1,5 +1,5 @@
 //! The order service's second inbound adapter: gRPC (tonic), beside the REST routes of
-//! [`crate::http`]. It calls the same use cases ([`crate::orders::Orders`]) with the same
+//! [`crate::http`]. It calls the same use cases ([`crate::use_cases::Orders`]) with the same
 //! validation, answers with the same problems ([`crate::problems`]) as status codes, and knows
 //! its caller the same way: the gateway checks the token and passes `x-user-id` and
 //! `x-user-role` on, here as metadata. The domain does not know this module exists.
@@ -25,7 +25,7 @@ use tonic::server::NamedService;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::orders::Orders;
+use crate::use_cases::Orders;
 use proto::order_service_server::OrderServiceServer;
 pub use service::OrderRpc;
 

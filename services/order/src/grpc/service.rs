@@ -18,7 +18,7 @@ use super::proto::{
 };
 use super::{Grpc, GrpcSettings, watch};
 use crate::domain::{OrderRequest, RequestedItem};
-use crate::orders::Orders;
+use crate::use_cases::Orders;
 use crate::problems;
 
 #[derive(Clone)]

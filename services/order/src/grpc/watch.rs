@@ -17,7 +17,7 @@ use tonic::Status;
 use super::convert::status;
 use super::proto::OrderStatusChange;
 use crate::domain::{Order, OrderStatus};
-use crate::orders::Orders;
+use crate::use_cases::Orders;
 
 pub struct Watch {
     pub orders: Orders,

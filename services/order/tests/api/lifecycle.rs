@@ -120,12 +120,12 @@ async fn an_order_left_pending_by_a_crash_is_re_driven_and_placed() {
     .execute(&app.order_db.pool)
     .await
     .unwrap();
-    let orders = order_service::orders::Orders::new(
+    let orders = order_service::use_cases::Orders::new(
         app.order_db.pool.clone(),
         std::sync::Arc::new(
             order_service::payments::HttpPayments::new(&app.payment.address).unwrap(),
         ),
-        order_service::orders::Attempts::new(Duration::from_millis(610), Duration::from_secs(1)),
+        order_service::use_cases::Attempts::new(Duration::from_millis(610), Duration::from_secs(1)),
     );
     let settings = order_service::repair::RepairSettings {
         interval: Duration::from_secs(60),

@@ -13,7 +13,7 @@ use crate::db::{self, InsertError};
 use crate::domain::{
     Change, Order, OrderRequest, OrderStatus, TransitionError, ValidationError, price_order,
 };
-use crate::events::SOURCE;
+use crate::SOURCE;
 use crate::payments::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
 
 /// What became of an order request.
