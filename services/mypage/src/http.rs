@@ -1,16 +1,18 @@
 //! Mypage's HTTP API: a customer's own order views, and the popular menus for anyone signed in.
 
 use axum::extract::State;
-use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::internal_error as internal;
-use service_runtime::problem::{ApiPath, ApiQuery, ProblemBody};
+use service_runtime::problem::{ApiPath, ApiQuery, ProblemBody, internal_error};
 use service_runtime::{Identity, Problem, Role};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::domain::OrderView;
-use crate::store::{Store, Views};
+use crate::store::Store;
+use crate::use_cases::{self, Popularity, Reader, ViewError};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,29 +20,37 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/mypage/orders", get(list))
-        .route("/mypage/orders/{order_id}", get(one))
-        .route("/mypage/popular-menus", get(popular))
-        .with_state(state)
+    let (router, _) = api_router().split_for_parts();
+    router.with_state(state)
 }
 
 /// Mypage's part of the API document.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(list, one, popular),
-    tags((name = "mypage", description = "The customer's read model of orders, and popular menus"))
-)]
+#[derive(OpenApi)]
+#[openapi(tags((name = "mypage", description = "The customer's read model of orders, and popular menus")))]
 struct ApiDoc;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
+    let (_, api) = api_router().split_for_parts();
+    api
 }
 
-/// The live generation's collections, looked up (at most a second ago) so a rebuild swaps in
-/// seamlessly.
-async fn live(store: &Store) -> Result<Views, Problem> {
-    store.live().await.map_err(internal)
+/// Every route, declared once for the router and the API document.
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(list))
+        .routes(routes!(one))
+        .routes(routes!(popular))
+}
+
+impl From<ViewError> for Problem {
+    fn from(e: ViewError) -> Self {
+        match e {
+            ViewError::NotFound(_) => Problem::not_found(e.to_string()),
+            ViewError::InvalidLimit => Problem::unprocessable("invalid_limit", e.to_string()),
+            ViewError::Database(e) => internal_error(e),
+            ViewError::Store(e) => internal_error(e),
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/mypage/orders", tag = "mypage",
@@ -49,9 +59,8 @@ async fn list(
     State(state): State<AppState>,
     identity: Identity,
 ) -> Result<Json<Vec<OrderView>>, Problem> {
-    let views = live(&state.store).await?;
     Ok(Json(
-        views.views_of(&identity.user_id).await.map_err(internal)?,
+        use_cases::views_of(&state.store, &identity.user_id).await?,
     ))
 }
 
@@ -67,13 +76,11 @@ async fn one(
     identity: Identity,
     ApiPath(order_id): ApiPath<Uuid>,
 ) -> Result<Json<OrderView>, Problem> {
-    let views = live(&state.store).await?;
-    let view = views.view(order_id).await.map_err(internal)?;
-    view.filter(|v| {
-        identity.role == Role::Admin || v.customer_id.as_deref() == Some(identity.user_id.as_str())
-    })
-    .map(Json)
-    .ok_or_else(|| Problem::not_found(format!("no order {order_id}")))
+    let reader = Reader {
+        user_id: &identity.user_id,
+        admin: identity.role == Role::Admin,
+    };
+    Ok(Json(use_cases::view(&state.store, reader, order_id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -93,6 +100,17 @@ pub struct PopularMenu {
     pub order_count: i64,
 }
 
+impl From<Popularity> for PopularMenu {
+    fn from(p: Popularity) -> Self {
+        Self {
+            menu_item_id: p.menu_item_id,
+            store_id: p.store_id,
+            name: p.name,
+            order_count: p.order_count,
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/mypage/popular-menus", tag = "mypage",
     params(PopularQuery),
     responses(
@@ -104,24 +122,6 @@ async fn popular(
     _identity: Identity,
     ApiQuery(query): ApiQuery<PopularQuery>,
 ) -> Result<Json<Vec<PopularMenu>>, Problem> {
-    let limit = query.limit.unwrap_or(10);
-    if !(1..=100).contains(&limit) {
-        return Err(Problem::unprocessable(
-            "invalid_limit",
-            "limit must be between 1 and 100",
-        ));
-    }
-    let views = live(&state.store).await?;
-    let menus = views.popular(limit).await.map_err(internal)?;
-    Ok(Json(
-        menus
-            .into_iter()
-            .map(|(menu_item_id, store_id, name, order_count)| PopularMenu {
-                menu_item_id,
-                store_id,
-                name,
-                order_count,
-            })
-            .collect(),
-    ))
+    let menus = use_cases::popular(&state.store, query.limit).await?;
+    Ok(Json(menus.into_iter().map(Into::into).collect()))
 }

@@ -9,19 +9,23 @@ pub mod projection;
 pub mod rebuild;
 pub mod recent;
 pub mod settings;
-pub mod startup;
 pub mod store;
+pub mod use_cases;
 pub mod views;
 
 pub use settings::Settings;
 
+use backbone::consumer::Consumer;
+use backbone::kafka::KafkaReadiness;
+use backbone::{BackgroundTask, Front, Startup};
 use secrecy::ExposeSecret;
-use service_runtime::Application;
-use service_runtime::admission::{Admission, Limiter};
+use service_runtime::{Application, Readiness};
 use tokio_util::sync::CancellationToken;
 
 /// Builds the service, bound and ready to run. MongoDB and Kafka may still be unreachable: the
-/// consumer starts in the background once they answer, and readiness says so meanwhile.
+/// projection starts in the background once they answer (topics created, the live generation's
+/// indexes made), and readiness says so meanwhile. The start-up and the HTTP front are those of
+/// every service (`backbone::launch` puts them together for PostgreSQL).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let store = store::Store::connect(
         settings.mongodb_url.expose_secret(),
@@ -30,26 +34,37 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     .await?;
     let producer = settings.kafka.producer()?;
     let shutdown = CancellationToken::new();
-    let started = startup::Started::default();
-    let background = startup::start(
-        store.clone(),
+    let projection: Box<dyn BackgroundTask> = Box::new(Consumer::new(
+        projection::Projection {
+            store: store.clone(),
+        },
         settings.kafka.clone(),
         producer.clone(),
-        started.clone(),
-        shutdown.clone(),
-    );
-    let readiness = service_runtime::Readiness::new(shutdown.clone())
-        .with(startup::MongoReadiness(store.clone()))
-        .with(backbone::kafka::KafkaReadiness::new(producer))
-        .with(started);
-    let admission = Admission::new(
-        Limiter::new("http", settings.admission.clone()),
-        settings.request_timeout,
-    );
-    let router = service_runtime::http::app(
-        service_runtime::http::admitted(http::router(http::AppState { store }), admission),
-        readiness,
-        settings.request_timeout,
-    );
-    Application::bind(&settings.http, router, shutdown, vec![background]).await
+    ));
+    let prepare = {
+        let (store, kafka) = (store.clone(), settings.kafka.clone());
+        move || {
+            let (store, kafka) = (store.clone(), kafka.clone());
+            async move {
+                kafka.ensure_topics().await?;
+                Ok(store.prepare_live().await?)
+            }
+        }
+    };
+    let startup = Startup::new("topics and the live generation");
+    let background = startup.spawn(prepare, vec![projection], shutdown.clone());
+    let readiness = Readiness::new(shutdown.clone())
+        .with(store.clone())
+        .with(KafkaReadiness::new(producer))
+        .with(startup);
+    let front = Front {
+        http: settings.http,
+        admission: settings.admission,
+        request_timeout: settings.request_timeout,
+        default_deadline: settings.request_timeout,
+    };
+    let routes = http::router(http::AppState { store });
+    front
+        .bind(routes, readiness, shutdown, vec![background])
+        .await
 }

@@ -11,9 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use async_trait::async_trait;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::{ClientOptions, UpdateOptions};
 use mongodb::{Client, Collection, Database};
+use service_runtime::ReadinessCheck;
 
 use crate::recent::Recent;
 
@@ -184,6 +186,25 @@ impl Store {
             .create_index(index(doc! { "orderCount": -1 }))
             .await?;
         Ok(())
+    }
+
+    /// Makes the live generation ready to be written to: the pointer exists (a fresh database
+    /// gets its first generation) and that generation's indexes too.
+    pub async fn prepare_live(&self) -> mongodb::error::Result<()> {
+        let generations = self.generations().await?;
+        self.prepare(&generations.active).await
+    }
+}
+
+/// Readiness: MongoDB answers a ping.
+#[async_trait]
+impl ReadinessCheck for Store {
+    fn name(&self) -> &'static str {
+        "mongodb"
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        Ok(self.ping().await?)
     }
 }
 
