@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use service_runtime::problem::{ApiJson, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 
-use crate::http::{Gateway, client_ip};
 use crate::rate_limit::Caller;
+use crate::state::{Gateway, client_ip};
 
 /// How long a development token lives.
 pub const LIFETIME_SECONDS: u64 = 3600;

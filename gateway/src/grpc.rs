@@ -30,9 +30,9 @@ use tower::ServiceExt;
 
 use crate::admission::REPLY_RESERVE;
 use crate::forwarded::upstream_headers;
-use crate::http::{Gateway, client_ip};
 use crate::rate_limit::Caller;
 use crate::rules;
+use crate::state::{Gateway, client_ip};
 
 /// The order service's gRPC server, as one lazily connected HTTP/2 channel.
 #[derive(Clone)]

@@ -3,35 +3,26 @@
 //! limit, role), inside the shared stack (request ids, trace context, metrics, 404 problem).
 //! gRPC calls, on the same port, are taken aside first ([`crate::grpc`]).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
-use axum::http::{Extensions, HeaderValue, Method, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::any;
 use service_runtime::identity::{USER_ID_HEADER, USER_ROLE_HEADER};
 use service_runtime::{Problem, Readiness};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::admission::EntryAdmission;
-use crate::auth::Authenticator;
-use crate::grpc::{self, GrpcProxy};
-use crate::proxy::{Proxy, body_too_large};
-use crate::rate_limit::{Caller, RateLimiter};
+use crate::grpc;
+use crate::openapi;
+use crate::proxy::body_too_large;
+use crate::rate_limit::Caller;
 use crate::rules::{self, ADMIN_PREFIX, TABLE};
-use crate::{dev_token, openapi};
-
-#[derive(Clone)]
-pub struct Gateway {
-    pub auth: Authenticator,
-    pub limiter: RateLimiter,
-    pub admission: EntryAdmission,
-    pub proxy: Proxy,
-    pub grpc: GrpcProxy,
-}
+use crate::state::{Gateway, client_ip};
 
 pub struct HttpOptions {
     pub dev_tokens: bool,
@@ -45,26 +36,22 @@ pub fn router(
     readiness: Readiness,
     options: HttpOptions,
 ) -> anyhow::Result<Router> {
-    let mut routes = Router::new().route("/openapi.json", get(openapi::serve));
+    let (mut routes, _) = openapi::routes(options.dev_tokens).split_for_parts();
     for prefix in TABLE.iter().map(|r| r.prefix).chain([ADMIN_PREFIX]) {
         routes = routes
             .route(prefix, any(forward))
             .route(&format!("{prefix}/{{*rest}}"), any(forward));
     }
-    if options.dev_tokens {
-        routes = routes.route("/auth/dev-token", post(dev_token::issue));
-    }
-    let max_body = options.max_body_bytes;
     let grpc = gateway.clone();
     let app = service_runtime::http::app(
         routes.with_state(gateway),
         readiness,
         options.request_timeout,
     )
-    .layer(DefaultBodyLimit::max(max_body))
-    .layer(middleware::from_fn(move |request, next| {
-        refuse_declared_oversize(max_body, request, next)
-    }))
+    // A body declared or found longer than the limit is refused with a 413 before a handler
+    // reads it (a streamed proxied body is counted by the proxy as it goes).
+    .layer(RequestBodyLimitLayer::new(options.max_body_bytes))
+    .layer(middleware::map_response(as_problem))
     .layer(middleware::from_fn(strip_identity_headers));
     let app = match cors(&options.cors_origins)? {
         Some(layer) => app.layer(layer),
@@ -140,13 +127,6 @@ async fn forward(State(gateway): State<Gateway>, request: Request) -> Response {
     answer
 }
 
-/// The peer address. Not `X-Forwarded-For`: a client could write any address there.
-pub fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip())
-}
-
 /// Identity headers come from the gateway only: whatever a client sent is gone before any
 /// handler runs, on every request.
 async fn strip_identity_headers(mut request: Request, next: Next) -> Response {
@@ -156,17 +136,16 @@ async fn strip_identity_headers(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// A 413 before reading a body whose declared length is already too large.
-async fn refuse_declared_oversize(max: usize, request: Request, next: Next) -> Response {
-    let declared = request
+/// The body limit's own 413 is plain text: answered as every other refusal, a problem.
+async fn as_problem(response: Response) -> Response {
+    let is_problem = response
         .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        Some(length) if length > max as u64 => body_too_large().into_response(),
-        _ => next.run(request).await,
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_problem {
+        return body_too_large().into_response();
     }
+    response
 }
 
 /// Browsers may call from `origins` only; none configured means no CORS headers at all.

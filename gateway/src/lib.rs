@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod rules;
 pub mod settings;
 pub mod shedding;
+pub mod state;
 
 pub use settings::Settings;
 
@@ -26,9 +27,10 @@ use tokio_util::sync::CancellationToken;
 use crate::admission::EntryAdmission;
 use crate::auth::{Authenticator, JwtAlgorithm};
 use crate::grpc::GrpcProxy;
-use crate::http::{Gateway, HttpOptions};
+use crate::http::HttpOptions;
 use crate::proxy::Proxy;
 use crate::rate_limit::RateLimiter;
+use crate::state::Gateway;
 
 /// Time the gateway's own request timeout leaves beyond the slowest route's, so that a slow
 /// service is reported as a 504 by the route rather than cut by the outer timeout.

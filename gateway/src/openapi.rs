@@ -6,7 +6,12 @@
 use axum::http::header;
 use axum::response::IntoResponse;
 
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::dev_token;
+use crate::state::Gateway;
 
 /// The committed document, as served.
 pub const DOCUMENT: &str = include_str!("../../docs/openapi.json");
@@ -14,7 +19,6 @@ pub const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 /// The gateway's own routes, for the generator to merge with the services' documents.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(dev_token::issue, serve),
     components(schemas(dev_token::DevTokenRequest, dev_token::DevToken)),
     tags(
         (name = "auth", description = "Tokens for the local and test stacks"),
@@ -27,9 +31,20 @@ struct ApiDoc;
 /// The gateway's own part of the document: the development token, its health endpoints and the
 /// document itself.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
+    let mut doc = routes(true).into_openapi();
     doc.merge(service_runtime::ops::openapi());
     doc
+}
+
+/// The gateway's own routes, each declared once by its handler's `#[utoipa::path]`: this
+/// document, and the development token where `dev_tokens` is on.
+pub fn routes(dev_tokens: bool) -> OpenApiRouter<Gateway> {
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(serve));
+    if dev_tokens {
+        routes.routes(routes!(dev_token::issue))
+    } else {
+        routes
+    }
 }
 
 /// This OpenAPI document.

@@ -16,8 +16,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::domain::{Order, OrderRequest, RequestedItem};
-use crate::use_cases::{Orders, PaymentWait};
 use crate::problems;
+use crate::use_cases::{Orders, PaymentWait};
 
 #[derive(Clone)]
 pub struct AppState {

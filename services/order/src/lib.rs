@@ -11,11 +11,11 @@ pub mod domain;
 pub mod events;
 pub mod grpc;
 pub mod http;
-pub mod use_cases;
 pub mod payments;
 pub mod problems;
 pub mod repair;
 pub mod settings;
+pub mod use_cases;
 
 pub use settings::Settings;
 
@@ -25,8 +25,7 @@ pub const SOURCE: &str = "order";
 use std::sync::Arc;
 
 use anyhow::Context;
-use backbone::service::Task;
-use backbone::{PgInbox, Wiring};
+use backbone::{PgInbox, Task, Wiring};
 use service_runtime::Application;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use service_runtime::Problem;
 
 use crate::domain::Order;
-use crate::use_cases::{OrderError, Placement};
 use crate::payments::PaymentError;
+use crate::use_cases::{OrderError, Placement};
 
 impl From<OrderError> for Problem {
     fn from(e: OrderError) -> Self {

@@ -9,11 +9,11 @@ use shared_events::Envelope;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::SOURCE;
 use crate::db::{self, InsertError};
 use crate::domain::{
     Change, Order, OrderRequest, OrderStatus, TransitionError, ValidationError, price_order,
 };
-use crate::SOURCE;
 use crate::payments::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
 
 /// What became of an order request.

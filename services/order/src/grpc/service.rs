@@ -18,8 +18,8 @@ use super::proto::{
 };
 use super::{Grpc, GrpcSettings, watch};
 use crate::domain::{OrderRequest, RequestedItem};
-use crate::use_cases::Orders;
 use crate::problems;
+use crate::use_cases::Orders;
 
 #[derive(Clone)]
 pub struct OrderRpc {
