@@ -40,10 +40,3 @@ pub use relay::Relay;
 pub use settings::ServiceSettings;
 pub use startup::Startup;
 pub use task::{BackgroundTask, Task};
-
-/// The former names, until every service imports the new ones.
-#[doc(hidden)]
-pub mod service {
-    pub use crate::lock::lock_order;
-    pub use crate::task::{BackgroundTask as ConsumerTask, Task};
-}
