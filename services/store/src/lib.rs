@@ -10,6 +10,7 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod settings;
+pub mod use_cases;
 
 pub use settings::Settings;
 

@@ -1,21 +1,17 @@
-//! Stores and menus. Every change commits with its catalog event, which the order service's
-//! menu replica is built from.
+//! Stores and menus: owners change them, anyone signed in reads them.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use service_runtime::problem::{ApiJson, ApiPath, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
-use shared_events::Envelope;
 use uuid::Uuid;
 
-use super::{AppState, database, internal, invalid, owned_store, store_not_found};
-use crate::db::catalog as db;
-use crate::domain::{MenuItem, MenuItemPatch, Name, Price, Store};
-use crate::events::SOURCE;
+use super::AppState;
+use crate::domain::{MenuItem, Store};
+use crate::use_cases::catalog::{self as use_cases, MenuItemEdit};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -89,18 +85,13 @@ pub struct MenuItemChange {
     pub available: Option<bool>,
 }
 
-impl MenuItemChange {
-    fn parse(self) -> Result<MenuItemPatch, Problem> {
-        Ok(MenuItemPatch {
-            name: self
-                .name
-                .as_deref()
-                .map(Name::parse)
-                .transpose()
-                .map_err(invalid)?,
-            price: self.price.map(Price::parse).transpose().map_err(invalid)?,
-            available: self.available,
-        })
+impl From<MenuItemChange> for MenuItemEdit {
+    fn from(change: MenuItemChange) -> Self {
+        Self {
+            name: change.name,
+            price: change.price,
+            available: change.available,
+        }
     }
 }
 
@@ -148,12 +139,7 @@ pub async fn create_store(
     ApiJson(request): ApiJson<NewStore>,
 ) -> Result<(StatusCode, Json<StoreBody>), Problem> {
     identity.require(&[Role::Owner])?;
-    let name = Name::parse(&request.name).map_err(invalid)?;
-    let store = Store::open(name, &identity.user_id, crate::db::now());
-    db::insert_store(&state.pool, &store)
-        .await
-        .map_err(database)?;
-    tracing::info!(store.id = %store.id, "store opened");
+    let store = use_cases::open_store(&state.pool, &identity.user_id, &request.name).await?;
     Ok((StatusCode::CREATED, Json(store.into())))
 }
 
@@ -170,7 +156,7 @@ pub async fn list_stores(
     State(state): State<AppState>,
     _identity: Identity,
 ) -> Result<Json<Vec<StoreBody>>, Problem> {
-    let stores = db::stores(&state.pool).await.map_err(internal)?;
+    let stores = use_cases::stores(&state.pool).await?;
     Ok(Json(stores.into_iter().map(StoreBody::from).collect()))
 }
 
@@ -190,8 +176,8 @@ pub async fn get_store(
     _identity: Identity,
     ApiPath(store_id): ApiPath<Uuid>,
 ) -> Result<Json<StoreBody>, Problem> {
-    let store = db::store(&state.pool, store_id).await.map_err(internal)?;
-    Ok(Json(store.ok_or_else(|| store_not_found(store_id))?.into()))
+    let store = use_cases::store(&state.pool, store_id).await?;
+    Ok(Json(store.into()))
 }
 
 /// Adds an item to the menu of the caller's store.
@@ -215,19 +201,15 @@ pub async fn add_menu_item(
     ApiPath(store_id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<NewMenuItem>,
 ) -> Result<(StatusCode, Json<MenuItemBody>), Problem> {
-    let store = owned_store(&state.pool, &identity, store_id).await?;
-    let name = Name::parse(&request.name).map_err(invalid)?;
-    let price = Price::parse(request.price).map_err(invalid)?;
-    let (item, registered) = MenuItem::register(store.id, name, price);
-    let mut tx = state.pool.begin().await.map_err(internal)?;
-    db::insert_menu_item(&mut tx, &item)
-        .await
-        .map_err(database)?;
-    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, registered))
-        .await
-        .map_err(internal)?;
-    outbox::commit(tx).await.map_err(database)?;
-    tracing::info!(store.id = %store.id, menu_item.id = %item.id, "menu item registered");
+    identity.require(&[Role::Owner])?;
+    let item = use_cases::add_menu_item(
+        &state.pool,
+        &identity.user_id,
+        store_id,
+        &request.name,
+        request.price,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(item.into())))
 }
 
@@ -247,11 +229,7 @@ pub async fn list_menu(
     _identity: Identity,
     ApiPath(store_id): ApiPath<Uuid>,
 ) -> Result<Json<Vec<MenuItemBody>>, Problem> {
-    db::store(&state.pool, store_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| store_not_found(store_id))?;
-    let menu = db::menu(&state.pool, store_id).await.map_err(internal)?;
+    let menu = use_cases::menu(&state.pool, store_id).await?;
     Ok(Json(menu.into_iter().map(MenuItemBody::from).collect()))
 }
 
@@ -276,23 +254,15 @@ pub async fn change_menu_item(
     ApiPath((store_id, menu_item_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(request): ApiJson<MenuItemChange>,
 ) -> Result<Json<MenuItemBody>, Problem> {
-    let store = owned_store(&state.pool, &identity, store_id).await?;
-    let patch = request.parse()?;
-    let mut tx = state.pool.begin().await.map_err(internal)?;
-    let mut item = db::menu_item_for_update(&mut tx, store.id, menu_item_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| Problem::not_found(format!("no menu item {menu_item_id}")))?;
-    if let Some(changed) = item.change(patch) {
-        db::update_menu_item(&mut tx, &item)
-            .await
-            .map_err(database)?;
-        outbox::enqueue(&mut tx, &Envelope::new(SOURCE, changed))
-            .await
-            .map_err(internal)?;
-        outbox::commit(tx).await.map_err(database)?;
-        tracing::info!(store.id = %store.id, menu_item.id = %item.id, "menu item changed");
-    }
+    identity.require(&[Role::Owner])?;
+    let item = use_cases::change_menu_item(
+        &state.pool,
+        &identity.user_id,
+        store_id,
+        menu_item_id,
+        request.into(),
+    )
+    .await?;
     Ok(Json(item.into()))
 }
 
@@ -313,19 +283,7 @@ pub async fn remove_menu_item(
     identity: Identity,
     ApiPath((store_id, menu_item_id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, Problem> {
-    let store = owned_store(&state.pool, &identity, store_id).await?;
-    let mut tx = state.pool.begin().await.map_err(internal)?;
-    let item = db::menu_item_for_update(&mut tx, store.id, menu_item_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| Problem::not_found(format!("no menu item {menu_item_id}")))?;
-    db::delete_menu_item(&mut tx, item.id)
-        .await
-        .map_err(internal)?;
-    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, item.remove()))
-        .await
-        .map_err(internal)?;
-    outbox::commit(tx).await.map_err(internal)?;
-    tracing::info!(store.id = %store.id, menu_item.id = %menu_item_id, "menu item removed");
+    identity.require(&[Role::Owner])?;
+    use_cases::remove_menu_item(&state.pool, &identity.user_id, store_id, menu_item_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

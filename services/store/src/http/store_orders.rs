@@ -1,20 +1,19 @@
-//! The owner's work on store orders. Each action is a transition of the domain's state machine
-//! (a 409 when not allowed now) and commits together with the event it publishes.
+//! The owner's work on store orders: each action is a transition of the domain's state machine
+//! (a 409 when not allowed now).
 
 use axum::Json;
 use axum::extract::State;
-use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use service_runtime::problem::{ApiJson, ApiPath, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
-use shared_events::{Envelope, OrderLine};
+use shared_events::OrderLine;
 use uuid::Uuid;
 
-use super::{AppState, conflict, internal, invalid, owned_store};
-use crate::db::{self, store_orders};
+use super::AppState;
 use crate::domain::{Action, Reason, StoreOrder};
-use crate::events::SOURCE;
+use crate::use_cases::StoreOrderError;
+use crate::use_cases::store_orders as use_cases;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -88,10 +87,8 @@ pub async fn list(
     identity: Identity,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<StoreOrderBody>>, Problem> {
-    let store = owned_store(&state.pool, &identity, query.store_id).await?;
-    let orders = store_orders::of_store(&state.pool, store.id)
-        .await
-        .map_err(internal)?;
+    identity.require(&[Role::Owner])?;
+    let orders = use_cases::of_store(&state.pool, &identity.user_id, query.store_id).await?;
     Ok(Json(orders.into_iter().map(StoreOrderBody::from).collect()))
 }
 
@@ -137,7 +134,7 @@ pub async fn reject(
     ApiPath(order_id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<Rejection>,
 ) -> Result<Json<StoreOrderBody>, Problem> {
-    let reason = Reason::parse(&request.reason).map_err(invalid)?;
+    let reason = Reason::parse(&request.reason).map_err(StoreOrderError::from)?;
     act(state, identity, order_id, Action::Reject(reason)).await
 }
 
@@ -183,8 +180,7 @@ pub async fn finish_cooking(
     act(state, identity, order_id, Action::FinishCooking).await
 }
 
-/// Applies `action` to the order, if the caller owns its store (404 otherwise), with the event
-/// it publishes in the same transaction.
+/// Applies the owner's `action` to the order (404 unless the caller owns its store).
 async fn act(
     State(state): State<AppState>,
     identity: Identity,
@@ -192,26 +188,6 @@ async fn act(
     action: Action,
 ) -> Result<Json<StoreOrderBody>, Problem> {
     identity.require(&[Role::Owner])?;
-    let not_found = || Problem::not_found(format!("no store order {order_id}"));
-    let mut tx = state.pool.begin().await.map_err(internal)?;
-    backbone::lock_order(&mut tx, order_id)
-        .await
-        .map_err(internal)?;
-    let mut order = store_orders::for_update(&mut tx, order_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    owned_store(&mut *tx, &identity, order.store_id)
-        .await
-        .map_err(|_| not_found())?;
-    let event = order.act(action, db::now()).map_err(conflict)?;
-    store_orders::save_status(&mut tx, &order)
-        .await
-        .map_err(internal)?;
-    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event))
-        .await
-        .map_err(internal)?;
-    outbox::commit(tx).await.map_err(internal)?;
-    tracing::info!(order.id = %order.order_id, store.id = %order.store_id, status = %order.status, "store order moved");
+    let order = use_cases::act(&state.pool, &identity.user_id, order_id, action).await?;
     Ok(Json(order.into()))
 }
