@@ -26,7 +26,7 @@
 #                            mypage every so many ms (500)
 #   BENCH_DRAIN_TIMEOUT      seconds to wait for the consumer lag to drain (300)
 #   BENCH_STARTUP            0 skips the exec→ready measurement
-#   KAFKA_BROKERS            for the lag (127.0.0.1:9092)
+#   KAFKA_BROKERS            for the lag (127.0.0.1 on Kafka's port in ports.tsv)
 #   LOADGEN                  the load generator (siege/loadgen; ./dev bench builds it)
 #   FD_STATE, CARGO_TARGET_DIR  where ./dev keeps pid files and binaries
 #   plus lib.sh's variables (GATEWAY_URL, DIRECT, RESULTS_DIR, ...)
@@ -63,7 +63,7 @@ source "$HERE/circuit-breaker.sh"
 
 FD_STATE=${FD_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/fooddelivery}
 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fooddelivery/target}
-KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
+KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:$(port_of kafka kafka)}
 LOADGEN=${LOADGEN:-$CARGO_TARGET_DIR/release/loadgen}
 [[ -x $LOADGEN ]] || die "no load generator at $LOADGEN (./dev bench builds it)"
 PREFIX=$RESULTS_DIR/$RUN_ID-bench

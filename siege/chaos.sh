@@ -10,12 +10,17 @@
 #   SCENARIO   r1 … r11, all (full size), quick (every scenario shortened; the default)
 #
 # Environment (./dev sets them): CHAOS_BIN, LOADGEN, DEV, FD_STATE, KAFKA_BROKERS,
-# PG_SERVER_URL, GATEWAY_URL (http://localhost:8088), RESULTS_DIR (siege/results).
+# PG_SERVER_URL, GATEWAY_URL (http://localhost:<the gateway's port>), RESULTS_DIR (siege/results).
 set -euo pipefail
 
 SIEGE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PROJECT_ROOT=$(cd "$SIEGE_DIR/.." && pwd)
-GATEWAY_URL=${GATEWAY_URL:-http://localhost:8088}
+# port_of PROCESS [PROTOCOL]: its port in ports.tsv, the one table of them (PROTOCOL http by default).
+port_of() {
+  awk -F '\t' -v p="$1" -v k="${2:-http}" \
+    'NR > 1 && $1 == p && $2 == k { print $3; found = 1 } END { exit !found }' "$PROJECT_ROOT/ports.tsv"
+}
+GATEWAY_URL=${GATEWAY_URL:-http://localhost:$(port_of gateway)}
 RESULTS_DIR=${RESULTS_DIR:-$SIEGE_DIR/results}
 DEV=${DEV:-$PROJECT_ROOT/dev}
 : "${CHAOS_BIN:?run through ./dev chaos}" "${FD_STATE:?}" "${KAFKA_BROKERS:?}" "${PG_SERVER_URL:?}"
@@ -25,8 +30,6 @@ FAILED=()
 
 say() { printf '\033[1;35m==>\033[0m %s\n' "$*" >&2; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-port_of() { case $1 in order) echo 8081 ;; payment) echo 8082 ;; store) echo 8083 ;; delivery) echo 8084 ;;
-  notification) echo 8085 ;; mypage) echo 8086 ;; gateway) echo 8088 ;; esac; }
 ready() { curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$(port_of "$1")/health/ready"; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Stack commands, their chatter kept out of the report.
@@ -57,7 +60,7 @@ kill9() { # kill9 SERVICE: as if the machine lost the process
 
 # Every service and server up and ready, whatever a scenario did.
 ensure_up() {
-  port_open 9092 && port_open 27017 && pg_up || dev infra
+  port_open "$(port_of kafka kafka)" && port_open "$(port_of mongo mongodb)" && pg_up || dev infra
   local s
   for s in "${SERVICES[@]}"; do
     ready "$s" || dev start "$s" || say "could not start $s"

@@ -3,14 +3,15 @@
 # menu item, the siege run itself, and the summary. Source it; do not run it.
 #
 # Environment (all optional):
-#   GATEWAY_URL        the gateway                      (http://localhost:8088)
+#   GATEWAY_URL        the gateway                      (http://localhost:<its port>)
 #   CONCURRENCY        siege -c                         (100)
 #   DURATION           siege -t                         (60S)
 #   DIRECT             1 = send orders to the order service itself with identity headers, as
 #                      the seeds did, instead of through the gateway (no JWT, no rate limit)
-#   ORDER_SERVICE_URL  the order service for DIRECT and /metrics   (http://localhost:8081)
+#   ORDER_SERVICE_URL  the order service for DIRECT and /metrics   (http://localhost:<its port>)
 #   PAYMENT_SERVICE_URL the payment service, for fault injection when the gateway route is not
-#                      available                      (http://localhost:8082)
+#                      available                      (http://localhost:<its port>)
+# (each process's port from ports.tsv)
 #   RESULTS_DIR        where raw output goes            (siege/results)
 # The gateway limits each user to GATEWAY_RATE_LIMIT_PER_SECOND (default 1000) requests a
 # second; siege sends as one customer, so for heavier runs raise it on the gateway
@@ -21,13 +22,18 @@ set -euo pipefail
 
 SIEGE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PROJECT_ROOT=$(cd "$SIEGE_DIR/.." && pwd)
-GATEWAY_URL=${GATEWAY_URL:-http://localhost:8088}
+# port_of PROCESS [PROTOCOL]: its port in ports.tsv, the one table of them (PROTOCOL http by default).
+port_of() {
+  awk -F '\t' -v p="$1" -v k="${2:-http}" \
+    'NR > 1 && $1 == p && $2 == k { print $3; found = 1 } END { exit !found }' "$PROJECT_ROOT/ports.tsv"
+}
+GATEWAY_URL=${GATEWAY_URL:-http://localhost:$(port_of gateway)}
 GATEWAY_URL=${GATEWAY_URL%/}
 CONCURRENCY=${CONCURRENCY:-100}
 DURATION=${DURATION:-60S}
 DIRECT=${DIRECT:-0}
-ORDER_SERVICE_URL=${ORDER_SERVICE_URL:-http://localhost:8081}
-PAYMENT_SERVICE_URL=${PAYMENT_SERVICE_URL:-http://localhost:8082}
+ORDER_SERVICE_URL=${ORDER_SERVICE_URL:-http://localhost:$(port_of order)}
+PAYMENT_SERVICE_URL=${PAYMENT_SERVICE_URL:-http://localhost:$(port_of payment)}
 RESULTS_DIR=${RESULTS_DIR:-$SIEGE_DIR/results}
 RUN_ID=${RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}
 

@@ -20,7 +20,7 @@
 #   BENCH_CUSTOMERS       customers the orders are spread over (10)
 #   BENCH_TIMEOUT         seconds the load generator waits for an answer (30)
 #   BENCH_DRAIN_TIMEOUT   seconds to wait, before the run, for the consumers to catch up (120)
-#   KAFKA_BROKERS         for the consumer lag (127.0.0.1:9092)
+#   KAFKA_BROKERS         for the consumer lag (127.0.0.1 on Kafka's port in ports.tsv)
 #   LOADGEN, plus lib.sh's variables (GATEWAY_URL, RESULTS_DIR, ...)
 FULL=${BENCH_FULL:-0}
 for arg in "$@"; do
@@ -44,7 +44,7 @@ OUT=$RESULTS_DIR/$RUN_ID-overload
 setup
 # The consumers still working off an earlier run's orders would take the CPU this run measures.
 say "consumer lag before the load, until drained"
-"$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:9092}" \
+"$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:$(port_of kafka kafka)}" \
   --drain-timeout-s "${BENCH_DRAIN_TIMEOUT:-120}" --out "$OUT.baseline-lag.json" \
   || say "could not read the consumer lag; going on"
 ENVIRONMENT=$(environment)

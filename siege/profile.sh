@@ -11,7 +11,7 @@
 # Writes siege/results/<time>-profile.md and <time>-profile.svg.
 #
 #   PROFILE_RATE (100)  PROFILE_DURATION (20)  PROFILE_CUSTOMERS (10)  PROFILE_PERF (1; 0 skips perf)
-#   PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres: a superuser, for the statistics)
+#   PG_ADMIN_URL (postgres://postgres@127.0.0.1:<its port in ports.tsv>/postgres: a superuser, for the statistics)
 #   LOADGEN, INFERNO_BIN, plus lib.sh's variables
 # shellcheck source=siege/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RATE=${PROFILE_RATE:-100}
 DURATION=${PROFILE_DURATION:-20}
 CUSTOMERS=${PROFILE_CUSTOMERS:-10}
-PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:$(port_of postgres postgresql)/postgres}
 LOADGEN=${LOADGEN:?the load generator (./dev profile builds it)}
 PREFIX=$RESULTS_DIR/$RUN_ID-profile
 psql_admin() { psql "$PG_ADMIN_URL" -qAtX -v ON_ERROR_STOP=1 "$@"; }
@@ -34,7 +34,7 @@ fi
 setup
 # Work left over from earlier load (a projection catching up) would be counted as this run's.
 say "waiting until no consumer group lags"
-"$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:9092}" --drain-timeout-s 300 \
+"$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:$(port_of kafka kafka)}" --drain-timeout-s 300 \
   --out "$PREFIX.baseline-lag.json" >/dev/null || die "the consumer lag did not drain"
 ((STATEMENTS)) && psql_admin -c "select pg_stat_statements_reset()" >/dev/null
 
@@ -58,7 +58,7 @@ say "open loop: $RATE orders/s for ${DURATION}s over $CUSTOMERS customers"
   --run "$RUN_ID-profile" --rate "$RATE" --duration-s "$DURATION" --customers "$CUSTOMERS" \
   --samples-per-second 0 --out "$PREFIX.load.json" || die "the open-loop run failed"
 # The orders' asynchronous work (events consumed, views projected) is theirs too.
-"$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:9092}" --drain-timeout-s 300 \
+"$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:$(port_of kafka kafka)}" --drain-timeout-s 300 \
   --out "$PREFIX.lag.json" >/dev/null || say "the consumer lag did not drain within 300 s"
 python3 "$SIEGE_DIR/profile.py" cpu >"$PREFIX.cpu-after.tsv"
 wait "$waits" 2>/dev/null || true

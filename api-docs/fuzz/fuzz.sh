@@ -5,14 +5,14 @@
 # header and body as documented, valid data accepted and invalid data refused.
 #
 #   SCHEMATHESIS   the schemathesis executable (./dev fuzz installs it)
-#   GATEWAY_URL    http://127.0.0.1:8088
+#   GATEWAY_URL    http://127.0.0.1:<the gateway's port in ports.tsv>
 #   FUZZ_EXAMPLES  examples per operation and role (10; `./dev fuzz --full`: 100)
 #   FUZZ_ROLES     "customer owner rider admin"
 #   FUZZ_SEED      a seed, to replay a run exactly (random by default)
 #   FUZZ_OUT       where each role's report goes (FD_STATE/fuzz)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-GATEWAY_URL=${GATEWAY_URL:-http://127.0.0.1:8088}
+GATEWAY_URL=${GATEWAY_URL:-http://127.0.0.1:$(awk -F '\t' '$1 == "gateway" && $2 == "http" { print $3 }' "$ROOT/ports.tsv")}
 FUZZ_EXAMPLES=${FUZZ_EXAMPLES:-10}
 FUZZ_ROLES=${FUZZ_ROLES:-customer owner rider admin}
 FUZZ_OUT=${FUZZ_OUT:-${FD_STATE:-$HOME/.local/state/fooddelivery}/fuzz}

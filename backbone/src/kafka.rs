@@ -46,7 +46,10 @@ impl KafkaSettings {
     pub fn from_env(service: &str) -> anyhow::Result<Self> {
         use service_runtime::settings::{string, var};
         Ok(Self {
-            brokers: string("KAFKA_BROKERS", "127.0.0.1:9092"),
+            brokers: string(
+                "KAFKA_BROKERS",
+                &format!("127.0.0.1:{}", service_runtime::settings::ports::KAFKA),
+            ),
             topics: Topics::new(string("TOPIC_PREFIX", "")),
             partitions: var("KAFKA_TOPIC_PARTITIONS", 3)?,
             replication: var("KAFKA_REPLICATION_FACTOR", 1)?,

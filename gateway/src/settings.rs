@@ -3,7 +3,8 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `HOST`, `PORT` | `0.0.0.0`, `8088` | where the gateway listens |
+//! | `HOST` | `0.0.0.0` | the address the gateway binds |
+//! | `PORT` | `8088` | the gateway's port (REST and gRPC; see `ports.tsv`) |
 //! | `ORDER_URL` | `http://127.0.0.1:8081` | order service base URL |
 //! | `PAYMENT_URL` | `http://127.0.0.1:8082` | payment service base URL |
 //! | `STORE_URL` | `http://127.0.0.1:8083` | store service base URL |
@@ -24,7 +25,7 @@
 //! | `GATEWAY_RATE_LIMIT_PER_SECOND` | `1000` | sustained requests per second per user (or client IP); high enough for the siege scenarios, which share one token across 100 clients |
 //! | `GATEWAY_RATE_LIMIT_BURST` | `2000` | requests a user may send at once |
 //! | `GATEWAY_MAX_BODY_BYTES` | `65536` | largest request body |
-//! | `GATEWAY_CORS_ORIGINS` | (none) | comma-separated allowed browser origins; empty = no CORS |
+//! | `GATEWAY_CORS_ORIGINS` | empty | comma-separated allowed browser origins; empty = no CORS |
 //! | `ADMISSION_*` | see `service_runtime::admission::AdmissionSettings` | the gateway's limiter per service (defaults: limit 128–256, starting at 256) |
 
 use std::num::NonZeroU32;
@@ -32,7 +33,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use service_runtime::admission::AdmissionSettings;
-use service_runtime::settings::{HttpSettings, secret, string, var};
+use service_runtime::settings::{HttpSettings, ports, secret, string, var};
 
 use crate::auth::{JwtAlgorithm, JwtSettings};
 use crate::rules::Upstream;
@@ -100,25 +101,29 @@ pub struct RateLimitSettings {
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let timeout = ms(var("GATEWAY_UPSTREAM_TIMEOUT_MS", 5_000)?);
-        let upstream = |name: &str, port: u16, timeout: Duration| UpstreamSettings {
-            base_url: base_url(&string(
-                &format!("{name}_URL"),
-                &format!("http://127.0.0.1:{port}"),
-            )),
+        let upstream = |variable: &str, port: u16, timeout: Duration| UpstreamSettings {
+            base_url: base_url(&string(variable, &ports::local_url(port))),
             timeout,
         };
         let algorithm: JwtAlgorithm = var("JWT_ALGORITHM", JwtAlgorithm::Hs256)?;
         Ok(Self {
-            http: HttpSettings::from_env(8088)?,
+            http: HttpSettings::from_env(ports::GATEWAY)?,
             upstreams: Upstreams {
-                order: upstream("ORDER", 8081, ms(var("GATEWAY_ORDER_TIMEOUT_MS", 5_000)?)),
-                payment: upstream("PAYMENT", 8082, timeout),
-                store: upstream("STORE", 8083, timeout),
-                delivery: upstream("DELIVERY", 8084, timeout),
-                notification: upstream("NOTIFICATION", 8085, timeout),
-                mypage: upstream("MYPAGE", 8086, timeout),
+                order: upstream(
+                    "ORDER_URL",
+                    ports::ORDER,
+                    ms(var("GATEWAY_ORDER_TIMEOUT_MS", 5_000)?),
+                ),
+                payment: upstream("PAYMENT_URL", ports::PAYMENT, timeout),
+                store: upstream("STORE_URL", ports::STORE, timeout),
+                delivery: upstream("DELIVERY_URL", ports::DELIVERY, timeout),
+                notification: upstream("NOTIFICATION_URL", ports::NOTIFICATION, timeout),
+                mypage: upstream("MYPAGE_URL", ports::MYPAGE, timeout),
             },
-            order_grpc_url: base_url(&string("ORDER_GRPC_URL", "http://127.0.0.1:9081")),
+            order_grpc_url: base_url(&string(
+                "ORDER_GRPC_URL",
+                &ports::local_url(ports::ORDER_GRPC),
+            )),
             connect_timeout: ms(var("GATEWAY_CONNECT_TIMEOUT_MS", 1_000)?),
             jwt: JwtSettings {
                 algorithm,
@@ -133,7 +138,7 @@ impl Settings {
                 per_second: var("GATEWAY_RATE_LIMIT_PER_SECOND", nonzero(1000))?,
                 burst: var("GATEWAY_RATE_LIMIT_BURST", nonzero(2000))?,
             },
-            max_body_bytes: var("GATEWAY_MAX_BODY_BYTES", 64 * 1024)?,
+            max_body_bytes: var("GATEWAY_MAX_BODY_BYTES", 65_536)?,
             cors_origins: string("GATEWAY_CORS_ORIGINS", "")
                 .split(',')
                 .map(str::trim)

@@ -19,8 +19,10 @@ pub struct DatabaseSettings {
 
 impl DatabaseSettings {
     pub fn from_env(default_database: &str) -> anyhow::Result<Self> {
-        let default_url =
-            format!("postgres://fooddelivery:fooddelivery@127.0.0.1:5432/{default_database}");
+        let default_url = format!(
+            "postgres://fooddelivery:fooddelivery@127.0.0.1:{}/{default_database}",
+            crate::settings::ports::POSTGRES
+        );
         Ok(Self {
             url: crate::settings::secret("DATABASE_URL", &default_url),
             max_connections: crate::settings::var("DATABASE_MAX_CONNECTIONS", 10)?,

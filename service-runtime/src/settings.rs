@@ -1,7 +1,21 @@
 //! Reading typed settings from environment variables.
 //!
-//! Each service documents its variables in its own `settings` module; this module only knows
-//! how to read one variable with a default and report a bad value clearly at start-up.
+//! Each service documents its variables in its own `settings` module; this module knows how to
+//! read one variable with a default and report a bad value clearly at start-up, and where each
+//! process listens by default ([`ports`]). The variables read here, for every process:
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `HOST` | `0.0.0.0` | the address the HTTP server (and the order service's gRPC server) binds |
+//! | `PORT` | the process's `http` row of `ports.tsv` | the HTTP server's port |
+//! | `HTTP_REUSE_PORT` | `false` | `true` lets a second process bind the same port, so that the local stack restarts a service beside its successor without a gap; containers do not need it |
+//! | `HTTP_DRAIN_MS` | `1000` | how long a stopping process keeps serving, closing each connection after its answer, before it stops accepting (see [`crate::server`]) |
+//! | `DATABASE_URL` | `postgres://fooddelivery:fooddelivery@127.0.0.1:5432/<service>` | a PostgreSQL-backed service's own database ([`crate::db`]) |
+//! | `DATABASE_MAX_CONNECTIONS` | `10` | its pool size |
+//! | `DATABASE_ACQUIRE_TIMEOUT_MS` | `5000` | how long background work waits for a pooled connection; a request waits at most until its deadline, when admission control cuts it off with a 503 |
+//! | `LOG_FORMAT` | JSON unless the output is a terminal | `json`, or `pretty` / `text` ([`crate::telemetry`]) |
+//! | `RUST_LOG` | `info,rdkafka=warn,sqlx=warn,mongodb=warn` | the log filter |
+//! | `ADMISSION_*` | see [`crate::admission::AdmissionSettings`] | admission control in front of the routes |
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -9,6 +23,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use secrecy::SecretString;
+
+pub mod ports;
 
 /// The value of `name`, parsed, or `default` when it is unset or empty.
 pub fn var<T>(name: &str, default: T) -> anyhow::Result<T>
@@ -39,11 +55,8 @@ pub fn secret(name: &str, default: &str) -> SecretString {
     SecretString::from(string(name, default))
 }
 
-/// Where the HTTP server listens: `HOST` (default `0.0.0.0`) and `PORT` (default per service).
-/// `HTTP_REUSE_PORT=true` (default false) lets a second process bind the same port, so that the
-/// local stack restarts a service beside its successor without a gap; containers do not need it.
-/// `HTTP_DRAIN_MS` (default 1000) is how long a stopping process keeps serving, closing each
-/// connection after its answer, before it stops accepting (see [`crate::server`]).
+/// Where the HTTP server listens, and how it stops: `HOST`, `PORT`, `HTTP_REUSE_PORT` and
+/// `HTTP_DRAIN_MS` (see the table above).
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub host: String,

@@ -2,7 +2,8 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `HOST`, `PORT` | `0.0.0.0`, `8086` | where the HTTP server listens |
+//! | `HOST` | `0.0.0.0` | the address the HTTP server binds |
+//! | `PORT` | `8086` | the HTTP server's port (see `ports.tsv`) |
 //! | `MONGODB_URL` | `mongodb://127.0.0.1:27017` | the MongoDB (or FerretDB) server |
 //! | `MONGODB_DATABASE` | `mypage` | the database of the read model |
 //! | `REQUEST_TIMEOUT_MS` | `10000` | a request taking longer is answered 503; also its deadline when the caller sent none |
@@ -15,7 +16,7 @@ use std::time::Duration;
 use backbone::KafkaSettings;
 use secrecy::SecretString;
 use service_runtime::admission::AdmissionSettings;
-use service_runtime::settings::{HttpSettings, secret, string, var};
+use service_runtime::settings::{HttpSettings, ports, secret, string, var};
 
 const PROJECTION_BATCH_MAX: usize = 1_000;
 
@@ -38,9 +39,12 @@ impl Settings {
             kafka.batch.max = PROJECTION_BATCH_MAX;
         }
         Ok(Self {
-            http: HttpSettings::from_env(8086)?,
+            http: HttpSettings::from_env(ports::MYPAGE)?,
             kafka,
-            mongodb_url: secret("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+            mongodb_url: secret(
+                "MONGODB_URL",
+                &format!("mongodb://127.0.0.1:{}", ports::MONGO),
+            ),
             mongodb_database: string("MONGODB_DATABASE", "mypage"),
             request_timeout: Duration::from_millis(var("REQUEST_TIMEOUT_MS", 10_000)?),
             admission: AdmissionSettings::from_env(AdmissionSettings::default())?,

@@ -10,7 +10,7 @@
 
 use backbone::ServiceSettings;
 use service_runtime::admission::AdmissionSettings;
-use service_runtime::settings::var;
+use service_runtime::settings::{ports, var};
 
 /// Payment calls in progress at once. The order service's bulkhead decides how many payments
 /// are in flight (122 by default, by Little's law for its timeout); a payment that is slow
@@ -33,7 +33,7 @@ impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let service = ServiceSettings::from_env_admitting(
             "payment",
-            8082,
+            ports::PAYMENT,
             AdmissionSettings::fixed(ADMISSION_LIMIT),
         )?;
         Ok(Self {

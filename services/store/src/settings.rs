@@ -5,6 +5,7 @@
 //! | `PORT` | `8083` | HTTP port (and the shared service variables, see `backbone::ServiceSettings`) |
 
 use backbone::ServiceSettings;
+use service_runtime::settings::ports;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -14,7 +15,7 @@ pub struct Settings {
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
-            service: ServiceSettings::from_env("store", 8083)?,
+            service: ServiceSettings::from_env("store", ports::STORE)?,
         })
     }
 }
