@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use backbone::ServiceSettings;
-use service_runtime::settings::{string, var};
+use service_runtime::settings::{ports, string, var};
 
 use crate::domain::Locale;
 
@@ -42,12 +42,17 @@ pub struct RetrySettings {
     pub max_backoff: Duration,
 }
 
+/// The defaults of the `NOTIFICATION_*` retry variables.
+pub const NOTIFICATION_MAX_ATTEMPTS: i32 = 8;
+pub const NOTIFICATION_RETRY_BACKOFF_MS: u64 = 1000;
+pub const NOTIFICATION_RETRY_MAX_BACKOFF_MS: u64 = 300_000;
+
 impl Default for RetrySettings {
     fn default() -> Self {
         Self {
-            max_attempts: 8,
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(300),
+            max_attempts: NOTIFICATION_MAX_ATTEMPTS,
+            initial_backoff: Duration::from_millis(NOTIFICATION_RETRY_BACKOFF_MS),
+            max_backoff: Duration::from_millis(NOTIFICATION_RETRY_MAX_BACKOFF_MS),
         }
     }
 }
@@ -76,15 +81,18 @@ impl Settings {
             other => anyhow::bail!("NOTIFICATION_CHANNEL={other:?} is not log or webhook"),
         };
         Ok(Self {
-            service: ServiceSettings::from_env("notification", 8085)?,
+            service: ServiceSettings::from_env("notification", ports::NOTIFICATION)?,
             locale: var("NOTIFICATION_LOCALE", Locale::Ko)?,
             channel,
             retry: RetrySettings {
-                max_attempts: var("NOTIFICATION_MAX_ATTEMPTS", 8)?,
-                initial_backoff: Duration::from_millis(var("NOTIFICATION_RETRY_BACKOFF_MS", 1000)?),
+                max_attempts: var("NOTIFICATION_MAX_ATTEMPTS", NOTIFICATION_MAX_ATTEMPTS)?,
+                initial_backoff: Duration::from_millis(var(
+                    "NOTIFICATION_RETRY_BACKOFF_MS",
+                    NOTIFICATION_RETRY_BACKOFF_MS,
+                )?),
                 max_backoff: Duration::from_millis(var(
                     "NOTIFICATION_RETRY_MAX_BACKOFF_MS",
-                    300_000,
+                    NOTIFICATION_RETRY_MAX_BACKOFF_MS,
                 )?),
             },
         })

@@ -20,13 +20,18 @@
 //! | `GRPC_MAX_WATCHES` | `256` | `WatchOrder` streams open at once; more are refused with `RESOURCE_EXHAUSTED` |
 //! | `GRPC_WATCH_POLL_MS` | `500` | how often a `WatchOrder` stream reads its order's status |
 //! | `ORDER_FAULT_FREEZE_AFTER_PAYMENT` | `false` | tests only: every attempt stops dead between the payment's answer and its record, as if killed there |
+//! | `ORDER_REPAIR_AFTER_MS` | — | retired, refused at start-up: an abandoned order is taken over when its attempt's lease has run out |
+//! | `PAYMENT_BREAKER_FAILURES` | — | retired, refused at start-up: the breaker opens on a failure rate |
+//!
+//! The defaults that are also the payment policy's own ([`BreakerSettings::default`]) are
+//! defined once, below.
 
 use std::time::Duration;
 
 use anyhow::bail;
 use backbone::ServiceSettings;
 use service_runtime::admission::AdmissionSettings;
-use service_runtime::settings::{HttpSettings, string, var};
+use service_runtime::settings::{HttpSettings, ports, string, var};
 
 use crate::grpc::GrpcSettings;
 use crate::payments::{BreakerSettings, bulkhead_for};
@@ -39,9 +44,19 @@ pub struct Settings {
     pub breaker: BreakerSettings,
     pub repair: RepairSettings,
     pub grpc: GrpcSettings,
-    /// The test-only fault point of [`crate::orders::Attempts`].
+    /// The test-only fault point of [`crate::use_cases::Attempts`].
     pub freeze_after_payment: bool,
 }
+
+/// Payment answers later than this are failures: the seeds' timeout.
+pub const PAYMENT_TIMEOUT_MS: u64 = 610;
+/// Hystrix's defaults: 50 % of at least 20 calls in 10 s open the breaker for 5 s, then one
+/// probe decides.
+pub const PAYMENT_BREAKER_FAILURE_RATE: u8 = 50;
+pub const PAYMENT_BREAKER_MIN_CALLS: u32 = 20;
+pub const PAYMENT_BREAKER_WINDOW_MS: u64 = 10_000;
+pub const PAYMENT_BREAKER_OPEN_MS: u64 = 5_000;
+pub const PAYMENT_BREAKER_PROBES: u32 = 1;
 
 fn millis(name: &str, default: u64) -> anyhow::Result<Duration> {
     Ok(Duration::from_millis(var(name, default)?))
@@ -50,11 +65,14 @@ fn millis(name: &str, default: u64) -> anyhow::Result<Duration> {
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let breaker = breaker_from_env()?;
-        let service =
-            ServiceSettings::from_env_admitting("order", 8081, admission_defaults(&breaker))?;
+        let service = ServiceSettings::from_env_admitting(
+            "order",
+            ports::ORDER,
+            admission_defaults(&breaker),
+        )?;
         let grpc = GrpcSettings {
             http: HttpSettings {
-                port: var("GRPC_PORT", 9081)?,
+                port: var("GRPC_PORT", ports::ORDER_GRPC)?,
                 ..service.http.clone()
             },
             max_watches: var("GRPC_MAX_WATCHES", 256)?,
@@ -62,7 +80,7 @@ impl Settings {
         };
         Ok(Self {
             service,
-            payment_url: string("PAYMENT_URL", "http://127.0.0.1:8082"),
+            payment_url: string("PAYMENT_URL", &ports::local_url(ports::PAYMENT)),
             breaker,
             repair: repair_from_env()?,
             grpc,
@@ -109,8 +127,7 @@ fn breaker_from_env() -> anyhow::Result<BreakerSettings> {
              in PAYMENT_BREAKER_WINDOW_MS)"
         );
     }
-    let defaults = BreakerSettings::default();
-    let timeout = millis("PAYMENT_TIMEOUT_MS", 610)?;
+    let timeout = millis("PAYMENT_TIMEOUT_MS", PAYMENT_TIMEOUT_MS)?;
     let target_rate = var("PAYMENT_TARGET_RATE", crate::payments::TARGET_RATE)?;
     let settings = BreakerSettings {
         timeout,
@@ -118,11 +135,11 @@ fn breaker_from_env() -> anyhow::Result<BreakerSettings> {
             "PAYMENT_MAX_CONCURRENCY",
             bulkhead_for(target_rate, timeout),
         )?,
-        failure_rate: var("PAYMENT_BREAKER_FAILURE_RATE", defaults.failure_rate)?,
-        min_calls: var("PAYMENT_BREAKER_MIN_CALLS", defaults.min_calls)?,
-        window: millis("PAYMENT_BREAKER_WINDOW_MS", 10_000)?,
-        open_for: millis("PAYMENT_BREAKER_OPEN_MS", 5000)?,
-        probes: var("PAYMENT_BREAKER_PROBES", defaults.probes)?,
+        failure_rate: var("PAYMENT_BREAKER_FAILURE_RATE", PAYMENT_BREAKER_FAILURE_RATE)?,
+        min_calls: var("PAYMENT_BREAKER_MIN_CALLS", PAYMENT_BREAKER_MIN_CALLS)?,
+        window: millis("PAYMENT_BREAKER_WINDOW_MS", PAYMENT_BREAKER_WINDOW_MS)?,
+        open_for: millis("PAYMENT_BREAKER_OPEN_MS", PAYMENT_BREAKER_OPEN_MS)?,
+        probes: var("PAYMENT_BREAKER_PROBES", PAYMENT_BREAKER_PROBES)?,
     };
     if let Err(e) = settings.validate() {
         bail!("payment resilience settings: {e}");

@@ -54,17 +54,18 @@ pub struct BreakerSettings {
 
 impl Default for BreakerSettings {
     /// Hystrix's defaults (50 % of at least 20 calls in 10 s, 5 s open, one probe) around the
-    /// seeds' 610 ms timeout.
+    /// seeds' 610 ms timeout: those of the environment variables, defined in [`crate::settings`].
     fn default() -> Self {
-        let timeout = Duration::from_millis(610);
+        use crate::settings as defaults;
+        let timeout = Duration::from_millis(defaults::PAYMENT_TIMEOUT_MS);
         Self {
             timeout,
             max_concurrency: bulkhead_for(TARGET_RATE, timeout),
-            failure_rate: 50,
-            min_calls: 20,
-            window: Duration::from_secs(10),
-            open_for: Duration::from_secs(5),
-            probes: 1,
+            failure_rate: defaults::PAYMENT_BREAKER_FAILURE_RATE,
+            min_calls: defaults::PAYMENT_BREAKER_MIN_CALLS,
+            window: Duration::from_millis(defaults::PAYMENT_BREAKER_WINDOW_MS),
+            open_for: Duration::from_millis(defaults::PAYMENT_BREAKER_OPEN_MS),
+            probes: defaults::PAYMENT_BREAKER_PROBES,
         }
     }
 }
