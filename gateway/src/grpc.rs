@@ -13,7 +13,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use anyhow::Context as _;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
@@ -25,7 +24,6 @@ use service_runtime::deadline;
 use service_runtime::grpc::status;
 use service_runtime::trace::TraceParent;
 use tonic::Status;
-use tonic::transport::{Channel, Endpoint};
 use tower::ServiceExt;
 
 use crate::admission::REPLY_RESERVE;
@@ -33,24 +31,6 @@ use crate::forwarded::upstream_headers;
 use crate::rate_limit::Caller;
 use crate::rules;
 use crate::state::{Gateway, client_ip};
-
-/// The order service's gRPC server, as one lazily connected HTTP/2 channel.
-#[derive(Clone)]
-pub struct GrpcProxy {
-    channel: Channel,
-}
-
-impl GrpcProxy {
-    pub fn new(url: &str, connect_timeout: std::time::Duration) -> anyhow::Result<Self> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .with_context(|| format!("ORDER_GRPC_URL {url:?} is not a URL"))?
-            .connect_timeout(connect_timeout)
-            .tcp_nodelay(true);
-        Ok(Self {
-            channel: endpoint.connect_lazy(),
-        })
-    }
-}
 
 /// What a gRPC method is to the gateway's rules: the REST route and method that do the same.
 struct Call {

@@ -26,11 +26,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::admission::EntryAdmission;
 use crate::auth::{Authenticator, JwtAlgorithm};
-use crate::grpc::GrpcProxy;
 use crate::http::HttpOptions;
 use crate::proxy::Proxy;
 use crate::rate_limit::RateLimiter;
-use crate::state::Gateway;
+use crate::state::{Gateway, GrpcProxy};
 
 /// Time the gateway's own request timeout leaves beyond the slowest route's, so that a slow
 /// service is reported as a 504 by the route rather than cut by the outer timeout.

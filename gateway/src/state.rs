@@ -1,15 +1,17 @@
-//! What every entry point of the gateway shares — REST routes, the development token, gRPC —
-//! and the caller's address as they all read it. Its own module so that each entry point
-//! depends on it, and none on another.
+//! What every entry point of the gateway (REST routes, the development token, gRPC) shares:
+//! the checks' state, the connection to the order service's gRPC server, and the caller's
+//! address as they all read it. Its own module so that each entry point depends on it, and none
+//! on another.
 
 use std::net::{IpAddr, SocketAddr};
 
+use anyhow::Context as _;
 use axum::extract::ConnectInfo;
 use axum::http::Extensions;
+use tonic::transport::{Channel, Endpoint};
 
 use crate::admission::EntryAdmission;
 use crate::auth::Authenticator;
-use crate::grpc::GrpcProxy;
 use crate::proxy::Proxy;
 use crate::rate_limit::RateLimiter;
 
@@ -27,4 +29,22 @@ pub fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
     extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip())
+}
+
+/// The order service's gRPC server, as one lazily connected HTTP/2 channel.
+#[derive(Clone)]
+pub struct GrpcProxy {
+    pub(crate) channel: Channel,
+}
+
+impl GrpcProxy {
+    pub fn new(url: &str, connect_timeout: std::time::Duration) -> anyhow::Result<Self> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .with_context(|| format!("ORDER_GRPC_URL {url:?} is not a URL"))?
+            .connect_timeout(connect_timeout)
+            .tcp_nodelay(true);
+        Ok(Self {
+            channel: endpoint.connect_lazy(),
+        })
+    }
 }
