@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use service_runtime::problem::{ApiJson, ProblemBody, internal_error};
+use service_runtime::problem::{ApiJson, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -58,7 +58,7 @@ async fn list(
     identity: Identity,
 ) -> Result<Json<Vec<ParkedRow>>, Problem> {
     identity.require(&[Role::Admin])?;
-    Ok(Json(super::list(&pool).await.map_err(internal_error)?))
+    Ok(Json(super::list(&pool).await?))
 }
 
 /// Puts parked rows back in the relay's queue, e.g. `{"eventIds":["…"]}` or `{"all":true}`
@@ -118,7 +118,7 @@ fn affected(
     done: &'static str,
     outcome: sqlx::Result<Vec<Uuid>>,
 ) -> Result<Json<Affected>, Problem> {
-    let event_ids = outcome.map_err(internal_error)?;
+    let event_ids = outcome?;
     tracing::warn!(user.id = %identity.user_id, rows = event_ids.len(), action = done,
         "parked outbox rows changed by an admin");
     Ok(Json(Affected { event_ids }))
