@@ -47,12 +47,17 @@ impl fmt::Display for PaymentStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Amount(i64);
 
+/// The amount is zero or negative (a 422 at the HTTP edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("amount must be positive, got {0}")]
+pub struct InvalidAmount(pub i64);
+
 impl Amount {
-    pub fn parse(won: i64) -> Result<Self, String> {
+    pub fn parse(won: i64) -> Result<Self, InvalidAmount> {
         if won > 0 {
             Ok(Self(won))
         } else {
-            Err(format!("amount must be positive, got {won}"))
+            Err(InvalidAmount(won))
         }
     }
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use service_runtime::Problem;
 
 /// A delay drawn uniformly from `min_ms..=max_ms`; `0` (the default) is no delay.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -74,6 +73,11 @@ impl FaultSettings {
     }
 }
 
+/// A payment call failed on purpose (a 503 at the HTTP edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("payment failed (fault injection)")]
+pub struct InjectedFailure;
+
 /// The faults in force, changeable at run time by an admin.
 #[derive(Debug, Clone, Default)]
 pub struct Faults(Arc<RwLock<FaultSettings>>);
@@ -98,7 +102,7 @@ impl Faults {
     }
 
     /// Waits the injected delay, then fails the injected share of calls.
-    pub async fn inject(&self) -> Result<(), Problem> {
+    pub async fn inject(&self) -> Result<(), InjectedFailure> {
         let FaultSettings {
             delay,
             failure_rate,
@@ -116,11 +120,7 @@ impl Faults {
             tokio::time::sleep(Duration::from_millis(wait)).await;
         }
         if fail {
-            return Err(Problem::unavailable(
-                "injected_failure",
-                "payment failed (fault injection)",
-                1,
-            ));
+            return Err(InjectedFailure);
         }
         Ok(())
     }
@@ -173,6 +173,6 @@ mod tests {
         let started = tokio::time::Instant::now();
         let outcome = faults.inject().await;
         assert_eq!(started.elapsed(), Duration::from_millis(400));
-        assert_eq!(outcome.map_err(|p| p.code), Err("injected_failure"));
+        assert_eq!(outcome, Err(InjectedFailure));
     }
 }

@@ -2,49 +2,64 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use backbone::outbox;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_runtime::problem::internal_error as internal;
 use service_runtime::problem::{ApiJson, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
-use sqlx::PgPool;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::db;
-use crate::domain::{Amount, Payment, PaymentStatus, decide};
-use crate::events::{load_ledger, publish_all};
+use crate::domain::{Payment, PaymentStatus};
 use crate::faults::{DelayRange, FaultSettings, Faults};
+use crate::use_cases::{Charge, ChargeRequest, PaymentError, Payments};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub pool: PgPool,
-    pub decline_above: i64,
+    pub payments: Payments,
     pub faults: Faults,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/payments", post(create).get(list))
-        .route("/admin/faults", get(get_faults).put(put_faults))
-        .with_state(state)
+    let (router, _) = routes().split_for_parts();
+    router.with_state(state)
 }
 
 /// The payment service's part of the API document: its own paths, admin ones included as the
 /// service serves them (`/admin/faults`).
-#[derive(utoipa::OpenApi)]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = routes().split_for_parts();
+    api
+}
+
+/// Every route, declared once for the router and the API document.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(create, list))
+        .routes(routes!(get_faults, put_faults))
+}
+
+#[derive(OpenApi)]
 #[openapi(
-    paths(create, list, get_faults, put_faults),
     components(schemas(CreatePayment, PaymentBody, FaultSettings, DelayRange)),
     tags((name = "payment", description = "Payments of orders, and fault injection for demonstrations"))
 )]
 struct ApiDoc;
 
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
+impl From<PaymentError> for Problem {
+    fn from(e: PaymentError) -> Self {
+        match e {
+            PaymentError::InvalidAmount(e) => {
+                Problem::unprocessable("invalid_amount", e.to_string())
+            }
+            PaymentError::Injected(e) => Problem::unavailable("injected_failure", e.to_string(), 1),
+            PaymentError::KeyReused => Problem::conflict("idempotency_key_reused", e.to_string()),
+            PaymentError::Interrupted(e) => service_runtime::problem::internal_error(e),
+            PaymentError::Database(e) => e.into(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -106,74 +121,43 @@ async fn create(
     State(state): State<AppState>,
     identity: Identity,
     ApiJson(request): ApiJson<CreatePayment>,
-) -> Result<Response, Problem> {
+) -> Result<(StatusCode, Json<PaymentBody>), Problem> {
     if identity.role != Role::Admin && identity.user_id != request.customer_id {
         return Err(Problem::forbidden(
             "a payment is made by the order's customer",
         ));
     }
-    let amount =
-        Amount::parse(request.amount).map_err(|e| Problem::unprocessable("invalid_amount", e))?;
-    // A charge that has started runs to its end even if the caller stops waiting (its timeout
-    // fired, its connection dropped): the caller then learns the outcome through the events.
-    tokio::spawn(charge(state, request, amount))
-        .await
-        .map_err(internal)?
+    let charge = state.payments.charge(request.into()).await?;
+    respond(charge)
 }
 
-async fn charge(
-    state: AppState,
-    request: CreatePayment,
-    amount: Amount,
-) -> Result<Response, Problem> {
-    state.faults.inject().await?;
-    let now = service_runtime::clock::now();
-    let candidate = Payment {
-        id: Uuid::now_v7(),
-        order_id: request.order_id,
-        customer_id: request.customer_id,
-        amount: amount.won(),
-        status: decide(amount, state.decline_above),
-        created_at: now,
-        updated_at: now,
-    };
-    let mut tx = state.pool.begin().await.map_err(internal)?;
-    let mut ledger = load_ledger(&mut tx, candidate.order_id)
-        .await
-        .map_err(internal)?;
-    let charged = ledger.charge(candidate.clone());
-    if !charged.created {
-        let existing = charged.payment;
-        if existing.amount != candidate.amount || existing.customer_id != candidate.customer_id {
-            return Err(Problem::conflict(
-                "idempotency_key_reused",
-                "this order already has a payment with another amount or customer",
-            ));
+impl From<CreatePayment> for ChargeRequest {
+    fn from(request: CreatePayment) -> Self {
+        Self {
+            order_id: request.order_id,
+            customer_id: request.customer_id,
+            amount: request.amount,
         }
-        return Ok(respond(&existing, StatusCode::OK));
     }
-    db::insert(&mut tx, &charged.payment)
-        .await
-        .map_err(internal)?;
-    publish_all(&mut tx, charged.publish)
-        .await
-        .map_err(internal)?;
-    outbox::commit(tx).await.map_err(internal)?;
-    let payment = charged.payment;
-    tracing::info!(order.id = %payment.order_id, payment.id = %payment.id, status = %payment.status, "payment decided");
-    Ok(respond(&payment, StatusCode::CREATED))
 }
 
-fn respond(payment: &Payment, created: StatusCode) -> Response {
+/// 201 for a payment approved now, 200 for the order's existing one, 402 when declined.
+fn respond(
+    Charge { payment, created }: Charge,
+) -> Result<(StatusCode, Json<PaymentBody>), Problem> {
     if payment.status == PaymentStatus::Declined {
-        return Problem::new(
+        return Err(Problem::new(
             StatusCode::PAYMENT_REQUIRED,
             "payment_declined",
             format!("payment of {} won was declined", payment.amount),
-        )
-        .into_response();
+        ));
     }
-    (created, Json(PaymentBody::from(payment))).into_response()
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(PaymentBody::from(&payment))))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -199,9 +183,7 @@ async fn list(
     identity: Identity,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<PaymentBody>>, Problem> {
-    let payment = db::by_order(&state.pool, query.order_id, false)
-        .await
-        .map_err(internal)?;
+    let payment = state.payments.of_order(query.order_id).await?;
     let visible = payment
         .filter(|p| identity.role == Role::Admin || p.customer_id == identity.user_id)
         .map(|p| PaymentBody::from(&p));
@@ -250,4 +232,35 @@ async fn put_faults(
     state.faults.set(settings);
     tracing::warn!(?settings, "payment fault injection changed");
     Ok(Json(settings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::InvalidAmount;
+    use crate::faults::InjectedFailure;
+
+    #[test]
+    fn use_case_errors_answer_with_their_status_and_code() {
+        let cases = [
+            (
+                PaymentError::InvalidAmount(InvalidAmount(0)),
+                422,
+                "invalid_amount",
+            ),
+            (
+                PaymentError::Injected(InjectedFailure),
+                503,
+                "injected_failure",
+            ),
+            (PaymentError::KeyReused, 409, "idempotency_key_reused"),
+        ];
+        for (error, status, code) in cases {
+            let problem = Problem::from(error);
+            assert_eq!((problem.status.as_u16(), problem.code), (status, code));
+        }
+        let injected = Problem::from(PaymentError::Injected(InjectedFailure));
+        assert_eq!(injected.retry_after, Some(1));
+        assert_eq!(injected.detail, "payment failed (fault injection)");
+    }
 }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod faults;
 pub mod http;
 pub mod settings;
+pub mod use_cases;
 
 pub use settings::Settings;
 
@@ -22,11 +23,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let faults = faults::Faults::new(settings.faults);
     backbone::launch(settings.service, &MIGRATOR, |backbone| {
-        let state = http::AppState {
-            pool: backbone.pool.clone(),
-            decline_above: settings.decline_above,
-            faults,
-        };
+        let payments = use_cases::Payments::new(
+            backbone.pool.clone(),
+            settings.decline_above,
+            faults.clone(),
+        );
+        let state = http::AppState { payments, faults };
         Ok(Wiring {
             routes: http::router(state),
             consumers: vec![

@@ -1,0 +1,116 @@
+//! What the order service and readers do with payments, independent of HTTP: a charge opens its
+//! transaction, decides through the order's ledger and commits the payment with its events.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::db;
+use crate::domain::{Amount, InvalidAmount, Payment, decide};
+use crate::events::{load_ledger, publish_all};
+use crate::faults::{Faults, InjectedFailure};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error(transparent)]
+    InvalidAmount(#[from] InvalidAmount),
+    #[error(transparent)]
+    Injected(#[from] InjectedFailure),
+    /// The order's payment was made for another amount or customer.
+    #[error("this order already has a payment with another amount or customer")]
+    KeyReused,
+    /// The charge's task ended without an answer (it panicked).
+    #[error("the charge did not finish: {0}")]
+    Interrupted(#[from] tokio::task::JoinError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A charge as asked for by the order service; the order id is its idempotency key.
+#[derive(Debug, Clone)]
+pub struct ChargeRequest {
+    pub order_id: Uuid,
+    pub customer_id: String,
+    /// Won, not yet checked.
+    pub amount: i64,
+}
+
+/// The order's payment after a charge request: approved or declined.
+#[derive(Debug, Clone)]
+pub struct Charge {
+    pub payment: Payment,
+    /// `false` when the order already had this payment (a repeated request).
+    pub created: bool,
+}
+
+#[derive(Clone)]
+pub struct Payments {
+    pool: PgPool,
+    /// Amounts above this are declined.
+    decline_above: i64,
+    faults: Faults,
+}
+
+impl Payments {
+    pub fn new(pool: PgPool, decline_above: i64, faults: Faults) -> Self {
+        Self {
+            pool,
+            decline_above,
+            faults,
+        }
+    }
+
+    /// Charges an order, once: a repeat for the same order answers with the first payment.
+    /// A charge that has started runs to its end even if the caller stops waiting (its timeout
+    /// fired, its connection dropped): the caller then learns the outcome through the events.
+    pub async fn charge(&self, request: ChargeRequest) -> Result<Charge, PaymentError> {
+        let amount = Amount::parse(request.amount)?;
+        let this = self.clone();
+        tokio::spawn(async move { this.charge_now(request, amount).await }).await?
+    }
+
+    async fn charge_now(
+        &self,
+        request: ChargeRequest,
+        amount: Amount,
+    ) -> Result<Charge, PaymentError> {
+        self.faults.inject().await?;
+        let now = service_runtime::clock::now();
+        let candidate = Payment {
+            id: Uuid::now_v7(),
+            order_id: request.order_id,
+            customer_id: request.customer_id,
+            amount: amount.won(),
+            status: decide(amount, self.decline_above),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.pool.begin().await?;
+        let mut ledger = load_ledger(&mut tx, candidate.order_id).await?;
+        let charged = ledger.charge(candidate.clone());
+        if !charged.created {
+            let existing = charged.payment;
+            if existing.amount != candidate.amount || existing.customer_id != candidate.customer_id
+            {
+                return Err(PaymentError::KeyReused);
+            }
+            return Ok(Charge {
+                payment: existing,
+                created: false,
+            });
+        }
+        db::insert(&mut tx, &charged.payment).await?;
+        publish_all(&mut tx, charged.publish).await?;
+        backbone::outbox::commit(tx).await?;
+        let payment = charged.payment;
+        tracing::info!(order.id = %payment.order_id, payment.id = %payment.id, status = %payment.status, "payment decided");
+        Ok(Charge {
+            payment,
+            created: true,
+        })
+    }
+
+    /// The order's payment, if it has one.
+    pub async fn of_order(&self, order_id: Uuid) -> Result<Option<Payment>, PaymentError> {
+        Ok(db::by_order(&self.pool, order_id, false).await?)
+    }
+}
