@@ -58,7 +58,7 @@ pub fn produced() -> Vec<Envelope> {
     let accepted = store_order.act(store::Action::Accept, Utc::now()).unwrap();
     order.apply(&order.on_event(&accepted).unwrap());
     let change = order.cancel_by_customer().unwrap();
-    out.push(order_service::events::SOURCE, change.publish.unwrap());
+    out.push(order_service::SOURCE, change.publish.unwrap());
     let mut ledger = payment::OrderLedger::default();
     ledger.charge(payment_for(&order));
     for refund in ledger.cancel() {
@@ -137,7 +137,7 @@ fn place(out: &mut Outbox, menu: &[order::MenuItem]) -> (order::Order, OrderPlac
     let Some(Event::OrderPlaced(placed)) = change.publish.clone() else {
         panic!("placing publishes OrderPlaced");
     };
-    out.push(order_service::events::SOURCE, placed.clone());
+    out.push(order_service::SOURCE, placed.clone());
     pending.apply(&change);
     (pending, placed)
 }
@@ -165,7 +165,7 @@ fn follow(out: &mut Outbox, mut order: order::Order, source: &str, event: Event)
     out.push(source, event.clone());
     if let Some(change) = order.on_event(&event) {
         if let Some(published) = change.publish.clone() {
-            out.push(order_service::events::SOURCE, published);
+            out.push(order_service::SOURCE, published);
         }
         order.apply(&change);
     }
