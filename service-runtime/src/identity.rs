@@ -2,9 +2,6 @@
 //! `X-User-Id` and `X-User-Role` (after removing any a client sent). Services still refuse a
 //! request without them where a user is needed: defence in depth.
 
-use std::fmt;
-use std::str::FromStr;
-
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
@@ -14,7 +11,11 @@ use crate::Problem;
 pub const USER_ID_HEADER: &str = "x-user-id";
 pub const USER_ROLE_HEADER: &str = "x-user-role";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A caller's role, spelled in lower case in tokens and headers.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum Role {
     Customer,
     Owner,
@@ -24,32 +25,7 @@ pub enum Role {
 
 impl Role {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Customer => "customer",
-            Role::Owner => "owner",
-            Role::Rider => "rider",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "customer" => Ok(Role::Customer),
-            "owner" => Ok(Role::Owner),
-            "rider" => Ok(Role::Rider),
-            "admin" => Ok(Role::Admin),
-            other => Err(format!("unknown role {other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -87,9 +63,10 @@ impl Identity {
             .ok_or_else(|| Problem::unauthorized("no authenticated user"))?
             .to_owned();
         let role = header(USER_ROLE_HEADER)
-            .ok_or_else(|| Problem::unauthorized("no authenticated role"))?
+            .ok_or_else(|| Problem::unauthorized("no authenticated role"))?;
+        let role = role
             .parse()
-            .map_err(Problem::unauthorized)?;
+            .map_err(|_| Problem::unauthorized(format!("unknown role {role:?}")))?;
         Ok(Identity { user_id, role })
     }
 }

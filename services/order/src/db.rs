@@ -37,7 +37,10 @@ impl TryFrom<OrderRow> for Order {
             items: row.items.0,
             total_price: row.total_price,
             delivery_address: row.delivery_address,
-            status: row.status.parse().map_err(decode)?,
+            status: row
+                .status
+                .parse()
+                .map_err(|_| decode(format!("unknown order status {:?}", row.status)))?,
             cancel_reason: row
                 .cancel_reason
                 .map(|r| {

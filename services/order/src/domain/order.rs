@@ -7,16 +7,24 @@
 //! announced with `OrderCanceled` exactly once. Reaching Cooked hands the order to delivery with
 //! `DeliveryRequested`, also exactly once, and never for a canceled order.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use shared_events::{
     CancelReason, DeliveryRequested, Event, OrderCanceled, OrderLine, OrderPlaced,
 };
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 pub enum OrderStatus {
     PaymentPending,
     PaymentDeclined,
@@ -31,32 +39,8 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 10] = [
-        OrderStatus::PaymentPending,
-        OrderStatus::PaymentDeclined,
-        OrderStatus::PaymentFailed,
-        OrderStatus::Placed,
-        OrderStatus::Accepted,
-        OrderStatus::Cooking,
-        OrderStatus::Cooked,
-        OrderStatus::Delivering,
-        OrderStatus::Delivered,
-        OrderStatus::Canceled,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::PaymentPending => "PaymentPending",
-            OrderStatus::PaymentDeclined => "PaymentDeclined",
-            OrderStatus::PaymentFailed => "PaymentFailed",
-            OrderStatus::Placed => "Placed",
-            OrderStatus::Accepted => "Accepted",
-            OrderStatus::Cooking => "Cooking",
-            OrderStatus::Cooked => "Cooked",
-            OrderStatus::Delivering => "Delivering",
-            OrderStatus::Delivered => "Delivered",
-            OrderStatus::Canceled => "Canceled",
-        }
+        self.into()
     }
 
     /// Position on the happy path of a valid order; `None` for the others.
@@ -75,23 +59,6 @@ impl OrderStatus {
     /// A valid order that is still under way (can move on, or be canceled by events).
     pub fn is_in_progress(self) -> bool {
         self.progress().is_some() && self != OrderStatus::Delivered
-    }
-}
-
-impl FromStr for OrderStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OrderStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown order status {s:?}"))
-    }
-}
-
-impl fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
