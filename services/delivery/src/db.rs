@@ -27,10 +27,9 @@ impl TryFrom<Row> for Delivery {
             order_id: row.order_id,
             customer_id: row.customer_id,
             address: row.address,
-            status: row
-                .status
-                .parse()
-                .map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+            status: row.status.parse().map_err(|_| {
+                sqlx::Error::Decode(format!("unknown delivery status {:?}", row.status).into())
+            })?,
             accident_reason: row.accident_reason,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -4,9 +4,6 @@
 //! Started → Completed (the rider delivered) | Failed (an accident) | Canceled (the order was
 //! canceled). The last three are final.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use shared_events::{
     DeliveryAccidentReported, DeliveryCanceled, DeliveryCompleted, DeliveryRequested,
@@ -16,7 +13,18 @@ use uuid::Uuid;
 
 pub const MAX_REASON_CHARS: usize = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 pub enum DeliveryStatus {
     Started,
     Completed,
@@ -25,37 +33,9 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 4] = [
-        DeliveryStatus::Started,
-        DeliveryStatus::Completed,
-        DeliveryStatus::Canceled,
-        DeliveryStatus::Failed,
-    ];
-
+    /// The name stored and answered (the variant's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Started => "Started",
-            DeliveryStatus::Completed => "Completed",
-            DeliveryStatus::Canceled => "Canceled",
-            DeliveryStatus::Failed => "Failed",
-        }
-    }
-}
-
-impl FromStr for DeliveryStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DeliveryStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown delivery status {s:?}"))
-    }
-}
-
-impl fmt::Display for DeliveryStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

@@ -26,10 +26,9 @@ impl TryFrom<Row> for Payment {
             order_id: row.order_id,
             customer_id: row.customer_id,
             amount: row.amount,
-            status: row
-                .status
-                .parse()
-                .map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+            status: row.status.parse().map_err(|_| {
+                sqlx::Error::Decode(format!("unknown payment status {:?}", row.status).into())
+            })?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

@@ -1,13 +1,20 @@
 //! Payments and their rules. No I/O here.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use shared_events::{Event, PaymentApproved, PaymentCanceled};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 pub enum PaymentStatus {
     Approved,
     Declined,
@@ -15,31 +22,9 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
+    /// The name stored and answered (the variant's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Approved => "Approved",
-            PaymentStatus::Declined => "Declined",
-            PaymentStatus::Refunded => "Refunded",
-        }
-    }
-}
-
-impl FromStr for PaymentStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "Approved" => Ok(PaymentStatus::Approved),
-            "Declined" => Ok(PaymentStatus::Declined),
-            "Refunded" => Ok(PaymentStatus::Refunded),
-            other => Err(format!("unknown payment status {other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for PaymentStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -192,6 +177,18 @@ mod tests {
             status,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn statuses_keep_their_stored_names_and_read_back() {
+        use strum::VariantArray;
+
+        let names: Vec<&str> = PaymentStatus::VARIANTS.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["Approved", "Declined", "Refunded"]);
+        for &status in PaymentStatus::VARIANTS {
+            assert_eq!(status.as_str().parse(), Ok(status));
+            assert_eq!(status.to_string(), status.as_str());
         }
     }
 

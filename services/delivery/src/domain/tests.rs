@@ -127,3 +127,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn statuses_keep_their_stored_names_and_read_back() {
+    use strum::VariantArray;
+
+    let names: Vec<&str> = DeliveryStatus::VARIANTS
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(names, ["Started", "Completed", "Canceled", "Failed"]);
+    for &status in DeliveryStatus::VARIANTS {
+        assert_eq!(status.as_str().parse(), Ok(status));
+        assert_eq!(status.to_string(), status.as_str());
+    }
+}

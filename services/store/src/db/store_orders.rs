@@ -33,10 +33,9 @@ impl TryFrom<Row> for StoreOrder {
             items: row.items.0,
             total_price: row.total_price,
             delivery_address: row.delivery_address,
-            status: row
-                .status
-                .parse()
-                .map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+            status: row.status.parse().map_err(|_| {
+                sqlx::Error::Decode(format!("unknown store order status {:?}", row.status).into())
+            })?,
             reason: row.reason,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -5,9 +5,6 @@
 //! accepted is final everywhere, so `OrderCanceled` cancels any store order that is not already
 //! over (Rejected or Canceled), even while cooking.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use shared_events::{
     CookingFinished, CookingStarted, Event, OrderCanceled, OrderLine, OrderPlaced,
@@ -17,7 +14,18 @@ use uuid::Uuid;
 
 use super::catalog::{InvalidInput, MAX_REASON_CHARS};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 pub enum Status {
     Received,
     Accepted,
@@ -28,46 +36,14 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Received,
-        Status::Accepted,
-        Status::Rejected,
-        Status::Cooking,
-        Status::Cooked,
-        Status::Canceled,
-    ];
-
+    /// The name stored and answered (the variant's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Received => "Received",
-            Status::Accepted => "Accepted",
-            Status::Rejected => "Rejected",
-            Status::Cooking => "Cooking",
-            Status::Cooked => "Cooked",
-            Status::Canceled => "Canceled",
-        }
+        self.into()
     }
 
     /// Whether the store order is over: nothing moves it any more.
     pub fn is_final(self) -> bool {
         matches!(self, Status::Rejected | Status::Canceled)
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown store order status {s:?}"))
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -197,3 +197,20 @@ proptest! {
         prop_assert_eq!(known.tombstone, once.tombstone);
     }
 }
+
+#[test]
+fn statuses_keep_their_stored_names_and_read_back() {
+    use strum::VariantArray;
+
+    let names: Vec<&str> = Status::VARIANTS.iter().map(|s| s.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Received", "Accepted", "Rejected", "Cooking", "Cooked", "Canceled"
+        ]
+    );
+    for &status in Status::VARIANTS {
+        assert_eq!(status.as_str().parse(), Ok(status));
+        assert_eq!(status.to_string(), status.as_str());
+    }
+}
