@@ -60,3 +60,51 @@ impl Channel for WebhookChannel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// An `https://` webhook is called over TLS: the first bytes the receiver gets are a TLS
+    /// handshake record (a ClientHello), not a refusal of the scheme before any connection.
+    #[tokio::test]
+    async fn an_https_webhook_is_called_over_tls() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "https://localhost:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
+        let receiver = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut first = [0u8; 3];
+            socket.read_exact(&mut first).await.unwrap();
+            first
+        });
+        let channel = WebhookChannel::new(&url, Duration::from_secs(2)).unwrap();
+        let notification = Notification {
+            id: uuid::Uuid::now_v7(),
+            event_id: uuid::Uuid::now_v7(),
+            customer_id: "c-1".into(),
+            order_id: uuid::Uuid::now_v7(),
+            event_type: "OrderPlaced".into(),
+            message: "placed".into(),
+            channel: "webhook".into(),
+            status: crate::domain::NotificationStatus::Pending,
+            attempts: 0,
+            created_at: chrono::Utc::now(),
+        };
+
+        let sent = channel.send(&notification).await;
+
+        // Content type 22 (handshake), protocol version 3.x.
+        let first = tokio::time::timeout(Duration::from_secs(5), receiver)
+            .await
+            .expect("the webhook was never called: no TLS for https?")
+            .unwrap();
+        assert_eq!(&first[..2], &[0x16, 0x03]);
+        assert!(sent.is_err(), "the receiver closed without answering");
+    }
+}
