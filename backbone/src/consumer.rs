@@ -30,7 +30,10 @@ use tracing::Instrument;
 
 pub use dead_letter::PAYLOAD_DROPPED;
 pub use group::Consumer;
+use service_runtime::retry::Backoff;
 use service_runtime::trace::TraceParent;
+
+pub use crate::kafka::BatchPolicy;
 
 /// What a processor did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,46 +164,15 @@ pub struct BatchError {
 pub struct RetryPolicy {
     /// Attempts for [`HandleError::Failed`] before dead-lettering (transient errors retry forever).
     pub max_attempts: u32,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
+    /// The wait after each failed attempt.
+    pub backoff: Backoff,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_attempts: 5,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-        self.initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
-    }
-}
-
-/// How many messages the consumer takes at once: `CONSUMER_BATCH_MAX` and
-/// `CONSUMER_BATCH_LINGER_MS` (see [`crate::KafkaSettings`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchPolicy {
-    /// At most this many messages per batch (1: one at a time).
-    pub max: usize,
-    /// How long to wait for more messages once the first of a batch is in. Zero takes only those
-    /// already received, so a lone event is never held back; under load batches form anyway,
-    /// from the messages that arrive while the previous batch is applied.
-    pub linger: Duration,
-}
-
-impl Default for BatchPolicy {
-    fn default() -> Self {
-        Self {
-            max: 100,
-            linger: Duration::ZERO,
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(10)),
         }
     }
 }
@@ -225,17 +197,6 @@ async fn sleep_or_cancel(duration: Duration, shutdown: &CancellationToken) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(1),
-        };
-        let waits: Vec<_> = (1..=6).map(|a| policy.backoff(a).as_millis()).collect();
-        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
-    }
 
     #[test]
     fn lost_connections_are_transient_and_constraint_errors_are_not() {

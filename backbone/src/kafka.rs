@@ -13,8 +13,6 @@ use rdkafka::producer::{FutureProducer, Producer};
 use service_runtime::ReadinessCheck;
 use shared_events::{Topic, Topics};
 
-use crate::consumer::BatchPolicy;
-
 /// Kafka settings, from the environment:
 ///
 /// | variable | default | meaning |
@@ -240,6 +238,27 @@ impl ConsumerContext for Membership {
             Rebalance::Error(e) => {
                 tracing::warn!(consumer.group = %self.group, error = %e, "rebalance failed")
             }
+        }
+    }
+}
+
+/// How many messages the consumer takes at once: `CONSUMER_BATCH_MAX` and
+/// `CONSUMER_BATCH_LINGER_MS` (see [`crate::KafkaSettings`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchPolicy {
+    /// At most this many messages per batch (1: one at a time).
+    pub max: usize,
+    /// How long to wait for more messages once the first of a batch is in. Zero takes only those
+    /// already received, so a lone event is never held back; under load batches form anyway,
+    /// from the messages that arrive while the previous batch is applied.
+    pub linger: Duration,
+}
+
+impl Default for BatchPolicy {
+    fn default() -> Self {
+        Self {
+            max: 100,
+            linger: Duration::ZERO,
         }
     }
 }

@@ -12,10 +12,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use service_runtime::ReadinessCheck;
+use service_runtime::retry::Backoff;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::task::BackgroundTask;
+
+/// How often start-up tries again while the database or Kafka cannot be reached.
+const START_BACKOFF: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
 
 /// Whether start-up has finished; a readiness check (`startup`) failing until it has.
 #[derive(Clone)]
@@ -49,19 +53,16 @@ impl Startup {
     {
         let started = self.started.clone();
         tokio::spawn(async move {
-            let mut wait = Duration::from_millis(200);
+            let mut failed = 0;
             loop {
-                match prepare().await {
-                    Ok(()) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %format!("{e:#}"), retry_in = ?wait, "not started yet")
-                    }
-                }
+                let Err(e) = prepare().await else { break };
+                failed += 1;
+                let wait = START_BACKOFF.delay(failed);
+                tracing::warn!(error = %format!("{e:#}"), retry_in = ?wait, "not started yet");
                 tokio::select! {
                     () = shutdown.cancelled() => return,
                     () = tokio::time::sleep(wait) => {}
                 }
-                wait = (wait * 2).min(Duration::from_secs(5));
             }
             let mut running = Vec::with_capacity(tasks.len());
             let mut all_started = true;

@@ -13,6 +13,10 @@
 //!   retry whose wait would leave less than `min_left` of the request's time is not made.
 //!
 //! The policy decides; the caller says what is retryable (it knows what its errors mean).
+//!
+//! [`Backoff`] is the one backoff policy of the system: these retries, a consumer's retries of
+//! a failing event, the notification dispatcher's resends, a service waiting for its database
+//! at start-up and the chaos driver's retries all wait by it.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,6 +25,35 @@ use rand::Rng;
 
 use crate::deadline::Deadline;
 
+/// Exponential backoff: the wait after failed attempt number `n` (1 for the first) is
+/// `first × 2ⁿ⁻¹`, at most `cap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: Duration,
+    pub cap: Duration,
+}
+
+impl Backoff {
+    pub const fn new(first: Duration, cap: Duration) -> Self {
+        Self { first, cap }
+    }
+
+    /// The wait after failed attempt number `attempt` (1 for the first; 0 counts as 1).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        self.first
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(self.cap)
+    }
+
+    /// [`Backoff::delay`] with "equal jitter": uniform in `[delay / 2, delay]`, never zero, so
+    /// that callers refused together do not come back together, nor in the same instant.
+    pub fn jittered(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
+        let ceiling = self.delay(attempt);
+        let half = ceiling / 2;
+        half + ceiling.saturating_sub(half).mul_f64(rng.random::<f64>())
+    }
+}
+
 /// Retries for calls to one service: how many, how far apart, within what budget.
 #[derive(Debug)]
 pub struct RetryPolicy {
@@ -28,8 +61,7 @@ pub struct RetryPolicy {
     name: &'static str,
     /// Attempts in all, the first included.
     max_attempts: u32,
-    base: Duration,
-    cap: Duration,
+    backoff: Backoff,
     min_left: Duration,
     budget: RetryBudget,
 }
@@ -41,8 +73,7 @@ impl RetryPolicy {
         Self {
             name,
             max_attempts: 2,
-            base: Duration::from_millis(10),
-            cap: Duration::from_millis(100),
+            backoff: Backoff::new(Duration::from_millis(10), Duration::from_millis(100)),
             min_left: Duration::from_millis(50),
             budget: RetryBudget::new(0.1, 10.0),
         }
@@ -70,7 +101,7 @@ impl RetryPolicy {
         if attempt >= self.max_attempts {
             return None;
         }
-        let delay = jittered(attempt, self.base, self.cap, &mut rand::rng());
+        let delay = self.backoff.jittered(attempt, &mut rand::rng());
         if let Some(deadline) = deadline
             && deadline.remaining() < delay + self.min_left
         {
@@ -87,17 +118,6 @@ impl RetryPolicy {
             .increment(1);
         Some(delay)
     }
-}
-
-/// A random wait before retry number `attempt` (1 for the first retry): uniform in
-/// `[base × 2^(attempt-1) / 2, base × 2^(attempt-1)]`, at most `cap` ("equal jitter": never
-/// zero, so a retry does not land in the same instant as the refusal it follows).
-fn jittered(attempt: u32, base: Duration, cap: Duration, rng: &mut impl Rng) -> Duration {
-    let ceiling = base
-        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-        .min(cap);
-    let half = ceiling / 2;
-    half + ceiling.saturating_sub(half).mul_f64(rng.random::<f64>())
 }
 
 /// Tokens for retries: earned by first attempts, spent by retries (see the module's docs).
@@ -194,17 +214,30 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         let base = Duration::from_millis(10);
         let cap = Duration::from_millis(100);
+        let backoff = Backoff::new(base, cap);
         for _ in 0..1_000 {
-            let first = jittered(1, base, cap, &mut rng);
+            let first = backoff.jittered(1, &mut rng);
             assert!(
                 first >= Duration::from_millis(5) && first <= base,
                 "{first:?}"
             );
-            let third = jittered(3, base, cap, &mut rng);
+            let third = backoff.jittered(3, &mut rng);
             assert!(third >= Duration::from_millis(20) && third <= Duration::from_millis(40));
-            let late = jittered(40, base, cap, &mut rng);
+            let late = backoff.jittered(40, &mut rng);
             assert!(late >= cap / 2 && late <= cap, "{late:?}");
         }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+        let waits: Vec<_> = (0..=6).map(|a| backoff.delay(a).as_millis()).collect();
+        assert_eq!(waits, [100, 100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(
+            backoff.delay(u32::MAX),
+            Duration::from_secs(1),
+            "no overflow"
+        );
     }
 
     #[test]

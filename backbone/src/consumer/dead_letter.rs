@@ -95,7 +95,7 @@ pub(super) async fn send(
             }
             Err((e, _)) => {
                 tracing::warn!(consumer = name, attempt, error = %e, "cannot send dead letter; retrying");
-                if sleep_or_cancel(retry.backoff(attempt), shutdown).await {
+                if sleep_or_cancel(retry.backoff.delay(attempt), shutdown).await {
                     return false;
                 }
             }

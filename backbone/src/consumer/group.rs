@@ -264,7 +264,7 @@ impl<P: Processor> Consumer<P> {
                     let remaining = events.len() - next;
                     tracing::warn!(consumer = name, remaining, error = %error,
                         "batch failed; retrying its events one at a time");
-                    if sleep_or_cancel(self.retry.backoff(1), shutdown).await {
+                    if sleep_or_cancel(self.retry.backoff.delay(1), shutdown).await {
                         return false;
                     }
                     one_at_a_time = true;
@@ -314,7 +314,7 @@ impl<P: Processor> Consumer<P> {
             event
                 .span
                 .in_scope(|| tracing::warn!(attempt, error = %error, "event failed; retrying"));
-            if sleep_or_cancel(self.retry.backoff(attempt), shutdown).await {
+            if sleep_or_cancel(self.retry.backoff.delay(attempt), shutdown).await {
                 return false;
             }
         }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use backbone::consumer::{Consumer, RetryPolicy};
 use backbone::{EventHandler, HandleError, PgInbox};
 use serde_json::{Value, json};
+use service_runtime::retry::Backoff;
 use shared_events::{Envelope, Event, Topic};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
@@ -108,8 +109,7 @@ async fn malformed_events_on_every_topic_are_dead_lettered_and_the_events_behind
     );
     consumer.retry = RetryPolicy {
         max_attempts: 3,
-        initial_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(100),
+        backoff: Backoff::new(Duration::from_millis(20), Duration::from_millis(100)),
     };
     consumer.spawn(shutdown.child_token()).unwrap();
 

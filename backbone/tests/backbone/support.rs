@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use backbone::consumer::{Consumer, RetryPolicy};
 use backbone::outbox;
 use backbone::{EventHandler, HandleError, KafkaSettings, PgInbox, Relay};
+use service_runtime::retry::Backoff;
 use shared_events::{CancelReason, Envelope, Event, OrderCanceled, Topic};
 use sqlx::{PgConnection, PgPool};
 use test_stack::TestDatabase;
@@ -87,8 +88,7 @@ impl Stack {
         );
         consumer.retry = RetryPolicy {
             max_attempts: 3,
-            initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(100),
+            backoff: Backoff::new(Duration::from_millis(20), Duration::from_millis(100)),
         };
         adjust(&mut consumer);
         consumer.spawn(shutdown.child_token()).unwrap()

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use backbone::ServiceSettings;
+use service_runtime::retry::Backoff;
 use service_runtime::settings::{ports, string, var};
 
 use crate::domain::Locale;
@@ -38,8 +39,8 @@ pub enum ChannelSettings {
 #[derive(Debug, Clone, Copy)]
 pub struct RetrySettings {
     pub max_attempts: i32,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
+    /// The wait after each failed send.
+    pub backoff: Backoff,
 }
 
 /// The defaults of the `NOTIFICATION_*` retry variables.
@@ -51,8 +52,10 @@ impl Default for RetrySettings {
     fn default() -> Self {
         Self {
             max_attempts: NOTIFICATION_MAX_ATTEMPTS,
-            initial_backoff: Duration::from_millis(NOTIFICATION_RETRY_BACKOFF_MS),
-            max_backoff: Duration::from_millis(NOTIFICATION_RETRY_MAX_BACKOFF_MS),
+            backoff: Backoff::new(
+                Duration::from_millis(NOTIFICATION_RETRY_BACKOFF_MS),
+                Duration::from_millis(NOTIFICATION_RETRY_MAX_BACKOFF_MS),
+            ),
         }
     }
 }
@@ -60,12 +63,7 @@ impl Default for RetrySettings {
 impl RetrySettings {
     /// The wait before attempt `attempts + 1`, after `attempts` failed ones.
     pub fn backoff(&self, attempts: i32) -> Duration {
-        let exponent = u32::try_from(attempts.saturating_sub(1))
-            .unwrap_or(0)
-            .min(16);
-        self.initial_backoff
-            .saturating_mul(2u32.saturating_pow(exponent))
-            .min(self.max_backoff)
+        self.backoff.delay(u32::try_from(attempts).unwrap_or(0))
     }
 }
 
@@ -86,14 +84,16 @@ impl Settings {
             channel,
             retry: RetrySettings {
                 max_attempts: var("NOTIFICATION_MAX_ATTEMPTS", NOTIFICATION_MAX_ATTEMPTS)?,
-                initial_backoff: Duration::from_millis(var(
-                    "NOTIFICATION_RETRY_BACKOFF_MS",
-                    NOTIFICATION_RETRY_BACKOFF_MS,
-                )?),
-                max_backoff: Duration::from_millis(var(
-                    "NOTIFICATION_RETRY_MAX_BACKOFF_MS",
-                    NOTIFICATION_RETRY_MAX_BACKOFF_MS,
-                )?),
+                backoff: Backoff::new(
+                    Duration::from_millis(var(
+                        "NOTIFICATION_RETRY_BACKOFF_MS",
+                        NOTIFICATION_RETRY_BACKOFF_MS,
+                    )?),
+                    Duration::from_millis(var(
+                        "NOTIFICATION_RETRY_MAX_BACKOFF_MS",
+                        NOTIFICATION_RETRY_MAX_BACKOFF_MS,
+                    )?),
+                ),
             },
         })
     }
@@ -107,8 +107,7 @@ mod tests {
     fn backoff_doubles_up_to_the_cap() {
         let retry = RetrySettings {
             max_attempts: 5,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(500),
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_millis(500)),
         };
         let waits: Vec<_> = (1..=5).map(|a| retry.backoff(a).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 500, 500]);

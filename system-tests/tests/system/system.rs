@@ -101,8 +101,10 @@ impl System {
                 channel: notification_service::settings::ChannelSettings::Log,
                 retry: notification_service::settings::RetrySettings {
                     max_attempts: 3,
-                    initial_backoff: Duration::from_millis(100),
-                    max_backoff: Duration::from_secs(1),
+                    backoff: service_runtime::retry::Backoff::new(
+                        Duration::from_millis(100),
+                        Duration::from_secs(1),
+                    ),
                 },
             })
             .await

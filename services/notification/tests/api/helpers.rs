@@ -27,8 +27,10 @@ pub async fn spawn_app_with(channel: ChannelSettings, locale: Locale) -> TestApp
         channel,
         retry: RetrySettings {
             max_attempts: 10,
-            initial_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(400),
+            backoff: service_runtime::retry::Backoff::new(
+                Duration::from_millis(50),
+                Duration::from_millis(400),
+            ),
         },
     };
     let app = RunningApp::start(notification_service::build(settings).await.unwrap()).await;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use service_runtime::retry::Backoff;
 
 use super::{Ctx, Fate, ack, order_body};
 use crate::api::Answer;
@@ -98,7 +99,8 @@ pub(super) async fn life(ctx: Arc<Ctx>, customer: (String, String), key: String,
 async fn place(ctx: &Ctx, customer: &str, token: &str, key: &str) -> Option<String> {
     let body = order_body(ctx);
     let deadline = Instant::now() + ctx.plan.step_timeout;
-    let mut backoff = Duration::from_millis(200);
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
+    let mut retries = 0;
     let mut first = true;
     loop {
         let answer = attempt(
@@ -142,8 +144,8 @@ async fn place(ctx: &Ctx, customer: &str, token: &str, key: &str) -> Option<Stri
             });
             return None;
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
+        retries += 1;
+        tokio::time::sleep(backoff.delay(retries)).await;
     }
 }
 
@@ -177,7 +179,8 @@ async fn run_step(
 async fn step_call(ctx: &Ctx, step: Step, path: &str, token: &str, body: Option<Value>) -> StepEnd {
     let op = format!("{step:?}").to_lowercase();
     let deadline = Instant::now() + ctx.plan.step_timeout;
-    let mut backoff = Duration::from_millis(200);
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
+    let mut retries = 0;
     let mut uncertain = false;
     let mut first = true;
     loop {
@@ -214,8 +217,8 @@ async fn step_call(ctx: &Ctx, step: Step, path: &str, token: &str, body: Option<
                 StepEnd::GaveUp
             };
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
+        retries += 1;
+        tokio::time::sleep(backoff.delay(retries)).await;
     }
 }
 
@@ -225,7 +228,8 @@ async fn find_delivery(ctx: &Ctx, order: &str) -> Option<String> {
     let mut first = true;
     // Backing off as the other steps do: thousands of orders waiting at once for a delivery
     // (its consumer behind) must not poll the rider's rate limit away.
-    let mut backoff = Duration::from_millis(300);
+    let backoff = Backoff::new(Duration::from_millis(300), Duration::from_secs(2));
+    let mut retries = 0;
     loop {
         let path = format!("/deliveries?orderId={order}");
         let answer = attempt(
@@ -252,8 +256,8 @@ async fn find_delivery(ctx: &Ctx, order: &str) -> Option<String> {
             eprintln!("chaos: no delivery started for order {order}");
             return None;
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
+        retries += 1;
+        tokio::time::sleep(backoff.delay(retries)).await;
     }
 }
 
