@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -21,13 +22,17 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// `routes` plus the operational endpoints, a problem+json fallback, request ids, trace
 /// context, access logs, HTTP metrics, a request timeout and panic containment.
+///
+/// The layers, from the outside in, in the order a request meets them.
 pub fn app(routes: Router, readiness: Readiness, request_timeout: Duration) -> Router {
-    routes
-        .fallback(crate::problem::not_found)
-        .merge(ops::router(readiness))
-        .layer(middleware::from_fn(read_body_first))
-        .layer(middleware::from_fn(ops::track_http))
-        .layer(middleware::from_fn(trace_context))
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("request handler panicked");
+            Problem::internal().into_response()
+        }))
+        .layer(middleware::from_fn_with_state(request_timeout, time_limit))
         .layer(
             // Failures are logged once, where they are handled (handlers and `Problem`
             // conversions), not again here.
@@ -40,13 +45,13 @@ pub fn app(routes: Router, readiness: Readiness, request_timeout: Duration) -> R
                 tracing::info_span!("http", method = %request.method(), uri = %request.uri().path(), request_id)
             }),
         )
-        .layer(middleware::from_fn_with_state(request_timeout, time_limit))
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("request handler panicked");
-            Problem::internal().into_response()
-        }))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(trace_context))
+        .layer(middleware::from_fn(ops::track_http))
+        .layer(middleware::from_fn(read_body_first));
+    routes
+        .fallback(crate::problem::not_found)
+        .merge(ops::router(readiness))
+        .layer(stack)
 }
 
 /// The largest request body a service reads (axum's default for its extractors).
