@@ -32,10 +32,9 @@ impl TryFrom<Row> for Notification {
             event_type: row.event_type,
             message: row.message,
             channel: row.channel,
-            status: row
-                .status
-                .parse()
-                .map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+            status: row.status.parse().map_err(|_| {
+                sqlx::Error::Decode(format!("unknown notification status {:?}", row.status).into())
+            })?,
             attempts: row.attempts,
             created_at: row.created_at,
         })

@@ -1,7 +1,6 @@
 //! What a customer is told, and in which words. No I/O here: an event goes in, a message (or
 //! nothing, for events a customer does not care about) comes out.
 
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -35,8 +34,11 @@ pub struct Message {
     pub text: String,
 }
 
-/// Where a notification is in its life: written, delivered, or not (yet) delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a notification is in its life: written, delivered, or not (yet) delivered. Stored by
+/// its variant's name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::IntoStaticStr,
+)]
 pub enum NotificationStatus {
     Pending,
     Sent,
@@ -45,30 +47,7 @@ pub enum NotificationStatus {
 
 impl NotificationStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationStatus::Pending => "Pending",
-            NotificationStatus::Sent => "Sent",
-            NotificationStatus::Failed => "Failed",
-        }
-    }
-}
-
-impl FromStr for NotificationStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "Pending" => Ok(NotificationStatus::Pending),
-            "Sent" => Ok(NotificationStatus::Sent),
-            "Failed" => Ok(NotificationStatus::Failed),
-            other => Err(format!("unknown notification status {other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for NotificationStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

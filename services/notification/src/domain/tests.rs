@@ -90,3 +90,17 @@ fn amounts_get_thousands_separators() {
     assert_eq!(won(18_000), "18,000");
     assert_eq!(won(-1_000_000), "-1,000,000");
 }
+
+#[test]
+fn statuses_are_stored_by_their_names() {
+    for (status, name) in [
+        (NotificationStatus::Pending, "Pending"),
+        (NotificationStatus::Sent, "Sent"),
+        (NotificationStatus::Failed, "Failed"),
+    ] {
+        assert_eq!(status.as_str(), name);
+        assert_eq!(status.to_string(), name);
+        assert_eq!(name.parse::<NotificationStatus>(), Ok(status));
+    }
+    assert!("sent".parse::<NotificationStatus>().is_err());
+}
