@@ -3,37 +3,43 @@
 //! `/admin/<service>/outbox…`, for the admin role only (the service checks it again).
 
 use axum::extract::State;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use service_runtime::problem::{ApiJson, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use sqlx::PgPool;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{ParkedRow, Selection, SelectionBody};
 
 /// `GET /admin/outbox`, `POST /admin/outbox/retry`, `POST /admin/outbox/drop`.
 pub fn router(pool: PgPool) -> Router {
-    Router::new()
-        .route("/admin/outbox", get(list))
-        .route("/admin/outbox/retry", post(retry))
-        .route("/admin/outbox/drop", post(drop))
-        .with_state(pool)
+    let (router, _) = routes().split_for_parts();
+    router.with_state(pool)
 }
 
 /// The routes' part of the API document, as a service serves them.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// Each route once: its path and method come from the handler's `#[utoipa::path]`.
+fn routes() -> OpenApiRouter<PgPool> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(list))
+        .routes(routes!(retry))
+        .routes(routes!(drop))
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(list, retry, drop),
     components(schemas(ParkedRow, SelectionBody, Affected)),
     tags((name = "outbox", description = "Outbox rows the relay could not publish, for operators"))
 )]
 struct ApiDoc;
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
 
 /// The rows an action applied to.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
