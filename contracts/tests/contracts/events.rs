@@ -58,7 +58,7 @@ fn consumers() -> Vec<Consumer> {
         },
         Consumer {
             name: "mypage",
-            relies_on: mypage_service::projection::RELIES_ON,
+            relies_on: mypage_service::events::RELIES_ON,
             // The projection folds every event of an order into its view.
             accepts: Box::new(|e| e.order_id().is_some()),
         },

@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::db::store::Store;
 use crate::domain::OrderView;
-use crate::store::Store;
 use crate::use_cases::{self, Popularity, Reader, ViewError};
 
 #[derive(Clone)]

@@ -2,16 +2,13 @@
 //! document per order in MongoDB, plus order counts per menu item; it never calls another
 //! service. The view can be rebuilt from Kafka's history and swapped in without downtime.
 
+pub mod db;
 pub mod domain;
+pub mod events;
 pub mod http;
-pub mod menus;
-pub mod projection;
 pub mod rebuild;
-pub mod recent;
 pub mod settings;
-pub mod store;
 pub mod use_cases;
-pub mod views;
 
 pub use settings::Settings;
 
@@ -27,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 /// indexes made), and readiness says so meanwhile. The start-up and the HTTP front are those of
 /// every service (`backbone::launch` puts them together for PostgreSQL).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let store = store::Store::connect(
+    let store = db::Store::connect(
         settings.mongodb_url.expose_secret(),
         &settings.mongodb_database,
     )
@@ -35,7 +32,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let producer = settings.kafka.producer()?;
     let shutdown = CancellationToken::new();
     let projection: Box<dyn BackgroundTask> = Box::new(Consumer::new(
-        projection::Projection {
+        events::Projection {
             store: store.clone(),
         },
         settings.kafka.clone(),

@@ -4,8 +4,8 @@
 
 use uuid::Uuid;
 
+use crate::db::store::{Store, Views};
 use crate::domain::OrderView;
-use crate::store::{Store, Views};
 
 /// The most menu items one request may ask for.
 pub const POPULAR_MAX: i64 = 100;

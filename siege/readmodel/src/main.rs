@@ -59,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
     wait_ready(&client, &base).await?;
     let mongo = mongodb::Client::with_uri_str(settings.mongodb_url.expose_secret()).await?;
     let db = mongo.database(&settings.mongodb_database);
-    let store = mypage_service::store::Store::connect(
+    let store = mypage_service::db::Store::connect(
         settings.mongodb_url.expose_secret(),
         &settings.mongodb_database,
     )

@@ -26,10 +26,10 @@ use rdkafka::{Offset, TopicPartitionList};
 use secrecy::ExposeSecret;
 use shared_events::{Envelope, Topic};
 
-use crate::menus::{Counter, Tally};
-use crate::projection::{CONCURRENCY, Counts, TOPICS, classify, takes};
+use crate::db::menus::{Counter, Tally};
+use crate::db::store::{Store, Views};
+use crate::events::{CONCURRENCY, Counts, TOPICS, classify, takes};
 use crate::settings::Settings;
-use crate::store::{Store, Views};
 use window::Window;
 
 /// Events of released orders folded together: new views are inserted together, in one request.

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use backbone::Position;
-use mypage_service::menus::Counter;
-use mypage_service::projection::{Counts, apply_batch};
-use mypage_service::store::Store;
+use mypage_service::db::Store;
+use mypage_service::db::menus::Counter;
+use mypage_service::events::{Counts, apply_batch};
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 

@@ -70,12 +70,12 @@ async fn popular_menu_counts_are_exact_after_placed_and_canceled_orders() {
 #[tokio::test]
 async fn a_retried_batch_and_a_republished_event_count_each_order_once() {
     use backbone::Position;
-    use mypage_service::menus::Counter;
-    use mypage_service::projection::{Counts, apply_batch};
+    use mypage_service::db::menus::Counter;
+    use mypage_service::events::{Counts, apply_batch};
     use secrecy::ExposeSecret;
 
     let app = spawn_app().await;
-    let store = mypage_service::store::Store::connect(
+    let store = mypage_service::db::Store::connect(
         app.settings.mongodb_url.expose_secret(),
         &app.settings.mongodb_database,
     )

@@ -51,7 +51,7 @@ async fn a_rebuild_writes_each_order_once_however_far_apart_its_events_are_in_ka
     let orders: Vec<Order> = (0..20).map(|_| Order::new("bob")).collect();
     let events: Vec<_> = orders.iter().flat_map(Order::happy_path).collect();
     // One topic after the other: every order's events are spread over the whole history.
-    for topic in mypage_service::projection::TOPICS {
+    for topic in mypage_service::events::TOPICS {
         let of_topic: Vec<_> = events
             .iter()
             .filter(|e| e.event.topic() == topic)
@@ -65,12 +65,10 @@ async fn a_rebuild_writes_each_order_once_however_far_apart_its_events_are_in_ka
 
     mypage_service::rebuild::run(&app.settings).await.unwrap();
 
-    let store = mypage_service::store::Store::connect(
-        &helpers::mongodb_url(),
-        &app.settings.mongodb_database,
-    )
-    .await
-    .unwrap();
+    let store =
+        mypage_service::db::Store::connect(&helpers::mongodb_url(), &app.settings.mongodb_database)
+            .await
+            .unwrap();
     let views = store.views(&store.generations().await.unwrap().active);
     for order in &orders {
         let stored = views

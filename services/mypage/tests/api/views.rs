@@ -168,7 +168,7 @@ async fn a_mypage_that_was_down_catches_up_on_what_it_missed() {
 async fn a_writer_whose_remembered_copy_is_stale_reads_the_view_again_and_loses_nothing() {
     let settings = test_settings().await;
     let url = crate::helpers::mongodb_url();
-    let connect = || mypage_service::store::Store::connect(&url, &settings.mongodb_database);
+    let connect = || mypage_service::db::Store::connect(&url, &settings.mongodb_database);
     // Two processes writing the same generation (the live consumer and a rebuild, or two
     // replicas during a rebalance), each remembering what it wrote.
     let (one, other) = (connect().await.unwrap(), connect().await.unwrap());

@@ -12,8 +12,8 @@ use backbone::Position;
 use mongodb::bson::{self, Bson, Document, doc};
 use uuid::Uuid;
 
+use crate::db::store::{Views, ignore_duplicate_key};
 use crate::domain::{Merged, OrderView, count_change, merge};
-use crate::store::{Views, ignore_duplicate_key};
 use shared_events::Envelope;
 
 const COUNT_CHANGES: &str = "countChanges";

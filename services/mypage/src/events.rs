@@ -9,10 +9,10 @@ use backbone::{HandleError, Outcome, Position, Processor};
 use shared_events::contract::Reliance;
 use shared_events::{Envelope, Topic};
 
+use crate::db::menus::{Counter, Take};
+use crate::db::store::{Generations, Store, Views};
+use crate::db::views::Applied;
 use crate::domain::Merged;
-use crate::menus::{Counter, Take};
-use crate::store::{Generations, Store, Views};
-use crate::views::Applied;
 
 /// Folds every order-related event into the live view (and into one being rebuilt).
 pub struct Projection {

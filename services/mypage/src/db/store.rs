@@ -17,7 +17,7 @@ use mongodb::options::{ClientOptions, UpdateOptions};
 use mongodb::{Client, Collection, Database};
 use service_runtime::ReadinessCheck;
 
-use crate::recent::Recent;
+use crate::db::recent::Recent;
 
 const POINTER: &str = "projection";
 const POINTER_ID: &str = "mypage";
@@ -67,7 +67,7 @@ impl Store {
         Ok(Self {
             db: client.database(database),
             live: Arc::default(),
-            recent: Arc::new(Recent::new(crate::recent::CAPACITY)),
+            recent: Arc::new(Recent::new(crate::db::recent::CAPACITY)),
         })
     }
 

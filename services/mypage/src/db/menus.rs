@@ -15,9 +15,9 @@ use mongodb::bson::{Document, doc};
 use mongodb::options::{FindOptions, UpdateOptions};
 use uuid::Uuid;
 
+use crate::db::store::{Views, ignore_duplicate_key};
+use crate::db::views::CountChange;
 use crate::domain::{OrderView, menu_items};
-use crate::store::{Views, ignore_duplicate_key};
-use crate::views::CountChange;
 
 /// Who applies count changes to a generation. The live consumer and a rebuild both write to a
 /// generation being built, from different ranges of offsets, so each keeps its own marks.
