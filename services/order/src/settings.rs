@@ -34,7 +34,11 @@ use service_runtime::admission::AdmissionSettings;
 use service_runtime::settings::{HttpSettings, ports, string, var};
 
 use crate::grpc::GrpcSettings;
-use crate::payments::{BreakerSettings, bulkhead_for};
+use crate::payments::{
+    BreakerSettings, PAYMENT_BREAKER_FAILURE_RATE, PAYMENT_BREAKER_MIN_CALLS,
+    PAYMENT_BREAKER_OPEN_MS, PAYMENT_BREAKER_PROBES, PAYMENT_BREAKER_WINDOW_MS, PAYMENT_TIMEOUT_MS,
+    bulkhead_for,
+};
 use crate::repair::RepairSettings;
 
 #[derive(Debug, Clone)]
@@ -47,16 +51,6 @@ pub struct Settings {
     /// The test-only fault point of [`crate::use_cases::Attempts`].
     pub freeze_after_payment: bool,
 }
-
-/// Payment answers later than this are failures: the seeds' timeout.
-pub const PAYMENT_TIMEOUT_MS: u64 = 610;
-/// Hystrix's defaults: 50 % of at least 20 calls in 10 s open the breaker for 5 s, then one
-/// probe decides.
-pub const PAYMENT_BREAKER_FAILURE_RATE: u8 = 50;
-pub const PAYMENT_BREAKER_MIN_CALLS: u32 = 20;
-pub const PAYMENT_BREAKER_WINDOW_MS: u64 = 10_000;
-pub const PAYMENT_BREAKER_OPEN_MS: u64 = 5_000;
-pub const PAYMENT_BREAKER_PROBES: u32 = 1;
 
 fn millis(name: &str, default: u64) -> anyhow::Result<Duration> {
     Ok(Duration::from_millis(var(name, default)?))

@@ -6,7 +6,11 @@ mod http;
 mod resilience;
 
 pub use http::HttpPayments;
-pub use resilience::{BreakerSettings, Resilient, Slot, TARGET_RATE, bulkhead_for};
+pub use resilience::{
+    BreakerSettings, PAYMENT_BREAKER_FAILURE_RATE, PAYMENT_BREAKER_MIN_CALLS,
+    PAYMENT_BREAKER_OPEN_MS, PAYMENT_BREAKER_PROBES, PAYMENT_BREAKER_WINDOW_MS, PAYMENT_TIMEOUT_MS,
+    Resilient, Slot, TARGET_RATE, bulkhead_for,
+};
 
 use async_trait::async_trait;
 use uuid::Uuid;

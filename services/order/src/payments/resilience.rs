@@ -27,6 +27,18 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use self::breaker::{CircuitBreaker, Permit};
 use super::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
 
+/// The defaults of the `PAYMENT_*` variables (the settings module documents them).
+///
+/// Payment answers later than this are failures: the seeds' timeout.
+pub const PAYMENT_TIMEOUT_MS: u64 = 610;
+/// Hystrix's defaults: 50 % of at least 20 calls in 10 s open the breaker for 5 s, then one
+/// probe decides.
+pub const PAYMENT_BREAKER_FAILURE_RATE: u8 = 50;
+pub const PAYMENT_BREAKER_MIN_CALLS: u32 = 20;
+pub const PAYMENT_BREAKER_WINDOW_MS: u64 = 10_000;
+pub const PAYMENT_BREAKER_OPEN_MS: u64 = 5_000;
+pub const PAYMENT_BREAKER_PROBES: u32 = 1;
+
 /// The payment calls a second the bulkhead is sized for by default: the seeds' experiment
 /// (100 concurrent customers, payments answering in 510 ms on average) offers at most
 /// 100 / 0.51 s ≈ 196 calls a second.
@@ -54,18 +66,17 @@ pub struct BreakerSettings {
 
 impl Default for BreakerSettings {
     /// Hystrix's defaults (50 % of at least 20 calls in 10 s, 5 s open, one probe) around the
-    /// seeds' 610 ms timeout: those of the environment variables, defined in [`crate::settings`].
+    /// seeds' 610 ms timeout: the defaults of the environment variables, defined above.
     fn default() -> Self {
-        use crate::settings as defaults;
-        let timeout = Duration::from_millis(defaults::PAYMENT_TIMEOUT_MS);
+        let timeout = Duration::from_millis(PAYMENT_TIMEOUT_MS);
         Self {
             timeout,
             max_concurrency: bulkhead_for(TARGET_RATE, timeout),
-            failure_rate: defaults::PAYMENT_BREAKER_FAILURE_RATE,
-            min_calls: defaults::PAYMENT_BREAKER_MIN_CALLS,
-            window: Duration::from_millis(defaults::PAYMENT_BREAKER_WINDOW_MS),
-            open_for: Duration::from_millis(defaults::PAYMENT_BREAKER_OPEN_MS),
-            probes: defaults::PAYMENT_BREAKER_PROBES,
+            failure_rate: PAYMENT_BREAKER_FAILURE_RATE,
+            min_calls: PAYMENT_BREAKER_MIN_CALLS,
+            window: Duration::from_millis(PAYMENT_BREAKER_WINDOW_MS),
+            open_for: Duration::from_millis(PAYMENT_BREAKER_OPEN_MS),
+            probes: PAYMENT_BREAKER_PROBES,
         }
     }
 }
