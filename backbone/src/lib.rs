@@ -37,6 +37,6 @@ pub use kafka::KafkaSettings;
 pub use launch::{Backbone, Front, Wiring, launch};
 pub use lock::lock_order;
 pub use relay::Relay;
-pub use settings::ServiceSettings;
+pub use settings::{ServiceSettings, request_timeout_from_env};
 pub use startup::Startup;
 pub use task::{BackgroundTask, Task};

@@ -45,10 +45,7 @@ impl ServiceSettings {
             http: service_runtime::settings::HttpSettings::from_env(default_port)?,
             database: service_runtime::db::DatabaseSettings::from_env(service)?,
             kafka: KafkaSettings::from_env(service)?,
-            request_timeout: Duration::from_millis(service_runtime::settings::var(
-                "REQUEST_TIMEOUT_MS",
-                10_000,
-            )?),
+            request_timeout: request_timeout_from_env()?,
             admission: AdmissionSettings::from_env(admission)?,
             freeze_after_publish: service_runtime::settings::var(
                 "OUTBOX_FAULT_FREEZE_AFTER_PUBLISH",
@@ -56,4 +53,15 @@ impl ServiceSettings {
             )?,
         })
     }
+}
+
+/// The default of `REQUEST_TIMEOUT_MS`.
+pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+
+/// `REQUEST_TIMEOUT_MS`, for a service that reads its other settings itself (mypage).
+pub fn request_timeout_from_env() -> anyhow::Result<Duration> {
+    Ok(Duration::from_millis(service_runtime::settings::var(
+        "REQUEST_TIMEOUT_MS",
+        REQUEST_TIMEOUT_MS,
+    )?))
 }

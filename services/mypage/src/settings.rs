@@ -6,7 +6,7 @@
 //! | `PORT` | `8086` | the HTTP server's port (see `ports.tsv`) |
 //! | `MONGODB_URL` | `mongodb://127.0.0.1:27017` | the MongoDB (or FerretDB) server |
 //! | `MONGODB_DATABASE` | `mypage` | the database of the read model |
-//! | `REQUEST_TIMEOUT_MS` | `10000` | a request taking longer is answered 503; also its deadline when the caller sent none |
+//! | `REQUEST_TIMEOUT_MS` | see `backbone::ServiceSettings` | a request taking longer is answered 503; also its deadline when the caller sent none |
 //! | `ADMISSION_*` | see `service_runtime::admission::AdmissionSettings` | admission control in front of the routes |
 //! | `CONSUMER_BATCH_MAX` | `1000` | most events the projection folds at once (each order's events in one write); the other services' default is 100 |
 //! | Kafka variables | see `backbone::KafkaSettings` | `KAFKA_BROKERS`, `TOPIC_PREFIX`, ... |
@@ -16,7 +16,7 @@ use std::time::Duration;
 use backbone::KafkaSettings;
 use secrecy::SecretString;
 use service_runtime::admission::AdmissionSettings;
-use service_runtime::settings::{HttpSettings, ports, secret, string, var};
+use service_runtime::settings::{HttpSettings, ports, secret, string};
 
 const PROJECTION_BATCH_MAX: usize = 1_000;
 
@@ -46,7 +46,7 @@ impl Settings {
                 &format!("mongodb://127.0.0.1:{}", ports::MONGO),
             ),
             mongodb_database: string("MONGODB_DATABASE", "mypage"),
-            request_timeout: Duration::from_millis(var("REQUEST_TIMEOUT_MS", 10_000)?),
+            request_timeout: backbone::request_timeout_from_env()?,
             admission: AdmissionSettings::from_env(AdmissionSettings::default())?,
         })
     }
