@@ -422,3 +422,29 @@ mod nul_tests {
         assert!(!escapes_nul(br#"{"name": "u0000 \u0001"}"#));
     }
 }
+
+/// Answers that many routes give alike, named once for their `#[utoipa::path(responses(..))]`
+/// lists. (The answers any route may give before its handler runs — 401, 429, 503, and
+/// 400/413/415 for bodies and queries — are added to every operation by the API document's
+/// generator, so no route lists them.)
+pub mod responses {
+    use super::ProblemBody;
+
+    /// 403 for a caller whose role is not a store owner's.
+    #[derive(utoipa::IntoResponses)]
+    #[response(
+        status = 403,
+        description = "not an owner",
+        content_type = "application/problem+json"
+    )]
+    pub struct NotAnOwner(pub ProblemBody<'static>);
+
+    /// 403 for a caller who is not an admin.
+    #[derive(utoipa::IntoResponses)]
+    #[response(
+        status = 403,
+        description = "not an admin",
+        content_type = "application/problem+json"
+    )]
+    pub struct NotAnAdmin(pub ProblemBody<'static>);
+}

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::{Json, Router};
 use serde::Serialize;
+use service_runtime::problem::responses::NotAnAdmin;
 use service_runtime::problem::{ApiJson, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use sqlx::PgPool;
@@ -56,7 +57,7 @@ pub struct Affected {
     tag = "outbox",
     responses(
         (status = 200, description = "the parked rows", body = Vec<ParkedRow>),
-        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnAdmin,
     )
 )]
 async fn list(
@@ -77,7 +78,7 @@ async fn list(
     request_body = SelectionBody,
     responses(
         (status = 200, description = "the rows retried", body = Affected),
-        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnAdmin,
         (status = 422, description = "no rows named, or both ways (`invalid_selection`)", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -99,7 +100,7 @@ async fn retry(
     request_body = SelectionBody,
     responses(
         (status = 200, description = "the rows dropped", body = Affected),
-        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnAdmin,
         (status = 422, description = "no rows named, or both ways (`invalid_selection`)", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]

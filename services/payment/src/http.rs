@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use service_runtime::problem::responses::NotAnAdmin;
 use service_runtime::problem::{ApiJson, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use utoipa::OpenApi;
@@ -197,7 +198,7 @@ async fn list(
     tag = "payment",
     responses(
         (status = 200, description = "the faults in force", body = FaultSettings),
-        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnAdmin,
     )
 )]
 async fn get_faults(
@@ -216,7 +217,7 @@ async fn get_faults(
     request_body = FaultSettings,
     responses(
         (status = 200, description = "the faults now in force", body = FaultSettings),
-        (status = 403, description = "not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnAdmin,
         (status = 422, description = "out of range (`invalid_faults`)", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]

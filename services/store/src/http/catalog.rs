@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use service_runtime::problem::responses::NotAnOwner;
 use service_runtime::problem::{ApiJson, ApiPath, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use uuid::Uuid;
@@ -128,7 +129,7 @@ impl From<MenuItem> for MenuItemBody {
     request_body = NewStore,
     responses(
         (status = 201, description = "opened", body = StoreBody),
-        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnOwner,
         (status = 409, description = "the caller already has a store with this name (`store_name_taken`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "empty or overlong name", body = ProblemBody, content_type = "application/problem+json"),
     )
@@ -189,7 +190,7 @@ pub async fn get_store(
     request_body = NewMenuItem,
     responses(
         (status = 201, description = "registered", body = MenuItemBody),
-        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnOwner,
         (status = 404, description = "no such store of the caller's", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "the menu already has an item with this name (`menu_item_name_taken`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "invalid name or price", body = ProblemBody, content_type = "application/problem+json"),
@@ -242,7 +243,7 @@ pub async fn list_menu(
     request_body = MenuItemChange,
     responses(
         (status = 200, description = "the item as it is now", body = MenuItemBody),
-        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnOwner,
         (status = 404, description = "no such store of the caller's, or no such item on its menu", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "the menu already has an item with this name (`menu_item_name_taken`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "invalid name or price", body = ProblemBody, content_type = "application/problem+json"),
@@ -274,7 +275,7 @@ pub async fn change_menu_item(
     params(("storeId" = Uuid, Path), ("menuItemId" = Uuid, Path)),
     responses(
         (status = 204, description = "removed"),
-        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnOwner,
         (status = 404, description = "no such store of the caller's, or no such item on its menu", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use service_runtime::problem::responses::NotAnOwner;
 use service_runtime::problem::{ApiJson, ApiPath, ApiQuery, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use shared_events::OrderLine;
@@ -78,7 +79,7 @@ pub struct Rejection {
     responses(
         (status = 200, description = "the store's orders", body = Vec<StoreOrderBody>),
         (status = 400, description = "missing or malformed storeId (`malformed_query`)", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnOwner,
         (status = 404, description = "no such store of the caller's", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -100,7 +101,7 @@ pub async fn list(
     params(("orderId" = Uuid, Path)),
     responses(
         (status = 200, description = "Accepted", body = StoreOrderBody),
-        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnOwner,
         (status = 404, description = "no such order in the caller's stores", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "not allowed from the order's current status (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
     )
@@ -122,7 +123,7 @@ pub async fn accept(
     request_body = Rejection,
     responses(
         (status = 200, description = "Rejected", body = StoreOrderBody),
-        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnOwner,
         (status = 404, description = "no such order in the caller's stores", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "not allowed from the order's current status (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "empty or overlong reason", body = ProblemBody, content_type = "application/problem+json"),
@@ -146,7 +147,7 @@ pub async fn reject(
     params(("orderId" = Uuid, Path)),
     responses(
         (status = 200, description = "Cooking", body = StoreOrderBody),
-        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnOwner,
         (status = 404, description = "no such order in the caller's stores", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "not allowed from the order's current status (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
     )
@@ -167,7 +168,7 @@ pub async fn start_cooking(
     params(("orderId" = Uuid, Path)),
     responses(
         (status = 200, description = "Cooked", body = StoreOrderBody),
-        (status = 403, description = "not an owner", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnOwner,
         (status = 404, description = "no such order in the caller's stores", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "not allowed from the order's current status (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
     )
