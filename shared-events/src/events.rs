@@ -40,7 +40,8 @@ macro_rules! events {
             }
 
             /// The partition key: the order id (the correlation key), or the store id for
-            /// catalog events. All events of one order stay in order on one partition.
+            /// catalog events (a store and its menu). All events of one order stay in order on
+            /// one partition.
             pub fn key(&self) -> Uuid {
                 match self {
                     $(Event::$name(e) => e.$key,)*
@@ -93,6 +94,7 @@ events! {
     DeliveryRequested => Order by order_id,
     PaymentApproved => Payment by order_id,
     PaymentCanceled => Payment by order_id,
+    StoreRegistered => Store by store_id,
     MenuItemRegistered => Store by store_id,
     MenuItemChanged => Store by store_id,
     MenuItemRemoved => Store by store_id,
@@ -217,6 +219,20 @@ pub struct PaymentCanceled {
     pub order_id: Uuid,
     pub customer_id: String,
     pub amount: i64,
+}
+
+/// A store was opened, by its owner. The one event naming a store's owner: consumers that
+/// address the owner (notification) learn it here, since the order events carry the store id
+/// only. Published once per store, in the transaction that creates it (and once, at the store
+/// service's start-up, for a store created before the event existed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StoreRegistered {
+    pub store_id: Uuid,
+    /// The owner's user id (the identity provider's subject).
+    pub owner_id: String,
+    pub name: String,
 }
 
 /// A menu item was added to a store's menu.

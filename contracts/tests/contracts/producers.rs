@@ -76,9 +76,13 @@ impl Outbox {
     }
 }
 
-/// The store fills its menu; the order service's replica is what its events say.
+/// The owner opens a store and fills its menu; the order service's replica is what its events
+/// say.
 fn catalog(out: &mut Outbox) -> Vec<order::MenuItem> {
-    let store_id = Uuid::now_v7();
+    let name = store::Name::parse("Chicken House").unwrap();
+    let (opened, registered) = store::Store::open(name, "olivia", Utc::now());
+    out.push(store_service::events::SOURCE, registered);
+    let store_id = opened.id;
     let (name, price) = (
         store::Name::parse("Fried chicken"),
         store::Price::parse(18_000),

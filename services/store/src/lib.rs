@@ -3,7 +3,8 @@
 //!
 //! Catalog changes are published so that the order service keeps a menu replica and can take
 //! orders while this service is down. `OrderPlaced` creates a store order, `OrderCanceled`
-//! cancels it; owner actions publish the store's side of the order saga.
+//! cancels it; owner actions publish the store's side of the order saga. A new store is
+//! announced with its owner (`StoreRegistered`), so that notification can address the owner.
 
 pub mod db;
 pub mod domain;

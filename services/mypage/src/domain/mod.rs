@@ -126,7 +126,10 @@ fn settle_store_status(view: &mut OrderView) {
 fn is_order_progress(event: &Event) -> bool {
     !matches!(
         event,
-        Event::MenuItemRegistered(_) | Event::MenuItemChanged(_) | Event::MenuItemRemoved(_)
+        Event::StoreRegistered(_)
+            | Event::MenuItemRegistered(_)
+            | Event::MenuItemChanged(_)
+            | Event::MenuItemRemoved(_)
     )
 }
 
@@ -200,7 +203,10 @@ fn apply(view: &mut OrderView, event: &Event) {
             raise(&mut view.delivery_status, DeliveryStatus::Failed);
             cancel(view, "delivery_accident");
         }
-        Event::MenuItemRegistered(_) | Event::MenuItemChanged(_) | Event::MenuItemRemoved(_) => {}
+        Event::StoreRegistered(_)
+        | Event::MenuItemRegistered(_)
+        | Event::MenuItemChanged(_)
+        | Event::MenuItemRemoved(_) => {}
     }
 }
 

@@ -46,15 +46,16 @@ impl From<MenuItemRow> for MenuItem {
     }
 }
 
-/// Fails on `store_owner_name` when the owner already has a store of that name.
+/// Inserts a store; its caller enqueues its `StoreRegistered` in the same transaction. Fails on
+/// `store_owner_name` when the owner already has a store of that name.
 #[tracing::instrument(skip_all, fields(store.id = %store.id))]
-pub async fn insert_store(executor: impl PgExecutor<'_>, store: &Store) -> sqlx::Result<()> {
+pub async fn insert_store(conn: &mut PgConnection, store: &Store) -> sqlx::Result<()> {
     sqlx::query("insert into store (id, name, owner_id, created_at) values ($1, $2, $3, $4)")
         .bind(store.id)
         .bind(&store.name)
         .bind(&store.owner_id)
         .bind(store.created_at)
-        .execute(executor)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! event each change publishes.
 
 use chrono::{DateTime, Utc};
-use shared_events::{MenuItemChanged, MenuItemRegistered, MenuItemRemoved};
+use shared_events::{MenuItemChanged, MenuItemRegistered, MenuItemRemoved, StoreRegistered};
 use uuid::Uuid;
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -81,12 +81,24 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn open(name: Name, owner_id: &str, now: DateTime<Utc>) -> Self {
-        Self {
+    /// A new store of `owner_id`'s, with the event announcing it.
+    pub fn open(name: Name, owner_id: &str, now: DateTime<Utc>) -> (Self, StoreRegistered) {
+        let store = Self {
             id: Uuid::now_v7(),
             name: name.0,
             owner_id: owner_id.to_owned(),
             created_at: now,
+        };
+        let event = store.registered();
+        (store, event)
+    }
+
+    /// The event that announces this store and names its owner.
+    pub fn registered(&self) -> StoreRegistered {
+        StoreRegistered {
+            store_id: self.id,
+            owner_id: self.owner_id.clone(),
+            name: self.name.clone(),
         }
     }
 
@@ -190,6 +202,24 @@ mod tests {
             Price::parse(MAX_PRICE + 1),
             Err(InvalidInput::Price(MAX_PRICE + 1))
         );
+    }
+
+    #[test]
+    fn a_new_store_is_announced_with_its_owner() {
+        let (store, registered) = Store::open(
+            Name::parse(" Chicken House ").unwrap(),
+            "olivia",
+            Utc::now(),
+        );
+        assert_eq!(
+            registered,
+            StoreRegistered {
+                store_id: store.id,
+                owner_id: "olivia".into(),
+                name: "Chicken House".into(),
+            }
+        );
+        assert_eq!(store.registered(), registered);
     }
 
     #[test]

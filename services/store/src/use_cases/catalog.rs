@@ -1,5 +1,6 @@
-//! Stores and menus. Every menu change commits with its catalog event, which the order
-//! service's menu replica is built from.
+//! Stores and menus. Every store and menu change commits with its catalog event: the order
+//! service's menu replica is built from the menu's, and notification learns who owns a store
+//! from `StoreRegistered`.
 
 use backbone::outbox;
 use shared_events::Envelope;
@@ -57,10 +58,13 @@ impl MenuItemEdit {
     }
 }
 
-/// Opens a store owned by `owner_id`; one name per owner.
+/// Opens a store owned by `owner_id`, with its `StoreRegistered`; one name per owner.
 pub async fn open_store(pool: &PgPool, owner_id: &str, name: &str) -> Result<Store, CatalogError> {
-    let store = Store::open(Name::parse(name)?, owner_id, db::now());
-    queries::insert_store(pool, &store).await?;
+    let (store, registered) = Store::open(Name::parse(name)?, owner_id, db::now());
+    let mut tx = pool.begin().await?;
+    queries::insert_store(&mut tx, &store).await?;
+    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, registered)).await?;
+    outbox::commit(tx).await?;
     tracing::info!(store.id = %store.id, "store opened");
     Ok(store)
 }

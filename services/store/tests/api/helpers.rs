@@ -159,8 +159,20 @@ impl TestApp {
         test_stack::wait_for_inbox(&self.db.pool, "store.orders", count).await;
     }
 
-    /// Messages on the store topic (waits up to `timeout` for one more than `expected`).
+    /// Messages on the store topic but the `StoreRegistered` of the one store the test opened,
+    /// which must be there once (waits up to `timeout` for one more than `expected`).
     pub async fn store_events(&self, expected: usize, timeout: Duration) -> Vec<Value> {
+        let (registered, events): (Vec<Value>, Vec<Value>) = self
+            .all_store_events(expected + 1, timeout)
+            .await
+            .into_iter()
+            .partition(|e| e["type"] == "StoreRegistered");
+        assert_eq!(registered.len(), 1, "the store's own event: {registered:?}");
+        events
+    }
+
+    /// Every message on the store topic (waits up to `timeout` for one more than `expected`).
+    pub async fn all_store_events(&self, expected: usize, timeout: Duration) -> Vec<Value> {
         test_stack::read_events(&self.kafka, Topic::Store, expected, timeout).await
     }
 

@@ -7,4 +7,5 @@ mod catalog;
 mod catching_up;
 mod health;
 mod helpers;
+mod registrations;
 mod store_orders;
