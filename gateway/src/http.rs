@@ -48,8 +48,10 @@ pub fn router(
         readiness,
         options.request_timeout,
     )
-    // A body declared or found longer than the limit is refused with a 413 before a handler
-    // reads it (a streamed proxied body is counted by the proxy as it goes).
+    // A body declared or found longer than the limit is refused with a 413 problem before any
+    // other check: a declared one here, a chunked one when the shared stack reads the body whole
+    // before routing (`read_body_first`), which the limit makes fail past it. (The proxy's own
+    // count of what it forwards stays as a second guard.)
     .layer(RequestBodyLimitLayer::new(options.max_body_bytes))
     .layer(middleware::map_response(as_problem))
     .layer(middleware::from_fn(strip_identity_headers));

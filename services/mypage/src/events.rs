@@ -1,7 +1,7 @@
 //! How mypage reacts to events: the "MongoDB variant" of the idempotent consumer. There is no
 //! inbox table: each view remembers the ids of the events folded into it, and the count changes
 //! they caused with their positions in Kafka; menu counts take each change once (see
-//! [`crate::menus`]), so a redelivered event changes nothing.
+//! [`crate::db::menus`]), so a redelivered event changes nothing.
 
 use async_trait::async_trait;
 use backbone::consumer::{BatchError, Delivered};

@@ -20,7 +20,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, _) = api_router().split_for_parts();
+    let (router, _) = routes().split_for_parts();
     router.with_state(state)
 }
 
@@ -30,12 +30,12 @@ pub fn router(state: AppState) -> Router {
 struct ApiDoc;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = api_router().split_for_parts();
+    let (_, api) = routes().split_for_parts();
     api
 }
 
 /// Every route, declared once for the router and the API document.
-fn api_router() -> OpenApiRouter<AppState> {
+fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list))
         .routes(routes!(one))

@@ -23,8 +23,8 @@
 //! | `ORDER_REPAIR_AFTER_MS` | — | retired, refused at start-up: an abandoned order is taken over when its attempt's lease has run out |
 //! | `PAYMENT_BREAKER_FAILURES` | — | retired, refused at start-up: the breaker opens on a failure rate |
 //!
-//! The defaults that are also the payment policy's own ([`BreakerSettings::default`]) are
-//! defined once, below.
+//! The payment policy's defaults (the `PAYMENT_*` constants, also those of
+//! [`BreakerSettings::default`]) are defined once, beside the policy in `payments`.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
 //! Popular menus: an order count per menu item, changed by the count changes that order views
-//! record (see [`crate::views`]).
+//! record (see [`crate::db::views`]).
 //!
 //! Applying a change exactly once without multi-document transactions: each menu document keeps,
 //! per counter and per partition of the order topic, the offset of the last change it took

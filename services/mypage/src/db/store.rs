@@ -1,6 +1,6 @@
 //! The read model in MongoDB: the pointer to the generation of collections that is live, and
-//! each generation's collections (order views in [`crate::views`], menu counts in
-//! [`crate::menus`]).
+//! each generation's collections (order views in [`crate::db::views`], menu counts in
+//! [`crate::db::menus`]).
 //!
 //! Writes use only single-document operations that MongoDB and FerretDB both support (no
 //! transactions, no update pipelines). Every query filters on an indexed field: `_id`, or one

@@ -3,7 +3,7 @@
 //! A view is read, merged in Rust, and replaced only if its `revision` is unchanged (optimistic
 //! concurrency). When an event changes what the order counts for the popular menus, the view
 //! records that change with the event's position in Kafka (`countChanges`), in the same write:
-//! the menu counts are then updated from that record, once, by [`crate::menus`]. A view holds
+//! the menu counts are then updated from that record, once, by [`crate::db::menus`]. A view holds
 //! at most two such records (the order's placement and its cancellation).
 
 use std::collections::BTreeMap;
