@@ -70,6 +70,8 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
 
     // Act: fire both decisions together for every order, the cancel lagging by 0 to 950 ms so
     // that it sometimes crosses the CookingStarted event in flight and sometimes comes after it.
+    // One order in four waits instead until the order service has seen the cooking start, so
+    // that both outcomes occur however slow the machine makes the events.
     for chunk in orders.chunks(20) {
         futures::future::join_all(chunk.iter().enumerate().map(|(i, id)| async move {
             let (cancel_path, cook_path) = (
@@ -78,7 +80,15 @@ async fn cancel_racing_start_cooking_ends_consistent_every_time() {
             );
             let lag = std::time::Duration::from_millis(50 * i as u64);
             let cancel = async {
-                tokio::time::sleep(lag).await;
+                if i % 4 == 3 {
+                    alice
+                        .wait_for(&format!("/orders/{id}"), "Cooking", |o| {
+                            o["status"] == "Cooking"
+                        })
+                        .await;
+                } else {
+                    tokio::time::sleep(lag).await;
+                }
                 alice.post(&cancel_path).await
             };
             let cook = owner.post(&cook_path);
@@ -204,8 +214,19 @@ async fn cancel_racing_finish_cooking_never_ends_delivered_and_refunded() {
                 format!("/orders/{id}/cancel"),
                 format!("/store-orders/{id}/finish-cooking"),
             );
+            // One order in four: the cancel waits until the order service has seen the cooking
+            // start, so that both outcomes occur however slow the machine makes the events.
             let cancel = async {
-                tokio::time::sleep(lag).await;
+                if i % 4 == 3 {
+                    alice
+                        .wait_for(&format!("/orders/{id}"), "Cooking", |o| {
+                            ["Cooking", "Cooked", "Delivering", "Delivered"]
+                                .contains(&o["status"].as_str().unwrap_or_default())
+                        })
+                        .await;
+                } else {
+                    tokio::time::sleep(lag).await;
+                }
                 alice.post(&cancel_path).await
             };
             let finish = owner.post(&finish_path);
