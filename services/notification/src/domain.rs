@@ -1,11 +1,14 @@
 //! What a customer is told, and in which words. No I/O here: an event goes in, a message (or
-//! nothing, for events a customer does not care about) comes out.
+//! nothing, for events a customer does not care about) comes out. What a store's owner is told,
+//! and how the owner is found, is [`owner`].
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use shared_events::{CancelReason, Event};
 use uuid::Uuid;
+
+pub mod owner;
 
 /// The language of the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,12 +29,41 @@ impl FromStr for Locale {
     }
 }
 
-/// A message for one customer about one of their orders.
+/// Who a notification is for: the order's customer, or the owner of the order's store. An event
+/// makes at most one notification for each. Stored by its variant's name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::IntoStaticStr,
+)]
+pub enum Recipient {
+    Customer,
+    Owner,
+}
+
+impl Recipient {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A message about one order, for its customer or for its store's owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    pub recipient: Recipient,
+    /// The order's customer (also on a message for the owner: whose order it is).
     pub customer_id: String,
     pub order_id: Uuid,
     pub text: String,
+}
+
+/// Who asks for notifications, and so which ones they see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader<'a> {
+    /// A customer's own.
+    Customer(&'a str),
+    /// Those for the owner of the stores `owner_id` owns.
+    Owner(&'a str),
+    /// Everyone's that has a recipient (an admin).
+    Everyone,
 }
 
 /// Where a notification is in its life: written, delivered, or not (yet) delivered. Stored by
@@ -56,7 +88,12 @@ impl NotificationStatus {
 pub struct Notification {
     pub id: Uuid,
     pub event_id: Uuid,
+    pub recipient: Recipient,
+    /// The order's customer: the recipient of a customer's notification.
     pub customer_id: String,
+    /// The store's owner, the recipient of an owner's notification, once known (`None` until
+    /// then, and for a customer's).
+    pub owner_id: Option<String>,
     pub order_id: Uuid,
     pub event_type: String,
     pub message: String,
@@ -66,8 +103,17 @@ pub struct Notification {
     pub created_at: DateTime<Utc>,
 }
 
-/// The message for `event`, or `None` when the event is not a status change the customer hears
-/// about.
+/// Every message `event` makes: one for the customer, one for the store's owner, either, both or
+/// none.
+pub fn messages(event: &Event, locale: Locale) -> Vec<Message> {
+    compose(event, locale)
+        .into_iter()
+        .chain(owner::compose(event, locale))
+        .collect()
+}
+
+/// The message for the customer of `event`'s order, or `None` when the event is not a status
+/// change the customer hears about.
 pub fn compose(event: &Event, locale: Locale) -> Option<Message> {
     let ko = locale == Locale::Ko;
     let pick = |k: String, e: String| if ko { k } else { e };
@@ -150,6 +196,7 @@ pub fn compose(event: &Event, locale: Locale) -> Option<Message> {
         _ => return None,
     };
     Some(Message {
+        recipient: Recipient::Customer,
         customer_id: customer_id.clone(),
         order_id,
         text,

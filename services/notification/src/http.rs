@@ -1,4 +1,5 @@
-//! Notification's HTTP API: a customer's own notifications, everyone's for an admin.
+//! Notification's HTTP API: a customer's own notifications, a store owner's about the orders of
+//! their stores, everyone's for an admin.
 
 use axum::extract::State;
 use axum::{Json, Router};
@@ -11,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::Notification;
+use crate::domain::{Notification, Reader};
 use crate::use_cases::{self, NotificationError};
 
 #[derive(Clone)]
@@ -26,7 +27,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The notification service's part of the API document.
 #[derive(OpenApi)]
-#[openapi(tags((name = "notification", description = "Messages sent to customers about their orders")))]
+#[openapi(tags((name = "notification", description = "Messages sent to customers about their orders, and to store owners about the orders of their stores")))]
 struct ApiDoc;
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -52,6 +53,10 @@ impl From<NotificationError> for Problem {
 #[schema(as = Notification)]
 pub struct NotificationBody {
     pub id: Uuid,
+    /// Who it is for: Customer (the order's customer) or Owner (the owner of the order's store).
+    #[schema(example = "Customer")]
+    pub recipient: &'static str,
+    /// The order's customer (on an owner's notification too: whose order it is).
     pub customer_id: String,
     pub order_id: Uuid,
     pub event_type: String,
@@ -67,6 +72,7 @@ impl From<Notification> for NotificationBody {
     fn from(n: Notification) -> Self {
         Self {
             id: n.id,
+            recipient: n.recipient.as_str(),
             customer_id: n.customer_id,
             order_id: n.order_id,
             event_type: n.event_type,
@@ -79,17 +85,26 @@ impl From<Notification> for NotificationBody {
 }
 
 /// Newest first.
+///
+/// A customer gets the notifications about their orders; an owner those about the orders of
+/// their stores (new, canceled, an accident on the way), each once its store's `StoreRegistered`
+/// has arrived; an admin every notification that has a recipient; anyone else those addressed
+/// to their user id as a customer.
 #[utoipa::path(
     get,
     path = "/notifications",
     tag = "notification",
-    responses((status = 200, description = "the caller's notifications, newest first (every customer's for an admin)", body = Vec<NotificationBody>))
+    responses((status = 200, description = "the caller's notifications, newest first: a customer's own, an owner's about the orders of their stores (every addressed one for an admin)", body = Vec<NotificationBody>))
 )]
 async fn list(
     State(state): State<AppState>,
     identity: Identity,
 ) -> Result<Json<Vec<NotificationBody>>, Problem> {
-    let customer = (identity.role != Role::Admin).then_some(identity.user_id.as_str());
-    let notifications = use_cases::notifications_of(&state.pool, customer).await?;
+    let reader = match identity.role {
+        Role::Admin => Reader::Everyone,
+        Role::Owner => Reader::Owner(&identity.user_id),
+        Role::Customer | Role::Rider => Reader::Customer(&identity.user_id),
+    };
+    let notifications = use_cases::notifications_of(&state.pool, reader).await?;
     Ok(Json(notifications.into_iter().map(Into::into).collect()))
 }

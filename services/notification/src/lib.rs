@@ -1,9 +1,10 @@
-//! The notification service: tells a customer about every status change of their order.
+//! The notification service: tells a customer about every status change of their order, and a
+//! store's owner about new orders, cancellations and accidents of their store's orders.
 //!
-//! Customer-facing events become notification rows (one per event, in the inbox transaction);
-//! a dispatcher, a background task beside the consumer, sends them through the configured
-//! channel and retries failures with backoff, so a slow or broken channel never holds up the
-//! consumer.
+//! Customer- and owner-facing events become notification rows (one per event and recipient, in
+//! the inbox transaction); a dispatcher, a background task beside the consumer, sends them
+//! through the configured channel and retries failures with backoff, so a slow or broken channel
+//! never holds up the consumer.
 
 pub mod channel;
 pub mod db;

@@ -1,12 +1,12 @@
-//! What the notification service does, independent of how it is asked: show a customer their
-//! notifications, and send the ones that are due. Each opens its own transaction and returns a
+//! What the notification service does, independent of how it is asked: show a customer or a
+//! store's owner their notifications, and send the ones that are due. Each opens its own transaction and returns a
 //! [`NotificationError`]; the HTTP layer and the dispatcher only call these.
 
 use sqlx::{PgConnection, PgPool};
 
 use crate::channel::Channel;
 use crate::db;
-use crate::domain::Notification;
+use crate::domain::{Notification, Reader};
 use crate::settings::RetrySettings;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,12 +15,12 @@ pub enum NotificationError {
     Database(#[from] sqlx::Error),
 }
 
-/// The customer's notifications, newest first; everyone's for `None` (an admin).
+/// The notifications `reader` sees, newest first.
 pub async fn notifications_of(
     pool: &PgPool,
-    customer_id: Option<&str>,
+    reader: Reader<'_>,
 ) -> Result<Vec<Notification>, NotificationError> {
-    Ok(db::list(pool, customer_id).await?)
+    Ok(db::list(pool, reader).await?)
 }
 
 /// Sends up to `batch` due notifications (new ones, and failed ones whose backoff has passed)

@@ -17,6 +17,7 @@ impl Channel for LogChannel {
     async fn send(&self, notification: &Notification) -> Result<(), SendError> {
         tracing::info!(
             notification.id = %notification.id,
+            notification.recipient = %notification.recipient,
             order.id = %notification.order_id,
             event.type = %notification.event_type,
             message = %notification.message,

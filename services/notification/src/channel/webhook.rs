@@ -1,6 +1,8 @@
-//! POSTs each notification as JSON to a configured URL (a messaging gateway, a chat hook).
-//! The notification id goes along as `Idempotency-Key`, so the receiver can drop a resend of a
-//! call that succeeded but whose answer was lost.
+//! POSTs each notification as JSON to a configured URL (a messaging gateway, a chat hook): `id`,
+//! `orderId`, `eventType`, `message`, `createdAt` and whom to tell, `customerId` for a customer's,
+//! `"recipient": "owner"` and `ownerId` for a store owner's. The notification id goes along as
+//! `Idempotency-Key`, so the receiver can drop a resend of a call that succeeded but whose answer
+//! was lost.
 
 use std::time::Duration;
 
@@ -9,7 +11,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::{Channel, SendError};
-use crate::domain::Notification;
+use crate::domain::{Notification, Recipient};
 
 pub struct WebhookChannel {
     client: reqwest::Client,
@@ -36,14 +38,22 @@ impl Channel for WebhookChannel {
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), SendError> {
-        let payload = json!({
+        let mut payload = json!({
             "id": notification.id,
-            "customerId": notification.customer_id,
             "orderId": notification.order_id,
             "eventType": notification.event_type,
             "message": notification.message,
             "createdAt": notification.created_at,
         });
+        // Whom to tell: a customer's as ever, an owner's under another name, so that a receiver
+        // built for customers' messages never sends an owner's to the order's customer.
+        match notification.recipient {
+            Recipient::Customer => payload["customerId"] = json!(notification.customer_id),
+            Recipient::Owner => {
+                payload["recipient"] = json!("owner");
+                payload["ownerId"] = json!(notification.owner_id);
+            }
+        }
         let response = self
             .client
             .post(&self.url)
@@ -87,7 +97,9 @@ mod tests {
         let notification = Notification {
             id: uuid::Uuid::now_v7(),
             event_id: uuid::Uuid::now_v7(),
+            recipient: Recipient::Customer,
             customer_id: "c-1".into(),
+            owner_id: None,
             order_id: uuid::Uuid::now_v7(),
             event_type: "OrderPlaced".into(),
             message: "placed".into(),

@@ -62,13 +62,26 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// Waits until `user` has `count` notifications, all with `status`, and returns them.
+    /// Waits until the customer `user` has `count` notifications, all with `status`, and
+    /// returns them.
     pub async fn wait_for(&self, user: &str, count: usize, status: &str) -> Vec<Value> {
+        self.wait_for_as(user, "customer", count, status).await
+    }
+
+    /// Waits until `user`, signed in as `role`, has `count` notifications, all with `status`,
+    /// and returns them.
+    pub async fn wait_for_as(
+        &self,
+        user: &str,
+        role: &str,
+        count: usize,
+        status: &str,
+    ) -> Vec<Value> {
         test_stack::eventually(
             Duration::from_secs(30),
-            &format!("{count} {status} notifications"),
+            &format!("{count} {status} notifications of {user}"),
             || async {
-                let all = self.notifications(user, "customer").await;
+                let all = self.notifications(user, role).await;
                 (all.len() == count && all.iter().all(|n| n["status"] == status)).then_some(all)
             },
         )

@@ -6,4 +6,5 @@ mod fixtures;
 mod health;
 mod helpers;
 mod notifications;
+mod owners;
 mod webhook;
