@@ -6,5 +6,6 @@ mod access;
 mod choreography;
 mod grpc;
 mod outages;
+mod owners;
 mod races;
 mod system;
