@@ -12,7 +12,7 @@ use notification_service::domain::Locale;
 use notification_service::settings::ChannelSettings;
 use serde_json::Value;
 
-use crate::fixtures::Order;
+use crate::fixtures::{Order, store_registered};
 use crate::helpers::spawn_app_with;
 
 #[derive(Clone, Default)]
@@ -21,6 +21,8 @@ struct Receiver {
     fail_first: usize,
     /// Notification id → how many times it was accepted.
     accepted: Arc<Mutex<HashMap<String, usize>>>,
+    /// Every body accepted, in order.
+    bodies: Arc<Mutex<Vec<Value>>>,
 }
 
 async fn receive(State(receiver): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
@@ -34,6 +36,7 @@ async fn receive(State(receiver): State<Receiver>, Json(body): Json<Value>) -> S
     }
     let id = body["id"].as_str().unwrap_or_default().to_owned();
     *receiver.accepted.lock().unwrap().entry(id).or_default() += 1;
+    receiver.bodies.lock().unwrap().push(body);
     StatusCode::NO_CONTENT
 }
 
@@ -90,5 +93,45 @@ async fn an_unreachable_webhook_leaves_notifications_failed_without_blocking_the
 
     let notifications = app.wait_for("alice", 6, "Failed").await;
     assert!(notifications.iter().all(|n| n["channel"] == "webhook"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_webhook_is_told_whom_to_tell_the_customer_or_the_stores_owner() {
+    let (url, receiver) = start_receiver(0).await;
+    let channel = ChannelSettings::Webhook {
+        url,
+        timeout: Duration::from_secs(2),
+    };
+    let app = spawn_app_with(channel, Locale::En).await;
+    let order = Order::new("alice");
+
+    app.publish_all(&[store_registered(order.store_id, "olivia"), order.placed()])
+        .await;
+
+    app.wait_for("alice", 1, "Sent").await;
+    app.wait_for_as("olivia", "owner", 1, "Sent").await;
+    let bodies = receiver.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    let customers = bodies
+        .iter()
+        .find(|b| b.get("customerId").is_some())
+        .unwrap();
+    let owners = bodies.iter().find(|b| b.get("ownerId").is_some()).unwrap();
+    assert_eq!(customers["customerId"], "alice");
+    assert_eq!(
+        customers.get("recipient"),
+        None,
+        "a customer's as it always was"
+    );
+    assert_eq!(owners["ownerId"], "olivia");
+    assert_eq!(owners["recipient"], "owner");
+    assert_eq!(
+        owners.get("customerId"),
+        None,
+        "never an owner's message to the order's customer"
+    );
+    assert_eq!(owners["message"], "A new order came in: 36,000 won.");
+    assert_eq!(owners["orderId"], order.id.to_string());
     app.finish().await;
 }
