@@ -29,6 +29,7 @@ pub fn channel_id(topic: Topic) -> &'static str {
         Topic::Payment => "payment",
         Topic::Store => "store",
         Topic::Delivery => "delivery",
+        Topic::Review => "review",
         Topic::DeadLetter => "deadLetter",
     }
 }
@@ -40,6 +41,7 @@ fn producer(topic: Topic) -> Option<&'static str> {
         Topic::Payment => Some("payment"),
         Topic::Store => Some("store"),
         Topic::Delivery => Some("delivery"),
+        Topic::Review => Some("review"),
         Topic::DeadLetter => None,
     }
 }
@@ -160,6 +162,10 @@ fn sorted(value: Value) -> Value {
 
 fn channel_description(topic: Topic) -> String {
     match producer(topic) {
+        Some(service) if topic == Topic::Review => format!(
+            "Events the {service} service publishes, through its transactional outbox. Keyed by \
+             store id, so one store's reviews and ratings keep their order."
+        ),
         Some(service) => format!(
             "Events the {service} service publishes, through its transactional outbox. Keyed by \
              order id (catalog events by store id), so one order's events keep their order."

@@ -106,6 +106,9 @@ events! {
     DeliveryCompleted => Delivery by order_id,
     DeliveryCanceled => Delivery by order_id,
     DeliveryAccidentReported => Delivery by order_id,
+    ReviewPosted => Review by store_id,
+    ReviewEdited => Review by store_id,
+    StoreRatingChanged => Review by store_id,
 }
 
 /// One line of an order, priced by the order service from its menu replica.
@@ -344,4 +347,45 @@ pub struct DeliveryAccidentReported {
     pub order_id: Uuid,
     pub customer_id: String,
     pub reason: String,
+}
+
+/// A customer reviewed a delivered order (once per order). On the review topic, keyed by the
+/// store, so that a store's reviews and ratings stay in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewPosted {
+    pub review_id: Uuid,
+    pub store_id: Uuid,
+    /// The order reviewed (in the payload only: keyed by its store, the envelope names no order).
+    pub order_id: Uuid,
+    pub customer_id: String,
+    /// 1 to 5.
+    pub rating: u8,
+    pub text: String,
+}
+
+/// The author changed a review's rating or text, within the edit window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewEdited {
+    pub review_id: Uuid,
+    pub store_id: Uuid,
+    pub customer_id: String,
+    /// 1 to 5.
+    pub rating: u8,
+    pub text: String,
+}
+
+/// A store's rating after a review was posted or edited: how many reviews it has and their
+/// average rating, in hundredths (a store rated 4, 5 and 5 has 467).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StoreRatingChanged {
+    pub store_id: Uuid,
+    pub review_count: u32,
+    /// The average rating × 100, rounded half up (100 to 500).
+    pub average_rating: u32,
 }

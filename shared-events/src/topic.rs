@@ -9,17 +9,20 @@ pub enum Topic {
     Payment,
     Store,
     Delivery,
+    /// Reviews and store ratings (the review service).
+    Review,
     /// Messages a consumer gave up on, with the reason in headers.
     DeadLetter,
 }
 
 impl Topic {
     /// Every topic, in the order `./dev` and the services create them.
-    pub const ALL: [Topic; 5] = [
+    pub const ALL: [Topic; 6] = [
         Topic::Order,
         Topic::Payment,
         Topic::Store,
         Topic::Delivery,
+        Topic::Review,
         Topic::DeadLetter,
     ];
 
@@ -35,6 +38,7 @@ impl Topic {
             Topic::Payment => "fooddelivery.payment",
             Topic::Store => "fooddelivery.store",
             Topic::Delivery => "fooddelivery.delivery",
+            Topic::Review => "fooddelivery.review",
             Topic::DeadLetter => "fooddelivery.dlq",
         }
     }

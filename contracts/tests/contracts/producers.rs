@@ -4,7 +4,9 @@
 //! by the customer — each producer reacting to what the others produced before it.
 
 use chrono::Utc;
-use shared_events::{DeliveryRequested, Envelope, Event, OrderPlaced};
+use shared_events::{
+    DeliveryRequested, Envelope, Event, OrderPlaced, ReviewEdited, ReviewPosted, StoreRatingChanged,
+};
 use uuid::Uuid;
 
 use delivery_service::domain as delivery;
@@ -26,6 +28,7 @@ pub fn produced() -> Vec<Envelope> {
     out.push(delivery_service::events::SOURCE, canceled);
     let completed = on_the_road.act(delivery::Action::Complete, Utc::now());
     out.push(delivery_service::events::SOURCE, completed.unwrap());
+    let delivered = placed;
 
     // Rejected by the store: the order service cancels it.
     let (order, placed) = place(&mut out, &menu);
@@ -64,6 +67,8 @@ pub fn produced() -> Vec<Envelope> {
     for refund in ledger.cancel() {
         out.push(payment_service::events::SOURCE, refund);
     }
+
+    review(&mut out, &delivered);
     out.0
 }
 
@@ -206,4 +211,39 @@ fn start_delivery(out: &mut Outbox, requested: &DeliveryRequested) -> delivery::
         delivery::on_delivery_requested(None, false, requested, Utc::now()).unwrap();
     out.push(delivery_service::events::SOURCE, started);
     delivery
+}
+
+/// The customer reviews the delivered order and edits the review; the store's rating follows
+/// each. (As the review service's outbox will hold them: it does not exist yet.)
+fn review(out: &mut Outbox, delivered: &OrderPlaced) {
+    let review_id = Uuid::now_v7();
+    out.push(
+        "review",
+        ReviewPosted {
+            review_id,
+            store_id: delivered.store_id,
+            order_id: delivered.order_id,
+            customer_id: delivered.customer_id.clone(),
+            rating: 4,
+            text: "Crispy and still hot.".to_owned(),
+        },
+    );
+    out.push(
+        "review",
+        StoreRatingChanged {
+            store_id: delivered.store_id,
+            review_count: 1,
+            average_rating: 400,
+        },
+    );
+    out.push(
+        "review",
+        ReviewEdited {
+            review_id,
+            store_id: delivered.store_id,
+            customer_id: delivered.customer_id.clone(),
+            rating: 5,
+            text: "Crispy, hot and early.".to_owned(),
+        },
+    );
 }

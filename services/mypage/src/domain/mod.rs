@@ -207,6 +207,9 @@ fn apply(view: &mut OrderView, event: &Event) {
         | Event::MenuItemRegistered(_)
         | Event::MenuItemChanged(_)
         | Event::MenuItemRemoved(_) => {}
+        // A store's reviews and rating, on a topic this projection does not read; keyed by
+        // store, they name no order (`merge` ignores them before this).
+        Event::ReviewPosted(_) | Event::ReviewEdited(_) | Event::StoreRatingChanged(_) => {}
     }
 }
 
