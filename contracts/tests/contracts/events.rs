@@ -57,6 +57,11 @@ fn consumers() -> Vec<Consumer> {
             }),
         },
         Consumer {
+            name: "review",
+            relies_on: review_service::events::RELIES_ON,
+            accepts: Box::new(|e| review_service::events::Facts.accepts(e)),
+        },
+        Consumer {
             name: "mypage",
             relies_on: mypage_service::events::RELIES_ON,
             // The projection folds every event of an order into its view.

@@ -1,20 +1,20 @@
 //! Events as the producers really make them: each by its producer's own domain code, wrapped in
 //! the envelope its outbox writes (`Envelope::new(SOURCE, event)`, stored as `to_json()`), along
-//! the lives of a few orders — delivered, rejected by the store, ended by an accident, canceled
-//! by the customer — each producer reacting to what the others produced before it.
+//! the lives of a few orders — delivered (and reviewed), rejected by the store, ended by an
+//! accident, canceled by the customer — each producer reacting to what the others produced
+//! before it.
 
 use chrono::Utc;
-use shared_events::{
-    DeliveryRequested, Envelope, Event, OrderPlaced, ReviewEdited, ReviewPosted, StoreRatingChanged,
-};
+use shared_events::{DeliveryRequested, Envelope, Event, OrderPlaced};
 use uuid::Uuid;
 
 use delivery_service::domain as delivery;
 use order_service::domain as order;
 use payment_service::domain as payment;
+use review_service::domain as review;
 use store_service::domain as store;
 
-/// Envelopes of every event type, as the outboxes of the four producers hold them.
+/// Envelopes of every event type, as the outboxes of the five producers hold them.
 pub fn produced() -> Vec<Envelope> {
     let mut out = Outbox::default();
     let menu = catalog(&mut out);
@@ -214,36 +214,39 @@ fn start_delivery(out: &mut Outbox, requested: &DeliveryRequested) -> delivery::
 }
 
 /// The customer reviews the delivered order and edits the review; the store's rating follows
-/// each. (As the review service's outbox will hold them: it does not exist yet.)
+/// each, as the review service computes it.
 fn review(out: &mut Outbox, delivered: &OrderPlaced) {
-    let review_id = Uuid::now_v7();
-    out.push(
-        "review",
-        ReviewPosted {
-            review_id,
-            store_id: delivered.store_id,
-            order_id: delivered.order_id,
-            customer_id: delivered.customer_id.clone(),
-            rating: 4,
-            text: "Crispy and still hot.".to_owned(),
-        },
+    let order = review::OrderFacts {
+        order_id: delivered.order_id,
+        customer_id: delivered.customer_id.clone(),
+        store_id: delivered.store_id,
+        delivered: true,
+    };
+    let (rating, text) = (review::Rating::parse(4), review::Text::parse("Crispy."));
+    let (mut posted, event) = review::post(
+        Some(&order),
+        order.order_id,
+        &order.customer_id,
+        rating.unwrap(),
+        text.unwrap(),
+        Utc::now(),
+    )
+    .unwrap();
+    out.push(review_service::events::SOURCE, event);
+    let rating = review::store_rating(order.store_id, 1, 4);
+    out.push(review_service::events::SOURCE, rating);
+    let (rating, text) = (
+        review::Rating::parse(5),
+        review::Text::parse("Crispy, early."),
     );
-    out.push(
-        "review",
-        StoreRatingChanged {
-            store_id: delivered.store_id,
-            review_count: 1,
-            average_rating: 400,
-        },
+    let window = std::time::Duration::from_secs(3600);
+    let customer = order.customer_id.clone();
+    let edited = posted.edit(
+        &customer,
+        rating.unwrap(),
+        text.unwrap(),
+        window,
+        Utc::now(),
     );
-    out.push(
-        "review",
-        ReviewEdited {
-            review_id,
-            store_id: delivered.store_id,
-            customer_id: delivered.customer_id.clone(),
-            rating: 5,
-            text: "Crispy, hot and early.".to_owned(),
-        },
-    );
+    out.push(review_service::events::SOURCE, edited.unwrap());
 }

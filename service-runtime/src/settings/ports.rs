@@ -15,6 +15,7 @@ pub const STORE: u16 = port("store", "http");
 pub const DELIVERY: u16 = port("delivery", "http");
 pub const NOTIFICATION: u16 = port("notification", "http");
 pub const MYPAGE: u16 = port("mypage", "http");
+pub const REVIEW: u16 = port("review", "http");
 pub const GATEWAY: u16 = port("gateway", "http");
 /// Kafka's client listener.
 pub const KAFKA: u16 = port("kafka", "kafka");
