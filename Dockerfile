@@ -5,7 +5,7 @@
 #
 #   docker build --build-arg SERVICE=order -t fooddelivery/order .
 #
-# SERVICE is one of: order, payment, store, delivery, notification, mypage, gateway.
+# SERVICE is one of: order, payment, store, delivery, notification, mypage, review, gateway.
 # Dependencies are compiled in their own layer (cargo-chef), so a change to the project's code
 # rebuilds only the workspace crates.
 
@@ -41,9 +41,9 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked \
       --bin order --bin payment --bin store --bin delivery \
-      --bin notification --bin mypage --bin gateway \
+      --bin notification --bin mypage --bin review --bin gateway \
  && mkdir -p /out \
- && for bin in order payment store delivery notification mypage gateway; do \
+ && for bin in order payment store delivery notification mypage review gateway; do \
       cp "target/release/$bin" /out/; \
     done
 
@@ -72,6 +72,6 @@ ENV SERVICE=${SERVICE} \
 USER 10001:10001
 # Each service listens on its own port (order 8081 … mypage 8086, gateway 8088; PORT overrides),
 # the order service on 9081 too, for gRPC (GRPC_PORT).
-EXPOSE 8081 8082 8083 8084 8085 8086 8088 9081
+EXPOSE 8081 8082 8083 8084 8085 8086 8087 8088 9081
 # Exec form: the binary is PID 1 and receives SIGTERM directly for a graceful shutdown.
 ENTRYPOINT ["/usr/local/bin/service"]

@@ -30,7 +30,14 @@ const INTERNAL: &[(&str, &str)] = &[
 ];
 
 /// The services with an outbox (mypage has none: it only reads events).
-const POSTGRES_SERVICES: [&str; 5] = ["order", "payment", "store", "delivery", "notification"];
+const POSTGRES_SERVICES: [&str; 6] = [
+    "order",
+    "payment",
+    "store",
+    "delivery",
+    "notification",
+    "review",
+];
 
 /// The whole public API.
 pub fn document() -> OpenApi {
@@ -76,6 +83,7 @@ pub fn document() -> OpenApi {
         ("delivery", delivery_service::http::openapi()),
         ("notification", notification_service::http::openapi()),
         ("mypage", mypage_service::http::openapi()),
+        ("review", review_service::http::openapi()),
     ] {
         doc.merge(behind_gateway(service, part));
     }

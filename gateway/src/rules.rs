@@ -14,16 +14,18 @@ pub enum Upstream {
     Delivery,
     Notification,
     Mypage,
+    Review,
 }
 
 impl Upstream {
-    pub const ALL: [Upstream; 6] = [
+    pub const ALL: [Upstream; 7] = [
         Upstream::Order,
         Upstream::Payment,
         Upstream::Store,
         Upstream::Delivery,
         Upstream::Notification,
         Upstream::Mypage,
+        Upstream::Review,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,6 +36,7 @@ impl Upstream {
             Upstream::Delivery => "delivery",
             Upstream::Notification => "notification",
             Upstream::Mypage => "mypage",
+            Upstream::Review => "review",
         }
     }
 }
@@ -72,6 +75,13 @@ pub const TABLE: &[Rule] = &[
     rule("/payments", Upstream::Payment, Anyone, Only(&[])),
     rule("/notifications", Upstream::Notification, Anyone, Anyone),
     rule("/mypage", Upstream::Mypage, Anyone, Anyone),
+    // Customers post and edit reviews, owners reply; the service checks which is whose.
+    rule(
+        "/reviews",
+        Upstream::Review,
+        Anyone,
+        Only(&[Customer, Owner]),
+    ),
 ];
 
 const fn rule(prefix: &'static str, upstream: Upstream, reads: Allowed, writes: Allowed) -> Rule {

@@ -31,6 +31,8 @@ fn each_public_prefix_goes_to_its_service_with_the_path_unchanged() {
         ("/notifications", Upstream::Notification),
         ("/mypage/orders/1", Upstream::Mypage),
         ("/mypage/popular-menus", Upstream::Mypage),
+        ("/reviews", Upstream::Review),
+        ("/reviews/1/reply", Upstream::Review),
     ];
     for (path, upstream) in cases {
         assert_eq!(
@@ -64,6 +66,7 @@ fn unknown_paths_and_lookalike_prefixes_have_no_route() {
         "/store",
         "/payment",
         "/mypages",
+        "/review",
         "/health/live",
     ] {
         assert_eq!(upstream_of(path), None, "{path}");
@@ -87,6 +90,13 @@ fn customers_cannot_call_rider_actions() {
 }
 
 #[test]
+fn riders_cannot_write_reviews() {
+    assert!(!may(Rider, Method::POST, "/reviews"));
+    assert!(!may(Rider, Method::PUT, "/reviews/1"));
+    assert!(!may(Rider, Method::PUT, "/reviews/1/reply"));
+}
+
+#[test]
 fn owners_and_riders_cannot_place_or_cancel_orders() {
     for role in [Owner, Rider] {
         assert!(!may(role, Method::POST, "/orders"));
@@ -103,6 +113,9 @@ fn each_role_may_do_its_own_actions() {
     assert!(may(Owner, Method::GET, "/store-orders"));
     assert!(may(Owner, Method::POST, "/store-orders/1/finish-cooking"));
     assert!(may(Rider, Method::POST, "/deliveries/1/complete"));
+    assert!(may(Customer, Method::POST, "/reviews"));
+    assert!(may(Customer, Method::PUT, "/reviews/1"));
+    assert!(may(Owner, Method::PUT, "/reviews/1/reply"));
 }
 
 #[test]
@@ -117,6 +130,7 @@ fn every_signed_in_role_may_read_shared_resources() {
             "/notifications",
             "/mypage/orders",
             "/mypage/popular-menus",
+            "/reviews",
         ] {
             assert!(may(role, Method::GET, path), "{role} GET {path}");
         }

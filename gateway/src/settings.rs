@@ -11,6 +11,7 @@
 //! | `DELIVERY_URL` | `http://127.0.0.1:8084` | delivery service base URL |
 //! | `NOTIFICATION_URL` | `http://127.0.0.1:8085` | notification service base URL |
 //! | `MYPAGE_URL` | `http://127.0.0.1:8086` | mypage service base URL |
+//! | `REVIEW_URL` | `http://127.0.0.1:8087` | review service base URL |
 //! | `ORDER_GRPC_URL` | `http://127.0.0.1:9081` | the order service's gRPC server (gRPC calls to the gateway's port go there) |
 //! | `GATEWAY_UPSTREAM_TIMEOUT_MS` | `5000` | a request's time budget on the other services: the service is told the time left (`x-request-budget-ms`, 100 ms less) and waited for until then; a client's own smaller `x-request-budget-ms` wins |
 //! | `GATEWAY_ORDER_TIMEOUT_MS` | `5000` | the same for the order service, which itself waits on payment (at most about 0.6 s, behind its breaker) |
@@ -68,6 +69,7 @@ pub struct Upstreams {
     pub delivery: UpstreamSettings,
     pub notification: UpstreamSettings,
     pub mypage: UpstreamSettings,
+    pub review: UpstreamSettings,
 }
 
 impl Upstreams {
@@ -79,6 +81,7 @@ impl Upstreams {
             Upstream::Delivery => &self.delivery,
             Upstream::Notification => &self.notification,
             Upstream::Mypage => &self.mypage,
+            Upstream::Review => &self.review,
         }
     }
 
@@ -119,6 +122,7 @@ impl Settings {
                 delivery: upstream("DELIVERY_URL", ports::DELIVERY, timeout),
                 notification: upstream("NOTIFICATION_URL", ports::NOTIFICATION, timeout),
                 mypage: upstream("MYPAGE_URL", ports::MYPAGE, timeout),
+                review: upstream("REVIEW_URL", ports::REVIEW, timeout),
             },
             order_grpc_url: base_url(&string(
                 "ORDER_GRPC_URL",

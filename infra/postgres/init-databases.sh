@@ -4,13 +4,13 @@
 # /docker-entrypoint-initdb.d/, as the superuser; a second start of the same volume skips it.
 #
 #   SERVICE_DATABASES     space-separated database (and role) names
-#                         (default: order payment store delivery notification)
+#                         (default: order payment store delivery notification review)
 #   SERVICE_DB_PASSWORD   the password of every service role (required)
 #
 # No service can connect to another service's database: CONNECT is revoked from PUBLIC.
 set -euo pipefail
 
-databases=${SERVICE_DATABASES:-order payment store delivery notification}
+databases=${SERVICE_DATABASES:-order payment store delivery notification review}
 password=${SERVICE_DB_PASSWORD:?SERVICE_DB_PASSWORD must be set}
 
 psql=(psql -v ON_ERROR_STOP=1 -qAt --username "${POSTGRES_USER:-postgres}" --dbname postgres)

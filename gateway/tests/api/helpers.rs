@@ -40,6 +40,7 @@ pub fn settings() -> Settings {
             delivery: upstream(),
             notification: upstream(),
             mypage: upstream(),
+            review: upstream(),
         },
         order_grpc_url: closed.clone(),
         connect_timeout: Duration::from_secs(1),

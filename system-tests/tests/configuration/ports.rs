@@ -17,6 +17,7 @@ fn the_services_default_ports_are_the_tables() {
         ("delivery", "http", ports::DELIVERY),
         ("notification", "http", ports::NOTIFICATION),
         ("mypage", "http", ports::MYPAGE),
+        ("review", "http", ports::REVIEW),
         ("gateway", "http", ports::GATEWAY),
         ("kafka", "kafka", ports::KAFKA),
         ("postgres", "postgresql", ports::POSTGRES),

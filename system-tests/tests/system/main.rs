@@ -8,4 +8,5 @@ mod grpc;
 mod outages;
 mod owners;
 mod races;
+mod reviews;
 mod system;

@@ -1,4 +1,4 @@
-//! Starts the whole system for one test: six services and the gateway, each PostgreSQL service
+//! Starts the whole system for one test: seven services and the gateway, each PostgreSQL service
 //! with its own database, mypage with its own MongoDB database, all on one topic prefix.
 
 use std::num::NonZeroU32;
@@ -26,6 +26,7 @@ pub struct System {
     pub delivery: RunningApp,
     pub notification: RunningApp,
     pub mypage: RunningApp,
+    pub review: RunningApp,
     pub store_settings: store_service::Settings,
     databases: Vec<TestDatabase>,
     pub order_db: sqlx::PgPool,
@@ -111,6 +112,15 @@ impl System {
             .unwrap(),
         )
         .await;
+        let review = RunningApp::start(
+            review_service::build(review_service::Settings {
+                service: settings_for(&mut databases).await,
+                edit_window: Duration::from_millis(review_service::settings::EDIT_WINDOW_MS),
+            })
+            .await
+            .unwrap(),
+        )
+        .await;
         let mongodb_url =
             std::env::var("MONGODB_URL").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".to_owned());
         let mypage_database = format!("test_{}", Uuid::new_v4().simple());
@@ -141,6 +151,7 @@ impl System {
                     delivery: upstream(&delivery),
                     notification: upstream(&notification),
                     mypage: upstream(&mypage),
+                    review: upstream(&review),
                 },
                 order_grpc_url,
                 connect_timeout: Duration::from_secs(1),
@@ -174,6 +185,7 @@ impl System {
             delivery,
             notification,
             mypage,
+            review,
             store_settings,
             databases,
             order_db,
@@ -276,6 +288,7 @@ impl System {
             self.delivery,
             self.notification,
             self.mypage,
+            self.review,
         ] {
             app.stop().await;
         }
