@@ -38,7 +38,10 @@ fn consumers() -> Vec<Consumer> {
         Consumer {
             name: "store",
             relies_on: store_service::events::RELIES_ON,
-            accepts: Box::new(|e| store_service::events::StoreOrders.accepts(e)),
+            accepts: Box::new(|e| {
+                store_service::events::StoreOrders.accepts(e)
+                    || store_service::events::Ratings.accepts(e)
+            }),
         },
         Consumer {
             name: "delivery",

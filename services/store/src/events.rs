@@ -1,21 +1,23 @@
 //! How the store reacts to order events: the I/O around the pure decisions of
 //! [`crate::domain::store_order`]. `OrderPlaced` creates a store order, once; `OrderCanceled`
-//! cancels it, or is remembered until the order arrives.
+//! cancels it, or is remembered until the order arrives. The review service's
+//! `StoreRatingChanged` is each store's rating, shown with the store.
 
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError};
 use shared_events::contract::Reliance;
-use shared_events::{Envelope, Event, OrderCanceled, OrderPlaced, Topic};
+use shared_events::{Envelope, Event, OrderCanceled, OrderPlaced, StoreRatingChanged, Topic};
 use sqlx::PgConnection;
 
-use crate::db::{self, store_orders};
-use crate::domain::{Cancellation, on_order_canceled, on_order_placed};
+use crate::db::{self, catalog, store_orders};
+use crate::domain::{Cancellation, Rating, on_order_canceled, on_order_placed};
 
 /// The `source` of the events this service publishes.
 pub const SOURCE: &str = "store";
 
-/// What [`StoreOrders`] reads in the order service's events: the contracts crate checks every
-/// producer's real events against it (docs/contracts.md).
+/// What [`StoreOrders`] reads in the order service's events, and [`Ratings`] in the review
+/// service's: the contracts crate checks every producer's real events against it
+/// (docs/contracts.md).
 pub const RELIES_ON: &[Reliance] = &[
     Reliance {
         event: "OrderPlaced",
@@ -34,6 +36,14 @@ pub const RELIES_ON: &[Reliance] = &[
     Reliance {
         event: "OrderCanceled",
         fields: &["data.orderId: uuid", "data.reason: string"],
+    },
+    Reliance {
+        event: "StoreRatingChanged",
+        fields: &[
+            "data.storeId: uuid",
+            "data.reviewCount: integer",
+            "data.averageRating: integer",
+        ],
     },
 ];
 
@@ -90,5 +100,46 @@ async fn cancel(tx: &mut PgConnection, canceled: &OrderCanceled) -> sqlx::Result
         }
         Cancellation::Nothing => {}
     }
+    Ok(())
+}
+
+/// Keeps each store's rating as the review service publishes it. A store's ratings travel on
+/// one partition in the order they were computed; each is stored with its time, so that a
+/// replayed older one does not replace a newer.
+pub struct Ratings;
+
+#[async_trait]
+impl EventHandler for Ratings {
+    fn name(&self) -> &'static str {
+        "store.ratings"
+    }
+
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::Review]
+    }
+
+    fn accepts(&self, event: &Event) -> bool {
+        matches!(event, Event::StoreRatingChanged(_))
+    }
+
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandleError> {
+        if let Event::StoreRatingChanged(changed) = &envelope.event {
+            rate(tx, changed, envelope.occurred_at).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn rate(
+    tx: &mut PgConnection,
+    changed: &StoreRatingChanged,
+    at: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    let rating = Rating {
+        review_count: changed.review_count,
+        average_rating: changed.average_rating,
+    };
+    catalog::record_rating(tx, changed.store_id, rating, at).await?;
+    tracing::info!(store.id = %changed.store_id, reviews = changed.review_count, average = changed.average_rating, "store rating recorded");
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! orders while this service is down. `OrderPlaced` creates a store order, `OrderCanceled`
 //! cancels it; owner actions publish the store's side of the order saga. A new store is
 //! announced with its owner (`StoreRegistered`), so that notification can address the owner.
+//! Each store shows its rating, as the review service publishes it (`StoreRatingChanged`).
 
 pub mod db;
 pub mod domain;
@@ -30,6 +31,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
             routes: http::router(state),
             consumers: vec![
                 backbone.consumer(PgInbox::new(backbone.pool.clone(), events::StoreOrders)),
+                backbone.consumer(PgInbox::new(backbone.pool.clone(), events::Ratings)),
             ],
         })
     })

@@ -1,7 +1,7 @@
 //! Reviews through the gateway, with every service behind it: the review service learns of the
 //! order, its store's owner and its delivery from the others' events only, a customer reviews a
 //! delivered order once and edits the review, the store's owner replies, and the store's rating
-//! is published; every refusal is a problem and changes nothing.
+//! is published, which the store then shows; every refusal is a problem and changes nothing.
 
 use std::time::Duration;
 
@@ -149,5 +149,13 @@ async fn a_customer_reviews_a_delivered_order_once_edits_it_and_its_stores_owner
         .map(|e| &e["data"]["averageRating"])
         .collect();
     assert_eq!(averages, [&json!(400), &json!(500)]);
+
+    // The store shows it, from those events.
+    let rated = json!({ "reviewCount": 1, "averageRating": 500 });
+    alice
+        .wait_for(&format!("/stores/{store_id}"), "the store's rating", |s| {
+            s["rating"] == rated
+        })
+        .await;
     system.finish().await;
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::{MenuItem, Store};
+use crate::domain::{MenuItem, Rating, Store};
 
 #[derive(sqlx::FromRow)]
 struct StoreRow {
@@ -12,18 +12,33 @@ struct StoreRow {
     name: String,
     owner_id: String,
     created_at: DateTime<Utc>,
+    review_count: Option<i32>,
+    average_rating: Option<i32>,
 }
 
 impl From<StoreRow> for Store {
     fn from(row: StoreRow) -> Self {
+        // The table's checks keep both within u32.
+        let rating = match (row.review_count, row.average_rating) {
+            (Some(count), Some(average)) => Some(Rating {
+                review_count: u32::try_from(count).unwrap_or_default(),
+                average_rating: u32::try_from(average).unwrap_or_default(),
+            }),
+            _ => None,
+        };
         Store {
             id: row.id,
             name: row.name,
             owner_id: row.owner_id,
             created_at: row.created_at,
+            rating,
         }
     }
 }
+
+const STORE_COLUMNS: &str = "s.id, s.name, s.owner_id, s.created_at, r.review_count, \
+                             r.average_rating \
+                             from store s left join store_rating r on r.store_id = s.id";
 
 #[derive(sqlx::FromRow)]
 struct MenuItemRow {
@@ -61,21 +76,19 @@ pub async fn insert_store(conn: &mut PgConnection, store: &Store) -> sqlx::Resul
 }
 
 pub async fn stores(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<Store>> {
-    let rows = sqlx::query_as::<_, StoreRow>(
-        "select id, name, owner_id, created_at from store order by created_at, id",
-    )
-    .fetch_all(executor)
-    .await?;
+    let sql = format!("select {STORE_COLUMNS} order by s.created_at, s.id");
+    let rows = sqlx::query_as::<_, StoreRow>(&sql)
+        .fetch_all(executor)
+        .await?;
     Ok(rows.into_iter().map(Store::from).collect())
 }
 
 pub async fn store(executor: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Store>> {
-    let row = sqlx::query_as::<_, StoreRow>(
-        "select id, name, owner_id, created_at from store where id = $1",
-    )
-    .bind(id)
-    .fetch_optional(executor)
-    .await?;
+    let sql = format!("select {STORE_COLUMNS} where s.id = $1");
+    let row = sqlx::query_as::<_, StoreRow>(&sql)
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
     Ok(row.map(Store::from))
 }
 
@@ -144,5 +157,37 @@ pub async fn delete_menu_item(conn: &mut PgConnection, id: Uuid) -> sqlx::Result
         .bind(id)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Records a store's rating as of `rated_at`, unless a later one is recorded (a replayed event
+/// never moves it back).
+#[tracing::instrument(skip_all, fields(store.id = %store_id))]
+pub async fn record_rating(
+    conn: &mut PgConnection,
+    store_id: Uuid,
+    rating: Rating,
+    rated_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let (count, average) = (
+        i32::try_from(rating.review_count).unwrap_or(i32::MAX),
+        i32::try_from(rating.average_rating).unwrap_or(i32::MAX),
+    );
+    sqlx::query(
+        "insert into store_rating (store_id, review_count, average_rating, rated_at)
+         values ($1, $2, $3, $4)
+         on conflict (store_id) do update
+             set review_count = excluded.review_count,
+                 average_rating = excluded.average_rating,
+                 rated_at = excluded.rated_at,
+                 updated_at = now()
+             where store_rating.rated_at <= excluded.rated_at",
+    )
+    .bind(store_id)
+    .bind(count)
+    .bind(average)
+    .bind(rated_at)
+    .execute(conn)
+    .await?;
     Ok(())
 }

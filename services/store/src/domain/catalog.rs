@@ -78,6 +78,15 @@ pub struct Store {
     pub name: String,
     pub owner_id: String,
     pub created_at: DateTime<Utc>,
+    /// As the review service last published it; none before the store's first review.
+    pub rating: Option<Rating>,
+}
+
+/// A store's rating: how many reviews it has and their average, in hundredths of a star.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rating {
+    pub review_count: u32,
+    pub average_rating: u32,
 }
 
 impl Store {
@@ -88,6 +97,7 @@ impl Store {
             name: name.0,
             owner_id: owner_id.to_owned(),
             created_at: now,
+            rating: None,
         };
         let event = store.registered();
         (store, event)

@@ -3,7 +3,7 @@
 pub mod catalog;
 pub mod store_order;
 
-pub use catalog::{InvalidInput, MenuItem, MenuItemPatch, Name, Price, Store};
+pub use catalog::{InvalidInput, MenuItem, MenuItemPatch, Name, Price, Rating, Store};
 pub use store_order::{
     Action, Cancellation, InvalidTransition, Reason, Status, StoreOrder, on_order_canceled,
     on_order_placed,

@@ -35,6 +35,20 @@ pub struct StoreBody {
     pub name: String,
     pub owner_id: String,
     pub created_at: DateTime<Utc>,
+    /// Its reviews' rating, as the review service last published it; null before the first.
+    pub rating: Option<RatingBody>,
+}
+
+/// A store's rating.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = StoreRating)]
+pub struct RatingBody {
+    #[schema(example = 3)]
+    pub review_count: u32,
+    /// The average rating in hundredths of a star (467: 4.67 stars).
+    #[schema(minimum = 100, maximum = 500, example = 467)]
+    pub average_rating: u32,
 }
 
 impl From<Store> for StoreBody {
@@ -44,6 +58,10 @@ impl From<Store> for StoreBody {
             name: s.name,
             owner_id: s.owner_id,
             created_at: s.created_at,
+            rating: s.rating.map(|r| RatingBody {
+                review_count: r.review_count,
+                average_rating: r.average_rating,
+            }),
         }
     }
 }

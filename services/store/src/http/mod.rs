@@ -51,6 +51,7 @@ fn routes() -> OpenApiRouter<AppState> {
     components(schemas(
         catalog::NewStore,
         catalog::StoreBody,
+        catalog::RatingBody,
         catalog::NewMenuItem,
         catalog::MenuItemChange,
         catalog::MenuItemBody,

@@ -7,5 +7,6 @@ mod catalog;
 mod catching_up;
 mod health;
 mod helpers;
+mod ratings;
 mod registrations;
 mod store_orders;
