@@ -135,6 +135,7 @@ pub struct PostReview {
     pub order_id: Uuid,
     /// 1 to 5.
     #[schema(minimum = 1, maximum = 5, example = 5)]
+    #[serde(deserialize_with = "service_runtime::json::whole_number")]
     pub rating: i64,
     /// 1 to 1000 characters once trimmed, not only white space; no U+0000.
     #[schema(
@@ -151,6 +152,7 @@ pub struct PostReview {
 pub struct EditReview {
     /// 1 to 5.
     #[schema(minimum = 1, maximum = 5, example = 4)]
+    #[serde(deserialize_with = "service_runtime::json::whole_number")]
     pub rating: i64,
     /// 1 to 1000 characters once trimmed, not only white space; no U+0000.
     #[schema(
@@ -308,4 +310,26 @@ async fn reply(
     let text = Text::parse(&request.text).map_err(ReviewError::from)?;
     let review = use_cases::reply(&state.pool, &identity.user_id, review_id, text).await?;
     Ok(Json(review.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON has one number type: `4.0` is the whole number 4 (schema-valid, so accepted), and a
+    /// fraction is a malformed body, not a rating.
+    #[test]
+    fn a_rating_is_any_whole_json_number() {
+        let post = |rating: &str| {
+            serde_json::from_str::<PostReview>(&format!(
+                r#"{{"orderId":"253c1c43-418f-1118-92ae-86ad8d40632c","rating":{rating},"text":"ok"}}"#
+            ))
+            .map(|r| r.rating)
+        };
+        assert_eq!(post("4").unwrap(), 4);
+        assert_eq!(post("4.0").unwrap(), 4);
+        assert!(post("4.5").is_err());
+        let edit = serde_json::from_str::<EditReview>(r#"{"rating":3.0,"text":"ok"}"#).unwrap();
+        assert_eq!(edit.rating, 3);
+    }
 }
