@@ -91,9 +91,11 @@ impl Databases {
                 }
             }
         }
-        // By customer: the notification table's index.
+        // By customer: the notification table's index. The customers' own notifications only:
+        // the store owner's about the same order (placed, canceled, an accident) are theirs.
         let rows: Vec<(Uuid, String)> = sqlx::query_as(
-            "select order_id, event_type from notification where customer_id = any($1)",
+            "select order_id, event_type from notification \
+             where customer_id = any($1) and recipient = 'Customer'",
         )
         .bind(customers)
         .fetch_all(&self.notification)
