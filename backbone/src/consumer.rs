@@ -18,6 +18,7 @@
 
 mod dead_letter;
 mod group;
+pub mod lag;
 
 use std::time::Duration;
 

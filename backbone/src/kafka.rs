@@ -25,6 +25,7 @@ use shared_events::{Topic, Topics};
 /// | `CONSUMER_BATCH_LINGER_MS` | `0` | wait for more once a batch has one (0: take those received) |
 /// | `KAFKA_GROUP_INSTANCE_ID` | unset | this process's stable name in its consumer groups (static membership): a restarted process takes its partitions back at once instead of after the dead one's session timeout. Give each replica its own, kept across restarts (a StatefulSet pod's name; `./dev` sets `<service>-local`); unset, members are dynamic |
 /// | `KAFKA_SESSION_TIMEOUT_MS` | `10000` | how long a silent group member keeps its partitions |
+/// | `METRICS_REFRESH_MS` | `5000` | how often the gauges read from Kafka and the database are refreshed: consumer lag, outbox backlog (docs/observability.md) |
 #[derive(Debug, Clone)]
 pub struct KafkaSettings {
     pub brokers: String,
@@ -38,6 +39,8 @@ pub struct KafkaSettings {
     /// Static group membership: this process's stable name, if it has one.
     pub group_instance: Option<String>,
     pub session_timeout: Duration,
+    /// How often consumer lag (and the outbox's gauges) are read.
+    pub metrics_interval: Duration,
 }
 
 impl KafkaSettings {
@@ -58,6 +61,7 @@ impl KafkaSettings {
             },
             group_instance: Some(string("KAFKA_GROUP_INSTANCE_ID", "")).filter(|id| !id.is_empty()),
             session_timeout: Duration::from_millis(var("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
+            metrics_interval: Duration::from_millis(var("METRICS_REFRESH_MS", 5_000)?.max(100)),
         })
     }
 

@@ -17,6 +17,7 @@ use sqlx::migrate::Migrator;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::backlog::Backlog;
 use crate::consumer::{Consumer, Processor};
 use crate::kafka::{KafkaReadiness, KafkaSettings};
 use crate::relay::Relay;
@@ -56,6 +57,11 @@ impl Backbone {
         ))
     }
 
+    /// The service's outbox gauges.
+    pub fn backlog(&self) -> Backlog {
+        Backlog::new(self.pool.clone(), &self.kafka.client_id)
+    }
+
     /// Readiness: database, Kafka, and start-up finished; 503 while draining.
     pub fn readiness(&self, shutdown: CancellationToken) -> Readiness {
         Readiness::new(shutdown)
@@ -64,7 +70,7 @@ impl Backbone {
             .with(self.startup.clone())
     }
 
-    /// Migrates, creates topics, then runs the relay, the parked-row gauge and `tasks` until
+    /// Migrates, creates topics, then runs the relay, the outbox's gauges and `tasks` until
     /// `shutdown`. The returned task ends when all of them have stopped cleanly.
     pub fn start(
         &self,
@@ -78,13 +84,13 @@ impl Backbone {
             self.kafka.topics.clone(),
         );
         relay.freeze_after_publish = self.freeze_after_publish;
-        let parked = {
-            let pool = self.pool.clone();
-            Task(move |shutdown| crate::parked::watch(pool, Duration::from_secs(10), shutdown))
+        let gauges = {
+            let (backlog, every) = (self.backlog(), self.kafka.metrics_interval);
+            Task(move |shutdown| backlog.watch(every, shutdown))
         };
         let mut all: Vec<Box<dyn BackgroundTask>> = vec![
             Box::new(Task(move |shutdown| relay.spawn(shutdown))),
-            Box::new(parked),
+            Box::new(gauges),
         ];
         all.extend(tasks);
         let (pool, kafka) = (self.pool.clone(), self.kafka.clone());
@@ -151,7 +157,7 @@ pub async fn launch(
     backbone.freeze_after_publish = settings.freeze_after_publish;
     let shutdown = CancellationToken::new();
     let Wiring { routes, consumers } = wire(&backbone)?;
-    let routes = routes.merge(crate::parked::http::router(backbone.pool.clone()));
+    let routes = routes.merge(crate::parked::http::router(backbone.backlog()));
     let background = backbone.start(migrator, consumers, shutdown.clone());
     let front = Front {
         http: settings.http,

@@ -6,6 +6,8 @@
 //!   arrived, up to `CONSUMER_BATCH_MAX`), hands their events to a [`consumer::Processor`],
 //!   stores each offset only after the effect is committed, retries with backoff and sends what
 //!   it gives up on to the dead-letter topic.
+//! - [`backlog`]: the outbox's backlog as gauges (pending rows, the oldest one's age, parked
+//!   rows); [`consumer::lag`]: each group's lag per partition, read from the broker.
 //! - [`parked`]: what operators do with outbox rows the relay gave up on (list, retry, drop),
 //!   as a command and as admin routes.
 //! - [`inbox`]: the processor for PostgreSQL services, which records each handled event in the
@@ -17,6 +19,7 @@
 //!
 //! The event types themselves live in `shared-events`; this crate only moves them.
 
+pub mod backlog;
 pub mod consumer;
 pub mod inbox;
 pub mod kafka;

@@ -5,20 +5,16 @@
 //! retried (it goes back to the relay's queue, its attempts reset) or, if it should never be
 //! published, dropped. The same three actions are offered by the `outbox` command (`./dev outbox`)
 //! and by each service's admin routes ([`http`]); the gauge `outbox_parked` counts the rows
-//! parked now.
+//! parked now ([`crate::backlog`]).
 //!
 //! A retried row is published after rows of the same key that were published while it was
 //! parked: consumers ignore an event that would move a status backwards.
 
 pub mod http;
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// A parked row, as an operator needs to see it to decide.
@@ -89,7 +85,6 @@ pub async fn retry(pool: &PgPool, which: &Selection) -> sqlx::Result<Vec<Uuid>> 
         tracing::warn!(event.id = %id, "parked outbox row retried");
     }
     crate::outbox::committed();
-    refresh_gauge(pool).await?;
     Ok(ids)
 }
 
@@ -107,38 +102,14 @@ pub async fn drop(pool: &PgPool, which: &Selection) -> sqlx::Result<Vec<Uuid>> {
     for (id, event_type) in &dropped {
         tracing::warn!(event.id = %id, event.type = %event_type, "parked outbox row dropped: never published");
     }
-    refresh_gauge(pool).await?;
     Ok(dropped.into_iter().map(|(id, _)| id).collect())
 }
 
-/// How many rows are parked now.
+/// How many rows are parked now (an index holds them apart from the published ones).
 pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar("select count(*) from outbox where parked_at is not null")
         .fetch_one(pool)
         .await
-}
-
-async fn refresh_gauge(pool: &PgPool) -> sqlx::Result<()> {
-    let parked = count(pool).await?;
-    #[allow(clippy::cast_precision_loss)]
-    metrics::gauge!("outbox_parked").set(parked as f64);
-    Ok(())
-}
-
-/// Keeps the gauge `outbox_parked` current (rows are parked by any replica's relay, retried or
-/// dropped by any replica or by the command) until `shutdown`.
-pub fn watch(pool: PgPool, every: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = refresh_gauge(&pool).await {
-                tracing::debug!(error = %e, "cannot count parked outbox rows");
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(every) => {}
-            }
-        }
-    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -134,6 +134,7 @@ pub async fn kafka(service: &str) -> KafkaSettings {
         batch: backbone::consumer::BatchPolicy::default(),
         group_instance: None,
         session_timeout: Duration::from_secs(10),
+        metrics_interval: Duration::from_millis(500),
     };
     settings
         .ensure_topics()

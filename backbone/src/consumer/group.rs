@@ -66,10 +66,23 @@ impl<P: Processor> Consumer<P> {
             .subscribe(&names)
             .with_context(|| format!("cannot subscribe to {names:?}"))?;
         tracing::info!(consumer = self.processor.name(), topics = ?names, "consumer subscribed");
-        Ok(tokio::spawn(self.run(consumer, shutdown)))
+        let consumer = Arc::new(consumer);
+        let lag = super::lag::watch(
+            consumer.clone(),
+            format!("{}{}", self.settings.topics.prefix(), self.processor.name()),
+            topics,
+            self.settings.metrics_interval,
+            shutdown.child_token(),
+        );
+        Ok(tokio::spawn(async move {
+            self.run(&consumer, shutdown).await;
+            // Not awaited: a reading in hand may wait seconds on a broker that went away. It
+            // holds a reference, so the consumer closes (leaving its group) when it is done.
+            lag.abort();
+        }))
     }
 
-    async fn run(self, consumer: GroupConsumer, shutdown: CancellationToken) {
+    async fn run(self, consumer: &GroupConsumer, shutdown: CancellationToken) {
         let name = self.processor.name();
         loop {
             let received = tokio::select! {
@@ -89,10 +102,10 @@ impl<P: Processor> Consumer<P> {
                     continue;
                 }
             };
-            let batch = self.gather(&consumer, first).await;
+            let batch = self.gather(consumer, first).await;
             metrics::histogram!("consumer_batch_messages", "consumer" => name)
                 .record(batch.len() as f64);
-            if !self.handle_batch(&consumer, &batch, &shutdown).await {
+            if !self.handle_batch(consumer, &batch, &shutdown).await {
                 break; // shut down while retrying: the rest of the batch stays unstored
             }
         }
@@ -325,6 +338,15 @@ impl<P: Processor> Consumer<P> {
             .span
             .in_scope(|| tracing::debug!(outcome = outcome.as_str(), "event processed"));
         metrics::counter!("events_consumed_total", "consumer" => self.processor.name(), "outcome" => outcome.as_str()).increment(1);
+        if outcome == Outcome::Applied {
+            // From the event's time at its source to its effect committed here: how far behind
+            // the world this consumer's state is (mypage's projection: what a customer sees).
+            let delay = (chrono::Utc::now() - event.envelope.occurred_at)
+                .to_std()
+                .unwrap_or_default();
+            metrics::histogram!("event_apply_delay_seconds", "consumer" => self.processor.name())
+                .record(delay.as_secs_f64());
+        }
     }
 
     /// Sends `message` to the dead-letter topic; `false` if shutdown came first.

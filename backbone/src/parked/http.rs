@@ -8,7 +8,8 @@ use serde::Serialize;
 use service_runtime::problem::responses::NotAnAdmin;
 use service_runtime::problem::{ApiJson, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
-use sqlx::PgPool;
+
+use crate::backlog::Backlog;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,9 +18,10 @@ use uuid::Uuid;
 use super::{ParkedRow, Selection, SelectionBody};
 
 /// `GET /admin/outbox`, `POST /admin/outbox/retry`, `POST /admin/outbox/drop`.
-pub fn router(pool: PgPool) -> Router {
+/// Their gauges are refreshed at once after a change.
+pub fn router(backlog: Backlog) -> Router {
     let (router, _) = routes().split_for_parts();
-    router.with_state(pool)
+    router.with_state(backlog)
 }
 
 /// The routes' part of the API document, as a service serves them.
@@ -28,7 +30,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Each route once: its path and method come from the handler's `#[utoipa::path]`.
-fn routes() -> OpenApiRouter<PgPool> {
+fn routes() -> OpenApiRouter<Backlog> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list))
         .routes(routes!(retry))
@@ -61,11 +63,11 @@ pub struct Affected {
     )
 )]
 async fn list(
-    State(pool): State<PgPool>,
+    State(backlog): State<Backlog>,
     identity: Identity,
 ) -> Result<Json<Vec<ParkedRow>>, Problem> {
     identity.require(&[Role::Admin])?;
-    Ok(Json(super::list(&pool).await?))
+    Ok(Json(super::list(&backlog.pool).await?))
 }
 
 /// Puts parked rows back in the relay's queue, e.g. `{"eventIds":["…"]}` or `{"all":true}`
@@ -83,12 +85,13 @@ async fn list(
     )
 )]
 async fn retry(
-    State(pool): State<PgPool>,
+    State(backlog): State<Backlog>,
     identity: Identity,
     ApiJson(body): ApiJson<SelectionBody>,
 ) -> Result<Json<Affected>, Problem> {
     let selection = admitted_selection(&identity, body)?;
-    affected(&identity, "retried", super::retry(&pool, &selection).await)
+    let retried = super::retry(&backlog.pool, &selection).await;
+    affected(&identity, "retried", retried, &backlog).await
 }
 
 /// Deletes parked rows, whose events are then never published (admin).
@@ -105,12 +108,13 @@ async fn retry(
     )
 )]
 async fn drop(
-    State(pool): State<PgPool>,
+    State(backlog): State<Backlog>,
     identity: Identity,
     ApiJson(body): ApiJson<SelectionBody>,
 ) -> Result<Json<Affected>, Problem> {
     let selection = admitted_selection(&identity, body)?;
-    affected(&identity, "dropped", super::drop(&pool, &selection).await)
+    let dropped = super::drop(&backlog.pool, &selection).await;
+    affected(&identity, "dropped", dropped, &backlog).await
 }
 
 /// An admin's selection of parked rows, or the problem that refuses it.
@@ -120,12 +124,16 @@ fn admitted_selection(identity: &Identity, body: SelectionBody) -> Result<Select
 }
 
 /// The answer to an action on the rows `done` (retried, dropped), logged.
-fn affected(
+async fn affected(
     identity: &Identity,
     done: &'static str,
     outcome: sqlx::Result<Vec<Uuid>>,
+    backlog: &Backlog,
 ) -> Result<Json<Affected>, Problem> {
     let event_ids = outcome?;
+    if let Err(e) = backlog.refresh().await {
+        tracing::debug!(error = %e, "cannot refresh the outbox's gauges");
+    }
     tracing::warn!(user.id = %identity.user_id, rows = event_ids.len(), action = done,
         "parked outbox rows changed by an admin");
     Ok(Json(Affected { event_ids }))

@@ -9,5 +9,6 @@ mod delivery;
 mod fault_point;
 mod malformed;
 mod membership;
+mod metrics;
 mod parked;
 mod support;

@@ -29,11 +29,13 @@ async fn park(stack: &Stack, event_id: Uuid, topic: &str, payload: &Value) {
     .unwrap();
 }
 
-async fn parked_gauge(app: &RunningApp) -> Option<String> {
+/// The gauge of the one service this binary launches (other tests set series of their own).
+async fn parked_gauge(app: &RunningApp, stack: &Stack) -> Option<String> {
     let text = app.get("/metrics").send().await.ok()?.text().await.ok()?;
+    let series = format!("outbox_parked{{service=\"{}\"}} ", stack.kafka.client_id);
     text.lines()
-        .find(|l| l.starts_with("outbox_parked "))
-        .map(|l| l["outbox_parked ".len()..].to_owned())
+        .find_map(|l| l.strip_prefix(&series))
+        .map(str::to_owned)
 }
 
 #[tokio::test]
@@ -102,7 +104,7 @@ async fn admins_list_retry_and_drop_parked_rows_and_the_gauge_counts_them() {
     assert_eq!(listed[0]["attempts"], 10);
     assert_eq!(listed[0]["payload"]["id"], fixed.id.to_string());
     test_stack::eventually(Duration::from_secs(20), "the gauge at 2", || async {
-        (parked_gauge(&app).await? == "2").then_some(())
+        (parked_gauge(&app, &stack).await? == "2").then_some(())
     })
     .await;
 
@@ -159,7 +161,7 @@ async fn admins_list_retry_and_drop_parked_rows_and_the_gauge_counts_them() {
         .await
         .unwrap();
     assert!(listed.is_empty(), "{listed:?}");
-    assert_eq!(parked_gauge(&app).await.as_deref(), Some("0"));
+    assert_eq!(parked_gauge(&app, &stack).await.as_deref(), Some("0"));
 
     app.stop().await;
     shutdown.cancel();
