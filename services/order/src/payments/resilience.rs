@@ -120,7 +120,7 @@ pub fn bulkhead_for(target_rate: u32, timeout: Duration) -> usize {
 /// nothing). Empty for an adapter without a policy.
 #[derive(Default)]
 pub struct Slot<'a> {
-    bulkhead: Option<SemaphorePermit<'a>>,
+    bulkhead: Option<Place<'a>>,
     breaker: Option<Permit<'a>>,
 }
 
@@ -131,10 +131,58 @@ impl Slot<'_> {
     }
 }
 
+/// The bulkhead: a semaphore whose saturation Prometheus sees, as `payment_bulkhead_in_flight`
+/// over `payment_bulkhead_capacity` (at 1, calls are refused as `saturated`).
+struct Bulkhead {
+    slots: Semaphore,
+    capacity: usize,
+}
+
+impl Bulkhead {
+    fn new(capacity: usize) -> Self {
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("payment_bulkhead_capacity").set(capacity as f64);
+        metrics::gauge!("payment_bulkhead_in_flight").set(0.0);
+        Self {
+            slots: Semaphore::new(capacity),
+            capacity,
+        }
+    }
+
+    fn try_enter(&self) -> Option<Place<'_>> {
+        let permit = self.slots.try_acquire().ok()?;
+        self.count(0);
+        Some(Place {
+            _permit: permit,
+            bulkhead: self,
+        })
+    }
+
+    /// Sets the gauge: the places taken, less `leaving` (a place being given back).
+    fn count(&self, leaving: usize) {
+        let taken = (self.capacity - self.slots.available_permits()).saturating_sub(leaving);
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("payment_bulkhead_in_flight").set(taken as f64);
+    }
+}
+
+/// A place in the bulkhead, given back when dropped (whether its call was made or not).
+struct Place<'a> {
+    _permit: SemaphorePermit<'a>,
+    bulkhead: &'a Bulkhead,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        // The permit is released right after this, with the struct's fields.
+        self.bulkhead.count(1);
+    }
+}
+
 /// A [`PaymentPort`] behind the resilience policy.
 pub struct Resilient<P> {
     inner: P,
-    bulkhead: Semaphore,
+    bulkhead: Bulkhead,
     breaker: CircuitBreaker,
     timeout: Duration,
 }
@@ -143,7 +191,7 @@ impl<P: PaymentPort> Resilient<P> {
     pub fn new(inner: P, settings: BreakerSettings) -> Self {
         Self {
             inner,
-            bulkhead: Semaphore::new(settings.max_concurrency),
+            bulkhead: Bulkhead::new(settings.max_concurrency),
             breaker: CircuitBreaker::new(&settings),
             timeout: settings.timeout,
         }
@@ -161,9 +209,9 @@ impl<P: PaymentPort> PaymentPort for Resilient<P> {
     /// on a call that cannot be made), then the breaker.
     fn reserve(&self) -> Result<Slot<'_>, PaymentError> {
         let started = Instant::now();
-        let refused = match self.bulkhead.try_acquire() {
-            Err(_) => PaymentError::Saturated,
-            Ok(bulkhead) => match self.breaker.try_acquire() {
+        let refused = match self.bulkhead.try_enter() {
+            None => PaymentError::Saturated,
+            Some(bulkhead) => match self.breaker.try_acquire() {
                 Some(breaker) => {
                     return Ok(Slot {
                         bulkhead: Some(bulkhead),

@@ -90,7 +90,7 @@ enum Transition {
 
 impl CircuitBreaker {
     pub fn new(settings: &BreakerSettings) -> Self {
-        metrics::gauge!("payment_breaker_open").set(0.0);
+        gauges(BreakerState::Closed);
         Self {
             failure_rate: u64::from(settings.failure_rate),
             min_calls: u64::from(settings.min_calls),
@@ -225,27 +225,57 @@ impl Inner {
 }
 
 fn announce(transition: Option<Transition>) {
-    match transition {
-        None => {}
-        Some(Transition::Opened { calls, failures }) => {
+    let Some(transition) = transition else { return };
+    let state = match transition {
+        Transition::Opened { calls, failures } => {
             tracing::warn!(
                 breaker.calls = calls,
                 breaker.failures = failures,
                 "payment circuit breaker opened: payment calls are shed"
             );
-            metrics::gauge!("payment_breaker_open").set(1.0);
+            BreakerState::Open
         }
-        Some(Transition::HalfOpened) => {
+        Transition::HalfOpened => {
             tracing::info!("payment circuit breaker half-open: probing");
+            BreakerState::HalfOpen
         }
-        Some(Transition::Reopened) => {
+        Transition::Reopened => {
             tracing::warn!("payment circuit breaker probe failed: open again");
+            BreakerState::Open
         }
-        Some(Transition::Closed) => {
+        Transition::Closed => {
             tracing::info!("payment circuit breaker closed");
-            metrics::gauge!("payment_breaker_open").set(0.0);
+            BreakerState::Closed
+        }
+    };
+    metrics::counter!("payment_breaker_transitions_total", "to" => state.name()).increment(1);
+    gauges(state);
+}
+
+/// The breaker's state as Prometheus sees it: `payment_breaker_state` (0 closed, 1 half-open,
+/// 2 open, so that "above 0" means "not taking every call") and `payment_breaker_open` (1 unless
+/// closed, as it always was: half-open is still open to all but the probes).
+#[derive(Debug, Clone, Copy)]
+enum BreakerState {
+    Closed = 0,
+    HalfOpen = 1,
+    Open = 2,
+}
+
+impl BreakerState {
+    fn name(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::HalfOpen => "half_open",
+            BreakerState::Open => "open",
         }
     }
+}
+
+fn gauges(state: BreakerState) {
+    metrics::gauge!("payment_breaker_state").set(f64::from(state as u8));
+    let closed = matches!(state, BreakerState::Closed);
+    metrics::gauge!("payment_breaker_open").set(if closed { 0.0 } else { 1.0 });
 }
 
 /// Outcomes over a sliding time window, in buckets of a tenth of it.
