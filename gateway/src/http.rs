@@ -1,4 +1,5 @@
-//! The gateway's HTTP surface: the public route prefixes, the development token endpoint, and
+//! The gateway's HTTP surface: the public route prefixes, the development token endpoint, the
+//! console's files, an order's live stream, the services' health for admins, and
 //! the checks every proxied request passes in order (identity headers removed, token, rate
 //! limit, role), inside the shared stack (request ids, trace context, metrics, 404 problem).
 //! gRPC calls, on the same port, are taken aside first ([`crate::grpc`]).
@@ -11,12 +12,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use service_runtime::identity::{USER_ID_HEADER, USER_ROLE_HEADER};
 use service_runtime::{Problem, Readiness};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::console;
 use crate::grpc;
 use crate::openapi;
 use crate::proxy::body_too_large;
@@ -37,6 +39,11 @@ pub fn router(
     options: HttpOptions,
 ) -> anyhow::Result<Router> {
     let (mut routes, _) = openapi::routes(options.dev_tokens).split_for_parts();
+    // The console: its page at `/` and its files under `/console/`, beside no API prefix.
+    let page: std::sync::Arc<str> = console::index_page(options.dev_tokens).into();
+    routes = routes
+        .route("/", get(move || async move { console::index(&page) }))
+        .route("/console/{file}", get(console::asset));
     for prefix in TABLE.iter().map(|r| r.prefix).chain([ADMIN_PREFIX]) {
         routes = routes
             .route(prefix, any(forward))

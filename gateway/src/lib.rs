@@ -4,11 +4,15 @@
 
 pub mod admission;
 pub mod auth;
+pub mod console;
 pub mod dev_token;
 pub mod forwarded;
 pub mod grpc;
 pub mod http;
+pub mod live;
 pub mod openapi;
+pub mod ops;
+pub mod probes;
 pub mod proxy;
 pub mod rate_limit;
 pub mod rules;
@@ -29,7 +33,7 @@ use crate::auth::{Authenticator, JwtAlgorithm};
 use crate::http::HttpOptions;
 use crate::proxy::Proxy;
 use crate::rate_limit::RateLimiter;
-use crate::state::{Gateway, GrpcProxy};
+use crate::state::{Gateway, GrpcProxy, Streams};
 
 /// Time the gateway's own request timeout leaves beyond the slowest route's, so that a slow
 /// service is reported as a 504 by the route rather than cut by the outer timeout.
@@ -49,6 +53,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         admission: EntryAdmission::new(settings.admission.clone(), &settings.upstreams),
         proxy: Proxy::new(&settings)?,
         grpc: GrpcProxy::new(&settings.order_grpc_url, settings.connect_timeout)?,
+        live: Streams::new(live::MAX_STREAMS),
+        probes: probes::Probes::new(&settings.upstreams)?,
     };
     // Ready while it runs: one service being down must not take the whole entry point away.
     let readiness = Readiness::new(shutdown.clone());

@@ -11,6 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::dev_token;
+use crate::live;
+use crate::ops;
+use crate::probes;
 use crate::state::Gateway;
 
 /// The committed document, as served.
@@ -19,11 +22,13 @@ pub const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 /// The gateway's own routes, for the generator to merge with the services' documents.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    components(schemas(dev_token::DevTokenRequest, dev_token::DevToken)),
+    components(schemas(dev_token::DevTokenRequest, dev_token::DevToken, probes::ServiceHealth)),
     tags(
         (name = "auth", description = "Tokens for the local and test stacks"),
         (name = "health", description = "The gateway's own liveness and readiness"),
         (name = "meta", description = "This document"),
+        (name = "live", description = "An order's status changes and domain events as they happen (server-sent events)"),
+        (name = "ops", description = "The services' readiness and watched metrics, for admins"),
     )
 )]
 struct ApiDoc;
@@ -37,9 +42,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The gateway's own routes, each declared once by its handler's `#[utoipa::path]`: this
-/// document, and the development token where `dev_tokens` is on.
+/// document, an order's live stream, the services' health for admins, and the development token
+/// where `dev_tokens` is on. (The console's files, at `/` and `/console/…`, are no API.)
 pub fn routes(dev_tokens: bool) -> OpenApiRouter<Gateway> {
-    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(serve));
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(serve))
+        .routes(routes!(live::watch))
+        .routes(routes!(ops::services));
     if dev_tokens {
         routes.routes(routes!(dev_token::issue))
     } else {

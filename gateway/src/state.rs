@@ -4,14 +4,17 @@
 //! on another.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::extract::ConnectInfo;
 use axum::http::Extensions;
+use tokio::sync::Semaphore;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::admission::EntryAdmission;
 use crate::auth::Authenticator;
+use crate::probes::Probes;
 use crate::proxy::Proxy;
 use crate::rate_limit::RateLimiter;
 
@@ -22,6 +25,10 @@ pub struct Gateway {
     pub admission: EntryAdmission,
     pub proxy: Proxy,
     pub grpc: GrpcProxy,
+    /// The live streams open ([`crate::live`]).
+    pub live: Streams,
+    /// The services' own health and metrics ([`crate::ops`]).
+    pub probes: Probes,
 }
 
 /// The peer address. Not `X-Forwarded-For`: a client could write any address there.
@@ -46,5 +53,15 @@ impl GrpcProxy {
         Ok(Self {
             channel: endpoint.connect_lazy(),
         })
+    }
+}
+
+/// Permits for the live streams open at once ([`crate::live`]).
+#[derive(Clone)]
+pub struct Streams(pub Arc<Semaphore>);
+
+impl Streams {
+    pub fn new(max: usize) -> Self {
+        Self(Arc::new(Semaphore::new(max)))
     }
 }
