@@ -108,3 +108,14 @@ async fn trace_context(request: Request, next: Next) -> Response {
         .unwrap_or_else(TraceParent::new_root);
     trace.scope(next.run(request)).await
 }
+
+/// The version an `If-Match` header names (`"3"`, `3` or `W/"3"`): `None` without the header,
+/// `Some(None)` when its value names no version (`*`, a list, garbage), which matches none.
+pub fn if_match_version<T: std::str::FromStr>(
+    headers: &axum::http::HeaderMap,
+) -> Option<Option<T>> {
+    let value = headers.get(axum::http::header::IF_MATCH)?;
+    let raw = value.to_str().unwrap_or_default().trim();
+    let raw = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    Some(raw.parse().ok())
+}

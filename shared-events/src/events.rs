@@ -91,9 +91,12 @@ macro_rules! events {
 events! {
     OrderPlaced => Order by order_id,
     OrderCanceled => Order by order_id,
+    OrderChanged => Order by order_id,
+    OrderChangeAbandoned => Order by order_id,
     DeliveryRequested => Order by order_id,
     PaymentApproved => Payment by order_id,
     PaymentCanceled => Payment by order_id,
+    PaymentAdjusted => Payment by order_id,
     StoreRegistered => Store by store_id,
     MenuItemRegistered => Store by store_id,
     MenuItemChanged => Store by store_id,
@@ -188,6 +191,53 @@ pub struct OrderCanceled {
     pub reason: CancelReason,
 }
 
+/// What an order holds at one version: its lines, its price and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderVersion {
+    /// 1 for the order as placed, one more for each change.
+    pub version: u32,
+    pub items: Vec<OrderLine>,
+    pub total_price: i64,
+    pub delivery_address: String,
+}
+
+/// The customer changed an order before its cooking started (its lines, its delivery address,
+/// or both). Final like the order's other decisions: the store's order follows it, even if the
+/// kitchen started meanwhile. A higher price was charged before the change was made (a top-up
+/// payment keyed by `change_id`); a lower one is refunded by the payment service on this event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderChanged {
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub store_id: Uuid,
+    /// The change's id: the idempotency key of its top-up payment, if it cost more.
+    pub change_id: Uuid,
+    /// The order after the change.
+    pub current: OrderVersion,
+    /// The order before it.
+    pub previous: OrderVersion,
+    /// `current.totalPrice - previous.totalPrice`: charged if positive, refunded if negative.
+    pub price_difference: i64,
+}
+
+/// A change that was not made after its top-up may have been charged: the order's cooking
+/// started, or it was canceled or changed by another request, while the payment answered, or
+/// the payment did not answer. The payment service refunds the top-up keyed by `change_id`, or
+/// refuses it if it arrives later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderChangeAbandoned {
+    pub order_id: Uuid,
+    pub customer_id: String,
+    pub change_id: Uuid,
+}
+
 /// The order service hands a cooked order over to delivery. It is published only by the order
 /// service, only when it moves the order to Cooked, so never for an order it has canceled, and
 /// after it no cancellation is accepted. Being on the order topic, keyed by the order, it is
@@ -221,6 +271,23 @@ pub struct PaymentCanceled {
     pub payment_id: Uuid,
     pub order_id: Uuid,
     pub customer_id: String,
+    /// What the customer gets back: the payment, plus the top-ups of the order's changes, less
+    /// what their refunds already gave back (the payment's amount for an order never changed).
+    pub amount: i64,
+}
+
+/// Money moved for an order after its payment: a change's top-up was charged (`amount` > 0), or
+/// part of the order was refunded (`amount` < 0: a change that made it cheaper, or a top-up
+/// given back because its change was not made).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentAdjusted {
+    pub order_id: Uuid,
+    pub customer_id: String,
+    /// The change it settles.
+    pub change_id: Uuid,
+    /// Won: charged if positive, refunded if negative.
     pub amount: i64,
 }
 

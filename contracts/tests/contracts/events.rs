@@ -33,7 +33,7 @@ fn consumers() -> Vec<Consumer> {
         Consumer {
             name: "payment",
             relies_on: payment_service::events::RELIES_ON,
-            accepts: Box::new(|e| payment_service::events::Refunds.accepts(e)),
+            accepts: Box::new(|e| payment_service::events::Settlements.accepts(e)),
         },
         Consumer {
             name: "store",

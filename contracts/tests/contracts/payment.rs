@@ -2,14 +2,13 @@
 //! payment client relies on (`order_service::payments::contract`) replayed against the real
 //! payment service, in-process on its own database, configured as the contract says.
 
-use order_service::payments::contract::{self, DECLINE_ABOVE, Given, INTERACTIONS, PATH};
+use order_service::payments::contract::{self, DECLINE_ABOVE, INTERACTIONS, PATH};
 use order_service::payments::{ChargeRequest, HttpPayments, PaymentPort};
 use payment_service::Settings;
 use payment_service::faults::FaultSettings;
 use serde_json::Value;
 use shared_events::contract::unmet;
 use test_stack::{RunningApp, TestDatabase};
-use uuid::Uuid;
 
 async fn payment_service() -> (RunningApp, TestDatabase) {
     let db = TestDatabase::create().await;
@@ -39,21 +38,13 @@ async fn send(app: &RunningApp, charge: &ChargeRequest) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn charge_of(amount: i64) -> ChargeRequest {
-    ChargeRequest {
-        order_id: Uuid::now_v7(),
-        customer_id: "alice".to_owned(),
-        amount,
-    }
-}
-
 #[tokio::test]
 async fn the_payment_service_answers_every_interaction_as_the_order_service_relies_on() {
     let (app, db) = payment_service().await;
     for interaction in INTERACTIONS {
-        let charge = charge_of(interaction.amount);
-        if interaction.given == Given::AlreadyCharged {
-            send(&app, &charge).await;
+        let (charge, before) = interaction.charge("alice");
+        if let Some(before) = &before {
+            send(&app, before).await;
         }
 
         let (status, answer) = send(&app, &charge).await;
@@ -71,9 +62,9 @@ async fn the_real_client_gets_from_the_real_service_what_the_contract_says() {
     let (app, db) = payment_service().await;
     let client = HttpPayments::new(&app.url("")).unwrap();
     for interaction in INTERACTIONS {
-        let charge = charge_of(interaction.amount);
-        if interaction.given == Given::AlreadyCharged {
-            client.charge(&charge).await.unwrap();
+        let (charge, before) = interaction.charge("alice");
+        if let Some(before) = &before {
+            client.charge(before).await.unwrap();
         }
 
         let outcome = client.charge(&charge).await.unwrap();

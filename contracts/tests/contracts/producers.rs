@@ -69,7 +69,58 @@ pub fn produced() -> Vec<Envelope> {
     }
 
     review(&mut out, &delivered);
+    change_twice(&mut out, &menu);
     out.0
+}
+
+/// The customer changes an order twice before cooking: dearer (a top-up, charged first), then
+/// cheaper (the payment refunds the difference); a third change is given up after its top-up.
+fn change_twice(out: &mut Outbox, menu: &[order::MenuItem]) {
+    let (mut order, _) = place(out, menu);
+    let mut ledger = payment::OrderLedger::default();
+    ledger.charge(payment_for(&order));
+    for quantity in [3, 1] {
+        let request = order::OrderRequest {
+            store_id: order.store_id,
+            items: vec![order::RequestedItem {
+                menu_item_id: menu[0].menu_item_id,
+                quantity,
+            }],
+            delivery_address: "Seoul, Mapo-gu".to_owned(),
+        };
+        let (items, total_price, delivery_address) = order::price_order(&request, menu).unwrap();
+        let contents = order::Contents {
+            items,
+            total_price,
+            delivery_address,
+        };
+        let changed = order
+            .change(order.version, contents, Uuid::now_v7())
+            .unwrap()
+            .unwrap();
+        if changed.price_difference > 0 {
+            let top_up = ledger.top_up(payment::Adjustment {
+                change_id: changed.change_id,
+                order_id: order.id,
+                customer_id: order.customer_id.clone(),
+                amount: changed.price_difference,
+                status: payment::AdjustmentStatus::Approved,
+                confirmed: false,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            });
+            for event in top_up.publish {
+                out.push(payment_service::events::SOURCE, event);
+            }
+        }
+        order.apply_change(&changed);
+        out.push(order_service::SOURCE, changed.clone());
+        for event in ledger.change(&changed, Utc::now()) {
+            out.push(payment_service::events::SOURCE, event);
+        }
+    }
+    let given_up = Uuid::now_v7();
+    out.push(order_service::SOURCE, order.change_abandoned(given_up));
 }
 
 #[derive(Default)]
@@ -135,6 +186,7 @@ fn place(out: &mut Outbox, menu: &[order::MenuItem]) -> (order::Order, OrderPlac
         status: order::OrderStatus::PaymentPending,
         cancel_reason: None,
         payment_id: None,
+        version: 1,
         created_at: now,
         updated_at: now,
     };

@@ -185,6 +185,44 @@ pub fn compose(event: &Event, locale: Locale) -> Option<Message> {
                 format!("Your order was canceled: {}.", reason(e.reason, locale)),
             ),
         ),
+        Event::OrderChanged(e) => (
+            &e.customer_id,
+            e.order_id,
+            pick(
+                format!(
+                    "주문이 변경되었습니다. 주문 금액 {}원 (변경 전 {}원)",
+                    won(e.current.total_price),
+                    won(e.previous.total_price)
+                ),
+                format!(
+                    "Your order was changed: it comes to {} won now (was {} won).",
+                    won(e.current.total_price),
+                    won(e.previous.total_price)
+                ),
+            ),
+        ),
+        Event::PaymentAdjusted(e) if e.amount > 0 => (
+            &e.customer_id,
+            e.order_id,
+            pick(
+                format!("주문 변경으로 {}원이 추가 결제되었습니다.", won(e.amount)),
+                format!(
+                    "You paid {} won more for your order's change.",
+                    won(e.amount)
+                ),
+            ),
+        ),
+        Event::PaymentAdjusted(e) => (
+            &e.customer_id,
+            e.order_id,
+            pick(
+                format!("주문 변경으로 {}원이 환불되었습니다.", won(-e.amount)),
+                format!(
+                    "{} won was refunded for your order's change.",
+                    won(-e.amount)
+                ),
+            ),
+        ),
         Event::PaymentCanceled(e) => (
             &e.customer_id,
             e.order_id,

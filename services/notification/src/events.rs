@@ -86,6 +86,26 @@ pub const RELIES_ON: &[Reliance] = &[
         fields: CUSTOMER,
     },
     Reliance {
+        event: "OrderChanged",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.storeId: uuid",
+            "data.current.items: array",
+            "data.current.totalPrice: integer",
+            "data.current.deliveryAddress: string",
+            "data.previous.totalPrice: integer",
+        ],
+    },
+    Reliance {
+        event: "PaymentAdjusted",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.amount: integer",
+        ],
+    },
+    Reliance {
         event: "PaymentCanceled",
         fields: &[
             "data.orderId: uuid",

@@ -21,6 +21,7 @@ struct OrderRow {
     status: String,
     cancel_reason: Option<String>,
     payment_id: Option<Uuid>,
+    version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -49,6 +50,8 @@ impl TryFrom<OrderRow> for Order {
                 })
                 .transpose()?,
             payment_id: row.payment_id,
+            version: u32::try_from(row.version)
+                .map_err(|_| decode(format!("invalid order version {}", row.version)))?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -56,7 +59,7 @@ impl TryFrom<OrderRow> for Order {
 }
 
 const COLUMNS: &str = "id, customer_id, store_id, items, total_price, delivery_address, status, \
-                       cancel_reason, payment_id, created_at, updated_at";
+                       cancel_reason, payment_id, version, created_at, updated_at";
 
 fn into_orders(rows: Vec<OrderRow>) -> sqlx::Result<Vec<Order>> {
     rows.into_iter().map(Order::try_from).collect()
@@ -206,6 +209,30 @@ pub async fn save(
     .bind(order.cancel_reason.map(CancelReason::as_str))
     .bind(order.payment_id)
     .bind(expected.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Stores a change of the order's contents, made from version `expected` (the caller holds the
+/// order's row lock, so this only guards against a bug).
+pub async fn save_contents(
+    conn: &mut PgConnection,
+    order: &Order,
+    expected: u32,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "update customer_order
+         set items = $2, total_price = $3, delivery_address = $4, version = $5, updated_at = now()
+         where id = $1 and version = $6",
+    )
+    .bind(order.id)
+    .bind(Json(&order.items))
+    .bind(order.total_price)
+    .bind(&order.delivery_address)
+    .bind(i64::from(order.version))
+    .bind(i64::from(expected))
     .execute(conn)
     .await?
     .rows_affected();

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::domain::{Order, OrderRequest, RequestedItem};
 use crate::problems;
-use crate::use_cases::{Orders, PaymentWait};
+use crate::use_cases::{ChangeRequest, Orders, PaymentWait};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -40,13 +40,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(place, list))
-        .routes(routes!(one))
+        .routes(routes!(one, change))
         .routes(routes!(cancel))
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    components(schemas(PlaceOrder, ItemRequest, OrderBody)),
+    components(schemas(PlaceOrder, ChangeOrder, ItemRequest, OrderBody)),
     tags((name = "order", description = "Customers' orders: placed only once paid"))
 )]
 struct ApiDoc;
@@ -66,6 +66,24 @@ pub struct PlaceOrder {
         pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub delivery_address: String,
+}
+
+/// What to change: the lines (all of them, replacing the order's), the delivery address, or
+/// both. What is left out stays as it is.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeOrder {
+    /// 1 to 50 lines, each for a different menu item of the order's store.
+    #[schema(min_items = 1, max_items = 50)]
+    pub items: Option<Vec<ItemRequest>>,
+    /// 1 to 200 characters once trimmed, not only white space; no U+0000.
+    #[schema(
+        example = "Seoul, Mapo-gu, Wausan-ro 94",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
+    pub delivery_address: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -97,6 +115,10 @@ pub struct OrderBody {
     pub cancel_reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<Uuid>,
+    /// The version of the order's lines, price and address: 1 as placed, one more at each
+    /// change. What a change names in `If-Match`.
+    #[schema(example = 1, minimum = 1)]
+    pub version: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -113,6 +135,7 @@ impl From<Order> for OrderBody {
             status: o.status.as_str(),
             cancel_reason: o.cancel_reason.map(|r| r.as_str()),
             payment_id: o.payment_id,
+            version: o.version,
             created_at: o.created_at,
             updated_at: o.updated_at,
         }
@@ -152,14 +175,7 @@ async fn place(
     };
     let request = OrderRequest {
         store_id: body.store_id,
-        items: body
-            .items
-            .into_iter()
-            .map(|i| RequestedItem {
-                menu_item_id: i.menu_item_id,
-                quantity: i.quantity,
-            })
-            .collect(),
+        items: body.items.into_iter().map(RequestedItem::from).collect(),
         delivery_address: body.delivery_address,
     };
     // Placing runs to its end even if the caller stops waiting: once the payment is charged,
@@ -221,6 +237,83 @@ async fn one(
     Ok(Json(
         state.orders.get(&identity.user_id, order_id).await?.into(),
     ))
+}
+
+impl From<ItemRequest> for RequestedItem {
+    fn from(item: ItemRequest) -> Self {
+        RequestedItem {
+            menu_item_id: item.menu_item_id,
+            quantity: item.quantity,
+        }
+    }
+}
+
+/// Changes an order's lines or delivery address until its cooking starts (while Placed or
+/// Accepted), from the version the caller last read. A dearer order is paid first (the
+/// difference, declined or unavailable like an order's payment, leaving the order as it was);
+/// a cheaper one is refunded the difference. The store's order follows, and the customer and
+/// the store's owner are notified.
+#[utoipa::path(
+    patch,
+    path = "/orders/{orderId}",
+    tag = "order",
+    params(
+        ("orderId" = Uuid, Path),
+        ("If-Match" = String, Header, description = "the order's `version` as the caller last read it, quoted or not"),
+    ),
+    request_body = ChangeOrder,
+    responses(
+        (status = 200, description = "changed (or already so: nothing to change)", body = OrderBody),
+        (status = 400, description = "malformed body", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 402, description = "the payment of the difference was declined (`payment_declined`); nothing changed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "not a customer", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such order of the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "too late: cooking started, or the order is canceled or over (`invalid_transition`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "the order is no longer at the version in If-Match (`stale_version`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "unknown or unavailable menu item, quantity out of 1..99, no items, invalid address", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 428, description = "no If-Match (`precondition_required`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "payment unavailable, slow or its breaker open (`payment_unavailable`); nothing changed; see Retry-After", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
+async fn change(
+    State(state): State<AppState>,
+    identity: Identity,
+    headers: HeaderMap,
+    ApiPath(order_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ChangeOrder>,
+) -> Result<Response, Problem> {
+    identity.require(&[Role::Customer])?;
+    let Some(expected) = service_runtime::http::if_match_version::<u32>(&headers) else {
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "a change names the order's version it was made from: send If-Match with it",
+        ));
+    };
+    let request = ChangeRequest {
+        items: body
+            .items
+            .map(|items| items.into_iter().map(RequestedItem::from).collect()),
+        delivery_address: body.delivery_address,
+    };
+    // Like placing, a change runs to its end once started: a top-up charged must be followed
+    // by the change or by its refund, whatever happens to this request.
+    let orders = state.orders.clone();
+    let customer = identity.user_id.clone();
+    let (modification, PaymentWait(waited)) = tokio::spawn(async move {
+        // A version that names none matches none: 0 is never an order's.
+        let expected = expected.unwrap_or(0);
+        orders.change(&customer, order_id, expected, &request).await
+    })
+    .await
+    .map_err(service_runtime::problem::internal_error)??;
+    let mut response = match problems::changed(modification, state.retry_after) {
+        Ok(order) => Json(OrderBody::from(order)).into_response(),
+        Err(problem) => problem.into_response(),
+    };
+    response.extensions_mut().insert(Downstream(waited));
+    Ok(response)
 }
 
 /// Cancels an order while it is Placed or Accepted; its payment is refunded.

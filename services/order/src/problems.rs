@@ -7,7 +7,7 @@ use service_runtime::Problem;
 
 use crate::domain::Order;
 use crate::payments::PaymentError;
-use crate::use_cases::{OrderError, Placement};
+use crate::use_cases::{Modification, OrderError, Placement};
 
 impl From<OrderError> for Problem {
     fn from(e: OrderError) -> Self {
@@ -17,6 +17,11 @@ impl From<OrderError> for Problem {
             }
             OrderError::NotFound => Problem::not_found("no such order"),
             OrderError::Transition(t) => Problem::conflict("invalid_transition", t.to_string()),
+            stale @ OrderError::Stale { .. } => Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "stale_version",
+                stale.to_string(),
+            ),
             // A pool with no connection to give in time is overload (503), anything else a 500.
             OrderError::Database(e) => service_runtime::problem::database_error(e),
         }
@@ -52,6 +57,25 @@ pub fn placed(placement: Placement, retry_after: u64) -> Result<Order, Problem> 
             ),
         )
         .with_retry_after(1)),
+    }
+}
+
+/// The changed order if the change was made (or there was nothing to change), otherwise the
+/// problem that says why not.
+pub fn changed(modification: Modification, retry_after: u64) -> Result<Order, Problem> {
+    match modification {
+        Modification::Changed(order) => Ok(order),
+        Modification::Declined { order, top_up } => Err(Problem::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "payment_declined",
+            format!(
+                "the payment of {top_up} won more for order {} was declined; the order is unchanged",
+                order.id
+            ),
+        )),
+        Modification::Unavailable(reason) | Modification::Refused(reason) => {
+            Err(unavailable(&reason, retry_after))
+        }
     }
 }
 

@@ -12,7 +12,8 @@ use uuid::Uuid;
 use crate::SOURCE;
 use crate::db::{self, InsertError};
 use crate::domain::{
-    Change, Order, OrderRequest, OrderStatus, TransitionError, ValidationError, price_order,
+    Change, ChangeRefusal, Contents, Order, OrderRequest, OrderStatus, RequestedItem,
+    TransitionError, ValidationError, delivery_address, price_order,
 };
 use crate::payments::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
 
@@ -32,6 +33,29 @@ pub enum Placement {
     Refused(PaymentError),
 }
 
+/// What a customer asks to change in an order: new lines (replacing all of them), a new
+/// delivery address, or both; what is left out stays as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeRequest {
+    pub items: Option<Vec<RequestedItem>>,
+    pub delivery_address: Option<String>,
+}
+
+/// What became of a change.
+#[derive(Debug)]
+pub enum Modification {
+    /// Made (and its top-up paid, if it cost more); or nothing to make, the order being so
+    /// already.
+    Changed(Order),
+    /// The top-up was declined: nothing changed.
+    Declined { order: Order, top_up: i64 },
+    /// No answer from payment about the top-up: nothing changed, and any top-up made is given
+    /// back.
+    Unavailable(PaymentError),
+    /// No payment call could be made now (breaker open, bulkhead full): nothing changed.
+    Refused(PaymentError),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
     #[error(transparent)]
@@ -40,8 +64,20 @@ pub enum OrderError {
     NotFound,
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The order is no longer at the version the change was made from.
+    #[error("order is at version {current}, not {expected}: read it again")]
+    Stale { expected: u32, current: u32 },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl From<ChangeRefusal> for OrderError {
+    fn from(refusal: ChangeRefusal) -> Self {
+        match refusal {
+            ChangeRefusal::Transition(t) => OrderError::Transition(t),
+            ChangeRefusal::Stale { expected, current } => OrderError::Stale { expected, current },
+        }
+    }
 }
 
 /// How long a request waited on the payment service: its own call, or another attempt's answer.
@@ -124,6 +160,7 @@ impl Orders {
             status: OrderStatus::PaymentPending,
             cancel_reason: None,
             payment_id: None,
+            version: 1,
             created_at: now,
             updated_at: now,
         };
@@ -256,6 +293,130 @@ impl Orders {
         Ok(order)
     }
 
+    /// The customer changes an order they last read at version `expected`. A change that makes
+    /// it dearer is paid first (a top-up of the difference, behind the same breaker and
+    /// bulkhead as orders, keyed by the change's id); then the change is made if the order is
+    /// still changeable and at `expected` — if it is not any more (its cooking started, it was
+    /// canceled or changed meanwhile), or payment did not answer, the change is given up and
+    /// any top-up given back (`OrderChangeAbandoned`). A cheaper change is refunded by the
+    /// payment service when it reads `OrderChanged`.
+    pub async fn change(
+        &self,
+        customer_id: &str,
+        order_id: Uuid,
+        expected: u32,
+        request: &ChangeRequest,
+    ) -> Result<(Modification, PaymentWait), OrderError> {
+        let order = self.get(customer_id, order_id).await?;
+        order.check_change(expected)?;
+        let contents = self.price_change(&order, request).await?;
+        let change_id = Uuid::now_v7();
+        let Some(changed) = order.change(expected, contents, change_id)? else {
+            return Ok((Modification::Changed(order), PaymentWait::default()));
+        };
+        let mut waited = PaymentWait::default();
+        let top_up = changed.price_difference;
+        if top_up > 0 {
+            let slot = match self.payments.reserve() {
+                Ok(slot) => slot,
+                Err(refused) => return Ok((Modification::Refused(refused), waited)),
+            };
+            let request = ChargeRequest {
+                amount: top_up,
+                change_id: Some(change_id),
+                ..charge_request(&order)
+            };
+            let started = Instant::now();
+            let answer = self.payments.charge_in(slot, &request).await;
+            waited = PaymentWait(started.elapsed());
+            match answer {
+                Ok(PaymentOutcome::Approved { .. }) => {}
+                Ok(PaymentOutcome::Declined) => {
+                    return Ok((Modification::Declined { order, top_up }, waited));
+                }
+                Err(e) => {
+                    self.abandon(&order, change_id).await?;
+                    return Ok((Modification::Unavailable(e), waited));
+                }
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut current = db::get(&mut *tx, order_id, true)
+            .await?
+            .ok_or(OrderError::NotFound)?;
+        // Checked again under the row's lock: the order may have moved while payment answered.
+        if let Err(refused) = current.check_change(expected) {
+            if top_up > 0 {
+                outbox::enqueue(
+                    &mut tx,
+                    &Envelope::new(SOURCE, current.change_abandoned(change_id)),
+                )
+                .await?;
+                outbox::commit(tx).await?;
+                tracing::info!(order.id = %order_id, %change_id, "change given up after its top-up: {refused}");
+            }
+            return Err(refused.into());
+        }
+        current.apply_change(&changed);
+        if !db::save_contents(&mut tx, &current, expected).await? {
+            return Err(ChangeRefusal::Stale {
+                expected,
+                current: current.version,
+            }
+            .into());
+        }
+        outbox::enqueue(&mut tx, &Envelope::new(SOURCE, changed)).await?;
+        outbox::commit(tx).await?;
+        tracing::info!(order.id = %order_id, %change_id, version = current.version, top_up, "order changed");
+        Ok((Modification::Changed(current), waited))
+    }
+
+    /// The contents `request` asks for, checked and priced from the menu replica; lines left
+    /// out keep their prices as ordered.
+    async fn price_change(
+        &self,
+        order: &Order,
+        request: &ChangeRequest,
+    ) -> Result<Contents, OrderError> {
+        let address = match &request.delivery_address {
+            Some(address) => delivery_address(address)?,
+            None => order.delivery_address.clone(),
+        };
+        let Some(items) = &request.items else {
+            return Ok(Contents {
+                items: order.items.clone(),
+                total_price: order.total_price,
+                delivery_address: address,
+            });
+        };
+        let menu = db::menu_of_store(&self.pool, order.store_id).await?;
+        let wanted = OrderRequest {
+            store_id: order.store_id,
+            items: items.clone(),
+            delivery_address: address,
+        };
+        let (items, total_price, delivery_address) = price_order(&wanted, &menu)?;
+        Ok(Contents {
+            items,
+            total_price,
+            delivery_address,
+        })
+    }
+
+    /// Gives a change's top-up back, whether or not it was made: the payment refunds it, or
+    /// refuses it if it arrives later.
+    async fn abandon(&self, order: &Order, change_id: Uuid) -> Result<(), OrderError> {
+        let mut tx = self.pool.begin().await?;
+        outbox::enqueue(
+            &mut tx,
+            &Envelope::new(SOURCE, order.change_abandoned(change_id)),
+        )
+        .await?;
+        outbox::commit(tx).await?;
+        tracing::warn!(order.id = %order.id, %change_id, "change given up: no answer about its top-up");
+        Ok(())
+    }
+
     pub async fn get(&self, customer_id: &str, order_id: Uuid) -> Result<Order, OrderError> {
         db::get(&self.pool, order_id, false)
             .await?
@@ -295,6 +456,7 @@ fn charge_request(order: &Order) -> ChargeRequest {
         order_id: order.id,
         customer_id: order.customer_id.clone(),
         amount: order.total_price,
+        change_id: None,
     }
 }
 

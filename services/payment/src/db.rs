@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::{Payment, PaymentStatus};
+use crate::domain::{Adjustment, Payment, PaymentStatus};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -101,4 +101,81 @@ pub async fn is_canceled(conn: &mut PgConnection, order_id: Uuid) -> sqlx::Resul
         .bind(order_id)
         .fetch_one(conn)
         .await
+}
+
+#[derive(sqlx::FromRow)]
+struct AdjustmentRow {
+    change_id: Uuid,
+    order_id: Uuid,
+    customer_id: String,
+    amount: i64,
+    status: String,
+    confirmed: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<AdjustmentRow> for Adjustment {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AdjustmentRow) -> Result<Self, Self::Error> {
+        Ok(Adjustment {
+            change_id: row.change_id,
+            order_id: row.order_id,
+            customer_id: row.customer_id,
+            amount: row.amount,
+            status: row.status.parse().map_err(|_| {
+                sqlx::Error::Decode(format!("unknown adjustment status {:?}", row.status).into())
+            })?,
+            confirmed: row.confirmed,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// The order's adjustments, oldest first.
+pub async fn adjustments(
+    executor: impl PgExecutor<'_>,
+    order_id: Uuid,
+) -> sqlx::Result<Vec<Adjustment>> {
+    sqlx::query_as::<_, AdjustmentRow>(
+        "select change_id, order_id, customer_id, amount, status, confirmed, created_at, updated_at
+         from adjustment where order_id = $1 order by created_at, change_id",
+    )
+    .bind(order_id)
+    .fetch_all(executor)
+    .await?
+    .into_iter()
+    .map(Adjustment::try_from)
+    .collect()
+}
+
+/// Stores the order's adjustments as the ledger holds them (new ones inserted, others
+/// updated). The caller holds the order's lock.
+pub async fn save_adjustments(
+    conn: &mut PgConnection,
+    adjustments: &[Adjustment],
+) -> sqlx::Result<()> {
+    for a in adjustments {
+        sqlx::query(
+            "insert into adjustment (change_id, order_id, customer_id, amount, status, confirmed,
+                 created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $7)
+             on conflict (change_id) do update
+             set status = excluded.status, confirmed = excluded.confirmed, updated_at = now()
+             where (adjustment.status, adjustment.confirmed)
+                   is distinct from (excluded.status, excluded.confirmed)",
+        )
+        .bind(a.change_id)
+        .bind(a.order_id)
+        .bind(&a.customer_id)
+        .bind(a.amount)
+        .bind(a.status.as_str())
+        .bind(a.confirmed)
+        .bind(a.created_at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

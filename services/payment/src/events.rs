@@ -13,18 +13,45 @@ use crate::domain::OrderLedger;
 
 pub const SOURCE: &str = "payment";
 
-/// What [`Refunds`] reads in the order service's events: the contracts crate checks every
+/// What [`Settlements`] reads in the order service's events: the contracts crate checks every
 /// producer's real events against it (docs/contracts.md).
-pub const RELIES_ON: &[Reliance] = &[Reliance {
-    event: "OrderCanceled",
-    fields: &["data.orderId: uuid"],
-}];
+pub const RELIES_ON: &[Reliance] = &[
+    Reliance {
+        event: "OrderCanceled",
+        fields: &["data.orderId: uuid"],
+    },
+    Reliance {
+        event: "OrderChanged",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.changeId: uuid",
+            "data.priceDifference: integer",
+        ],
+    },
+    Reliance {
+        event: "OrderChangeAbandoned",
+        fields: &[
+            "data.orderId: uuid",
+            "data.customerId: string",
+            "data.changeId: uuid",
+        ],
+    },
+    Reliance {
+        event: "DeliveryRequested",
+        fields: &["data.orderId: uuid"],
+    },
+];
 
-/// Refunds on `OrderCanceled`.
-pub struct Refunds;
+/// Settles an order's money as the order service decides: refunds on `OrderCanceled`, a
+/// cheaper change's difference on `OrderChanged` (which also confirms a dearer one's top-up),
+/// a given-up change's top-up on `OrderChangeAbandoned`, and any top-up whose change was never
+/// made once the order is cooked (`DeliveryRequested`: it can change no more).
+pub struct Settlements;
 
 #[async_trait]
-impl EventHandler for Refunds {
+impl EventHandler for Settlements {
+    /// The group's name from when it refunded cancellations only: its offsets carry over.
     fn name(&self) -> &'static str {
         "payment.refunds"
     }
@@ -34,23 +61,42 @@ impl EventHandler for Refunds {
     }
 
     fn accepts(&self, event: &Event) -> bool {
-        matches!(event, Event::OrderCanceled(_))
+        matches!(
+            event,
+            Event::OrderCanceled(_)
+                | Event::OrderChanged(_)
+                | Event::OrderChangeAbandoned(_)
+                | Event::DeliveryRequested(_)
+        )
     }
 
     async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandleError> {
-        let Event::OrderCanceled(canceled) = &envelope.event else {
+        let Some(order_id) = envelope.event.order_id() else {
             return Ok(());
         };
-        let mut ledger = load_ledger(tx, canceled.order_id).await?;
-        let was_canceled = ledger.canceled;
-        let publish = ledger.cancel();
-        if !was_canceled {
-            db::record_cancellation(tx, canceled.order_id).await?;
-        }
-        if let Some(payment) = ledger.payment.as_ref().filter(|_| !publish.is_empty()) {
-            db::set_status(tx, payment.id, payment.status).await?;
-            tracing::info!(order.id = %payment.order_id, payment.id = %payment.id, "payment refunded");
-        }
+        let mut ledger = load_ledger(tx, order_id).await?;
+        let now = service_runtime::clock::now();
+        let publish = match &envelope.event {
+            Event::OrderCanceled(_) => {
+                let was_canceled = ledger.canceled;
+                let publish = ledger.cancel();
+                if !was_canceled {
+                    db::record_cancellation(tx, order_id).await?;
+                }
+                if let Some(payment) = ledger.payment.as_ref().filter(|_| !publish.is_empty()) {
+                    db::set_status(tx, payment.id, payment.status).await?;
+                    tracing::info!(order.id = %order_id, payment.id = %payment.id, "payment refunded");
+                }
+                publish
+            }
+            Event::OrderChanged(changed) => ledger.change(changed, now),
+            Event::OrderChangeAbandoned(abandoned) => {
+                ledger.abandon(order_id, &abandoned.customer_id, abandoned.change_id, now)
+            }
+            Event::DeliveryRequested(_) => ledger.settle_changes(),
+            _ => return Ok(()),
+        };
+        db::save_adjustments(tx, &ledger.adjustments).await?;
         publish_all(tx, publish).await?;
         Ok(())
     }
@@ -62,7 +108,8 @@ pub async fn load_ledger(tx: &mut PgConnection, order_id: Uuid) -> sqlx::Result<
     backbone::lock_order(tx, order_id).await?;
     Ok(OrderLedger {
         payment: db::by_order(&mut *tx, order_id, false).await?,
-        canceled: db::is_canceled(tx, order_id).await?,
+        canceled: db::is_canceled(&mut *tx, order_id).await?,
+        adjustments: db::adjustments(&mut *tx, order_id).await?,
     })
 }
 

@@ -69,6 +69,9 @@ pub struct CreatePayment {
     pub order_id: Uuid,
     pub customer_id: String,
     pub amount: i64,
+    /// For the top-up of a change that made the (paid) order dearer: the change's id, which is
+    /// then the idempotency key, and `amount` the difference. The answer's `id` is the change's.
+    pub change_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -138,6 +141,7 @@ impl From<CreatePayment> for ChargeRequest {
             order_id: request.order_id,
             customer_id: request.customer_id,
             amount: request.amount,
+            change_id: request.change_id,
         }
     }
 }

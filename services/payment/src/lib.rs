@@ -32,7 +32,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         Ok(Wiring {
             routes: http::router(state),
             consumers: vec![
-                backbone.consumer(PgInbox::new(backbone.pool.clone(), events::Refunds)),
+                backbone.consumer(PgInbox::new(backbone.pool.clone(), events::Settlements)),
             ],
         })
     })

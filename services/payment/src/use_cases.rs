@@ -5,7 +5,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db;
-use crate::domain::{Amount, InvalidAmount, Payment, decide};
+use crate::domain::{
+    Adjustment, AdjustmentStatus, Amount, InvalidAmount, OrderLedger, Payment, PaymentStatus,
+    decide,
+};
 use crate::events::{load_ledger, publish_all};
 use crate::faults::{Faults, InjectedFailure};
 
@@ -25,13 +28,15 @@ pub enum PaymentError {
     Database(#[from] sqlx::Error),
 }
 
-/// A charge as asked for by the order service; the order id is its idempotency key.
+/// A charge as asked for by the order service; the order id is its idempotency key, or the
+/// change id for the top-up of a change that made a paid order dearer.
 #[derive(Debug, Clone)]
 pub struct ChargeRequest {
     pub order_id: Uuid,
     pub customer_id: String,
     /// Won, not yet checked.
     pub amount: i64,
+    pub change_id: Option<Uuid>,
 }
 
 /// The order's payment after a charge request: approved or declined.
@@ -86,6 +91,9 @@ impl Payments {
         };
         let mut tx = self.pool.begin().await?;
         let mut ledger = load_ledger(&mut tx, candidate.order_id).await?;
+        if let Some(change_id) = request.change_id {
+            return self.top_up(tx, ledger, candidate, change_id).await;
+        }
         let charged = ledger.charge(candidate.clone());
         if !charged.created {
             let existing = charged.payment;
@@ -106,6 +114,62 @@ impl Payments {
         Ok(Charge {
             payment,
             created: true,
+        })
+    }
+
+    /// A change's top-up, decided on the order's ledger. It answers as a payment whose id is
+    /// the change's (declined when refused, like a charge above the limit).
+    async fn top_up(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+        mut ledger: OrderLedger,
+        candidate: Payment,
+        change_id: Uuid,
+    ) -> Result<Charge, PaymentError> {
+        let topped = ledger.top_up(Adjustment {
+            change_id,
+            order_id: candidate.order_id,
+            customer_id: candidate.customer_id.clone(),
+            amount: candidate.amount,
+            status: match candidate.status {
+                PaymentStatus::Approved => AdjustmentStatus::Approved,
+                _ => AdjustmentStatus::Declined,
+            },
+            confirmed: false,
+            created_at: candidate.created_at,
+            updated_at: candidate.updated_at,
+        });
+        let adjustment = topped.adjustment;
+        if !topped.created
+            && (adjustment.amount != candidate.amount
+                || adjustment.customer_id != candidate.customer_id)
+            && adjustment.status != AdjustmentStatus::Voided
+        {
+            return Err(PaymentError::KeyReused);
+        }
+        if topped.created {
+            db::save_adjustments(&mut tx, &ledger.adjustments).await?;
+            publish_all(&mut tx, topped.publish).await?;
+            backbone::outbox::commit(tx).await?;
+            tracing::info!(order.id = %adjustment.order_id, %change_id, status = %adjustment.status, "top-up decided");
+        }
+        Ok(Charge {
+            payment: Payment {
+                id: change_id,
+                order_id: adjustment.order_id,
+                customer_id: adjustment.customer_id,
+                amount: candidate.amount,
+                status: match adjustment.status {
+                    AdjustmentStatus::Approved => PaymentStatus::Approved,
+                    AdjustmentStatus::Refunded => PaymentStatus::Refunded,
+                    AdjustmentStatus::Declined | AdjustmentStatus::Voided => {
+                        PaymentStatus::Declined
+                    }
+                },
+                created_at: adjustment.created_at,
+                updated_at: adjustment.updated_at,
+            },
+            created: topped.created,
         })
     }
 

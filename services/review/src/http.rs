@@ -2,7 +2,7 @@
 //! reply to their stores' reviews, anyone signed in reads a store's or an order's reviews.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -268,12 +268,8 @@ async fn edit(
     identity.require(&[Role::Customer])?;
     let rating = Rating::parse(request.rating).map_err(ReviewError::from)?;
     let text = Text::parse(&request.text).map_err(ReviewError::from)?;
-    let expected = headers.get(header::IF_MATCH).map(|v| {
-        let raw = v.to_str().unwrap_or_default().trim();
-        let raw = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-        // A value that names no version matches none.
-        raw.parse().unwrap_or(-1)
-    });
+    // A value that names no version matches none.
+    let expected = service_runtime::http::if_match_version(&headers).map(|v| v.unwrap_or(-1));
     let review = use_cases::edit(
         &state.pool,
         &identity.user_id,

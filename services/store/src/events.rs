@@ -6,11 +6,13 @@
 use async_trait::async_trait;
 use backbone::{EventHandler, HandleError};
 use shared_events::contract::Reliance;
-use shared_events::{Envelope, Event, OrderCanceled, OrderPlaced, StoreRatingChanged, Topic};
+use shared_events::{
+    Envelope, Event, OrderCanceled, OrderChanged, OrderPlaced, StoreRatingChanged, Topic,
+};
 use sqlx::PgConnection;
 
 use crate::db::{self, catalog, store_orders};
-use crate::domain::{Cancellation, Rating, on_order_canceled, on_order_placed};
+use crate::domain::{Cancellation, Rating, on_order_canceled, on_order_changed, on_order_placed};
 
 /// The `source` of the events this service publishes.
 pub const SOURCE: &str = "store";
@@ -38,6 +40,19 @@ pub const RELIES_ON: &[Reliance] = &[
         fields: &["data.orderId: uuid", "data.reason: string"],
     },
     Reliance {
+        event: "OrderChanged",
+        fields: &[
+            "data.orderId: uuid",
+            "data.current.version: integer",
+            "data.current.items[].menuItemId: uuid",
+            "data.current.items[].name: string",
+            "data.current.items[].quantity: integer",
+            "data.current.items[].unitPrice: integer",
+            "data.current.totalPrice: integer",
+            "data.current.deliveryAddress: string",
+        ],
+    },
+    Reliance {
         event: "StoreRatingChanged",
         fields: &[
             "data.storeId: uuid",
@@ -61,13 +76,17 @@ impl EventHandler for StoreOrders {
     }
 
     fn accepts(&self, event: &Event) -> bool {
-        matches!(event, Event::OrderPlaced(_) | Event::OrderCanceled(_))
+        matches!(
+            event,
+            Event::OrderPlaced(_) | Event::OrderCanceled(_) | Event::OrderChanged(_)
+        )
     }
 
     async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandleError> {
         match &envelope.event {
             Event::OrderPlaced(placed) => receive(tx, placed).await?,
             Event::OrderCanceled(canceled) => cancel(tx, canceled).await?,
+            Event::OrderChanged(changed) => change(tx, changed).await?,
             _ => {}
         }
         Ok(())
@@ -82,6 +101,16 @@ async fn receive(tx: &mut PgConnection, placed: &OrderPlaced) -> sqlx::Result<()
     {
         store_orders::insert_if_absent(tx, &order).await?;
         tracing::info!(order.id = %order.order_id, store.id = %order.store_id, status = %order.status, "store order received");
+    }
+    Ok(())
+}
+
+async fn change(tx: &mut PgConnection, changed: &OrderChanged) -> sqlx::Result<()> {
+    backbone::lock_order(tx, changed.order_id).await?;
+    let existing = store_orders::for_update(tx, changed.order_id).await?;
+    if let Some(order) = on_order_changed(existing, changed, db::now()) {
+        store_orders::save_contents(tx, &order).await?;
+        tracing::info!(order.id = %order.order_id, store.id = %order.store_id, version = order.version, status = %order.status, "store order changed");
     }
     Ok(())
 }

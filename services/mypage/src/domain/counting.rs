@@ -23,9 +23,13 @@ pub fn count_change(before: Option<&OrderView>, after: &OrderView) -> i64 {
     contribution(Some(after)) - contribution(before)
 }
 
-/// The order's distinct menu items with their names, in a stable order.
+/// The order's distinct menu items with their names, in a stable order: as it was placed
+/// (version 1), so that whatever version is known when its count moves, the same items move.
+/// A change does not move the counts: they count what customers chose to order first.
 pub fn menu_items(view: &OrderView) -> BTreeMap<Uuid, &str> {
-    view.items
+    let placed = view.previous_versions.first().filter(|v| v.version == 1);
+    placed
+        .map_or(&view.items, |v| &v.items)
         .iter()
         .map(|line| (line.menu_item_id, line.name.as_str()))
         .collect()

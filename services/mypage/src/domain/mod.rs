@@ -13,7 +13,7 @@ pub use status::{DeliveryStatus, OrderStatus, PaymentStatus, Ranked, StoreStatus
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_events::{Envelope, Event, OrderLine};
+use shared_events::{Envelope, Event, OrderLine, OrderVersion};
 use uuid::Uuid;
 
 /// One order as the customer sees it, built only from events.
@@ -23,8 +23,18 @@ pub struct OrderView {
     pub order_id: Uuid,
     pub customer_id: Option<String>,
     pub store_id: Option<Uuid>,
+    /// The lines and price of the latest version known.
     pub items: Vec<OrderLine>,
     pub total_price: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_address: Option<String>,
+    /// The version of `items`, `totalPrice` and `deliveryAddress`: 1 as placed, one more per
+    /// change (0 before the order's own events are known).
+    #[serde(default)]
+    pub version: u32,
+    /// The versions before it, oldest first.
+    #[serde(default)]
+    pub previous_versions: Vec<OrderVersion>,
     pub order_status: Option<OrderStatus>,
     pub payment_status: Option<PaymentStatus>,
     pub store_status: Option<StoreStatus>,
@@ -63,6 +73,9 @@ impl OrderView {
             store_id: None,
             items: Vec::new(),
             total_price: None,
+            delivery_address: None,
+            version: 0,
+            previous_versions: Vec::new(),
             order_status: None,
             payment_status: None,
             store_status: None,
@@ -140,8 +153,15 @@ fn apply(view: &mut OrderView, event: &Event) {
             know(view, &e.customer_id, None);
             // The order's own facts are authoritative, whatever arrived first.
             view.store_id = Some(e.store_id);
-            view.items = e.items.clone();
-            view.total_price = Some(e.total_price);
+            know_version(
+                view,
+                OrderVersion {
+                    version: 1,
+                    items: e.items.clone(),
+                    total_price: e.total_price,
+                    delivery_address: e.delivery_address.clone(),
+                },
+            );
             raise(&mut view.order_status, O::Placed);
             raise(&mut view.payment_status, PaymentStatus::Approved);
             raise(&mut view.store_status, StoreStatus::Received);
@@ -152,6 +172,13 @@ fn apply(view: &mut OrderView, event: &Event) {
             // The order service's reason is the final word.
             view.cancel_reason = Some(e.reason.as_str().to_owned());
         }
+        Event::OrderChanged(e) => {
+            know(view, &e.customer_id, Some(e.store_id));
+            know_version(view, e.previous.clone());
+            know_version(view, e.current.clone());
+        }
+        // Money, and a change that was not made: nothing the customer's view shows.
+        Event::OrderChangeAbandoned(_) | Event::PaymentAdjusted(_) => {}
         Event::PaymentApproved(e) => {
             know(view, &e.customer_id, None);
             raise(&mut view.payment_status, PaymentStatus::Approved);
@@ -210,6 +237,37 @@ fn apply(view: &mut OrderView, event: &Event) {
         // A store's reviews and rating, on a topic this projection does not read; keyed by
         // store, they name no order (`merge` ignores them before this).
         Event::ReviewPosted(_) | Event::ReviewEdited(_) | Event::StoreRatingChanged(_) => {}
+    }
+}
+
+/// Learns one version of the order's contents: the latest is the view's, the others are kept in
+/// `previous_versions`, each once, whatever order they came in.
+fn know_version(view: &mut OrderView, version: OrderVersion) {
+    if version.version == view.version {
+        return;
+    }
+    let older = if version.version > view.version {
+        let current = OrderVersion {
+            version: view.version,
+            items: std::mem::replace(&mut view.items, version.items),
+            total_price: view.total_price.unwrap_or_default(),
+            delivery_address: view.delivery_address.take().unwrap_or_default(),
+        };
+        view.version = version.version;
+        view.total_price = Some(version.total_price);
+        view.delivery_address = Some(version.delivery_address);
+        // Version 0 is the empty view's: nothing to keep.
+        (current.version > 0).then_some(current)
+    } else {
+        Some(version)
+    };
+    if let Some(older) = older {
+        let at = view
+            .previous_versions
+            .partition_point(|v| v.version < older.version);
+        if view.previous_versions.get(at).map(|v| v.version) != Some(older.version) {
+            view.previous_versions.insert(at, older);
+        }
     }
 }
 

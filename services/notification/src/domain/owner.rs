@@ -42,12 +42,17 @@ pub fn learn(event: &Event) -> Option<Fact<'_>> {
             order_id: e.order_id,
             store_id: e.store_id,
         }),
+        Event::OrderChanged(e) => Some(Fact::OrderStore {
+            order_id: e.order_id,
+            store_id: e.store_id,
+        }),
         _ => None,
     }
 }
 
 /// The message for the owner of the order's store, or `None` when the owner does not hear of
-/// `event`: a new order, its cancellation (for any reason, named) and an accident on its way.
+/// `event`: a new order, its change, its cancellation (for any reason, named) and an accident on
+/// its way.
 pub fn compose(event: &Event, locale: Locale) -> Option<Message> {
     let ko = locale == Locale::Ko;
     let pick = |k: String, e: String| if ko { k } else { e };
@@ -66,6 +71,24 @@ pub fn compose(event: &Event, locale: Locale) -> Option<Message> {
             pick(
                 format!("주문이 취소되었습니다. 사유: {}", reason(e.reason, locale)),
                 format!("An order was canceled: {}.", reason(e.reason, locale)),
+            ),
+        ),
+        Event::OrderChanged(e) => (
+            &e.customer_id,
+            e.order_id,
+            pick(
+                format!(
+                    "주문이 변경되었습니다. {}개 품목, {}원, 배달지 {}",
+                    e.current.items.len(),
+                    won(e.current.total_price),
+                    e.current.delivery_address
+                ),
+                format!(
+                    "An order was changed: {} line(s), {} won, to {}.",
+                    e.current.items.len(),
+                    won(e.current.total_price),
+                    e.current.delivery_address
+                ),
             ),
         ),
         Event::DeliveryAccidentReported(e) => (

@@ -81,10 +81,7 @@ pub fn price_order(
     if request.items.len() > MAX_LINES {
         return Err(ValidationError::TooManyLines);
     }
-    let address = request.delivery_address.trim();
-    if address.is_empty() || address.chars().count() > MAX_ADDRESS_CHARS {
-        return Err(ValidationError::Address);
-    }
+    let address = delivery_address(&request.delivery_address)?;
     let mut seen = HashSet::new();
     for item in &request.items {
         if !(1..=i64::from(MAX_QUANTITY)).contains(&item.quantity) {
@@ -124,7 +121,16 @@ pub fn price_order(
             unit_price: entry.price,
         });
     }
-    Ok((lines, total, address.to_owned()))
+    Ok((lines, total, address))
+}
+
+/// A delivery address, trimmed: 1 to 200 characters, not only white space.
+pub fn delivery_address(raw: &str) -> Result<String, ValidationError> {
+    let address = raw.trim();
+    if address.is_empty() || address.chars().count() > MAX_ADDRESS_CHARS {
+        return Err(ValidationError::Address);
+    }
+    Ok(address.to_owned())
 }
 
 #[cfg(test)]

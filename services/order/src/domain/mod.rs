@@ -4,5 +4,7 @@
 mod menu;
 mod order;
 
-pub use menu::{MenuItem, OrderRequest, RequestedItem, ValidationError, price_order};
-pub use order::{Change, Order, OrderStatus, TransitionError};
+pub use menu::{
+    MenuItem, OrderRequest, RequestedItem, ValidationError, delivery_address, price_order,
+};
+pub use order::{Change, ChangeRefusal, Contents, Order, OrderStatus, TransitionError};

@@ -6,10 +6,16 @@
 //! backwards, a canceled or delivered order stays so, and a cancellation decided here is
 //! announced with `OrderCanceled` exactly once. Reaching Cooked hands the order to delivery with
 //! `DeliveryRequested`, also exactly once, and never for a canceled order.
+//!
+//! Until its cooking starts (while Placed or Accepted, as this service last heard), the customer
+//! may change an order's lines or address: each change is a new `version` of its contents,
+//! announced with `OrderChanged`, and asked for at the version the customer last read, so that
+//! two changes made from one reading cannot both pass.
 
 use chrono::{DateTime, Utc};
 use shared_events::{
-    CancelReason, DeliveryRequested, Event, OrderCanceled, OrderLine, OrderPlaced,
+    CancelReason, DeliveryRequested, Event, OrderCanceled, OrderChangeAbandoned, OrderChanged,
+    OrderLine, OrderPlaced, OrderVersion,
 };
 use uuid::Uuid;
 
@@ -73,8 +79,29 @@ pub struct Order {
     pub status: OrderStatus,
     pub cancel_reason: Option<CancelReason>,
     pub payment_id: Option<Uuid>,
+    /// The version of its contents (lines, price, address): 1 as placed, one more per change.
+    pub version: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What a change would make of an order's contents, priced by the caller from the menu replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contents {
+    pub items: Vec<OrderLine>,
+    pub total_price: i64,
+    pub delivery_address: String,
+}
+
+/// Why an order cannot be changed as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeRefusal {
+    /// The order moved on (its cooking started, it was canceled, …).
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The caller read an earlier version: another change came first.
+    #[error("order is at version {current}, not {expected}: read it again")]
+    Stale { expected: u32, current: u32 },
 }
 
 /// What a decision changes: the new status, and the event to publish with it, if any.
@@ -140,6 +167,84 @@ impl Order {
                 action: "canceled",
             }),
         }
+    }
+
+    /// Whether the customer, who last read the order at version `expected`, may change it now:
+    /// while it is Placed or Accepted, and still at that version.
+    pub fn check_change(&self, expected: u32) -> Result<(), ChangeRefusal> {
+        if !matches!(self.status, OrderStatus::Placed | OrderStatus::Accepted) {
+            return Err(TransitionError {
+                from: self.status,
+                action: "changed",
+            }
+            .into());
+        }
+        if self.version != expected {
+            return Err(ChangeRefusal::Stale {
+                expected,
+                current: self.version,
+            });
+        }
+        Ok(())
+    }
+
+    /// The change to `contents` of the order read at version `expected`, as its event; `None`
+    /// when the contents are the order's already (nothing to do, nothing to announce).
+    pub fn change(
+        &self,
+        expected: u32,
+        contents: Contents,
+        change_id: Uuid,
+    ) -> Result<Option<OrderChanged>, ChangeRefusal> {
+        self.check_change(expected)?;
+        let previous = self.current_version();
+        if contents.items == previous.items
+            && contents.delivery_address == previous.delivery_address
+        {
+            return Ok(None);
+        }
+        Ok(Some(OrderChanged {
+            order_id: self.id,
+            customer_id: self.customer_id.clone(),
+            store_id: self.store_id,
+            change_id,
+            price_difference: contents.total_price - previous.total_price,
+            current: OrderVersion {
+                version: self.version + 1,
+                items: contents.items,
+                total_price: contents.total_price,
+                delivery_address: contents.delivery_address,
+            },
+            previous,
+        }))
+    }
+
+    /// Applies a change decided by [`change`](Self::change).
+    pub fn apply_change(&mut self, changed: &OrderChanged) {
+        let current = &changed.current;
+        self.version = current.version;
+        self.items = current.items.clone();
+        self.total_price = current.total_price;
+        self.delivery_address = current.delivery_address.clone();
+    }
+
+    /// The contents as they are now.
+    pub fn current_version(&self) -> OrderVersion {
+        OrderVersion {
+            version: self.version,
+            items: self.items.clone(),
+            total_price: self.total_price,
+            delivery_address: self.delivery_address.clone(),
+        }
+    }
+
+    /// A change whose top-up may have been charged was not made: the payment gives it back.
+    pub fn change_abandoned(&self, change_id: Uuid) -> Event {
+        Event::OrderChangeAbandoned(OrderChangeAbandoned {
+            order_id: self.id,
+            customer_id: self.customer_id.clone(),
+            change_id,
+        })
     }
 
     /// What `event` does to this order; `None` if nothing (unrelated, late, or duplicate).

@@ -19,6 +19,7 @@ fn order(status: OrderStatus) -> Order {
         status,
         cancel_reason: None,
         payment_id: None,
+        version: 1,
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }
@@ -238,4 +239,92 @@ proptest! {
             prop_assert_eq!(count(&published[at..], "DeliveryRequested"), 0);
         }
     }
+}
+
+fn contents(total_price: i64, address: &str) -> Contents {
+    Contents {
+        items: vec![OrderLine {
+            menu_item_id: Uuid::from_u128(7),
+            name: "Cola".into(),
+            quantity: 1,
+            unit_price: total_price,
+        }],
+        total_price,
+        delivery_address: address.into(),
+    }
+}
+
+#[test]
+fn a_change_is_a_new_version_announced_with_the_one_before_and_the_difference() {
+    let placed = order(OrderStatus::Placed);
+    let change_id = Uuid::now_v7();
+    let changed = placed
+        .change(1, contents(20_000, "Busan"), change_id)
+        .unwrap()
+        .expect("a change");
+    assert_eq!(changed.change_id, change_id);
+    assert_eq!(changed.previous, placed.current_version());
+    assert_eq!(changed.current.version, 2);
+    assert_eq!(changed.price_difference, 2_000);
+
+    let mut after = placed.clone();
+    after.apply_change(&changed);
+    assert_eq!(after.version, 2);
+    assert_eq!(after.total_price, 20_000);
+    assert_eq!(after.delivery_address, "Busan");
+    assert_eq!(after.status, OrderStatus::Placed);
+    // Made from version 1 again: stale.
+    assert_eq!(
+        after.change(1, contents(15_000, "Seoul"), Uuid::now_v7()),
+        Err(ChangeRefusal::Stale {
+            expected: 1,
+            current: 2
+        })
+    );
+    let cheaper = after.change(2, contents(15_000, "Busan"), Uuid::now_v7());
+    assert_eq!(cheaper.unwrap().unwrap().price_difference, -5_000);
+}
+
+#[test]
+fn changing_an_order_to_what_it_is_announces_nothing() {
+    let placed = order(OrderStatus::Placed);
+    let same = Contents {
+        items: placed.items.clone(),
+        total_price: placed.total_price,
+        delivery_address: placed.delivery_address.clone(),
+    };
+    assert_eq!(placed.change(1, same, Uuid::now_v7()), Ok(None));
+}
+
+#[test]
+fn only_a_placed_or_accepted_order_can_be_changed_whatever_version_is_named() {
+    for &status in OrderStatus::VARIANTS {
+        let result = order(status).change(7, contents(1_000, "Busan"), Uuid::now_v7());
+        match status {
+            // At the wrong version, but changeable: stale.
+            OrderStatus::Placed | OrderStatus::Accepted => {
+                assert!(
+                    matches!(result, Err(ChangeRefusal::Stale { .. })),
+                    "{status}"
+                )
+            }
+            _ => assert!(
+                matches!(result, Err(ChangeRefusal::Transition(_))),
+                "{status}: {result:?}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_given_up_change_names_its_change_for_the_refund() {
+    let placed = order(OrderStatus::Accepted);
+    let change_id = Uuid::now_v7();
+    let Event::OrderChangeAbandoned(abandoned) = placed.change_abandoned(change_id) else {
+        panic!("not an abandonment");
+    };
+    assert_eq!(
+        (abandoned.order_id, abandoned.change_id),
+        (placed.id, change_id)
+    );
 }

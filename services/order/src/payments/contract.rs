@@ -5,6 +5,7 @@
 //! against the real payment service (`contracts/tests/contracts/payment.rs`).
 
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::{ChargeRequest, PaymentOutcome};
 
@@ -26,11 +27,14 @@ pub fn request(charge: &ChargeRequest) -> (Vec<(&'static str, String)>, Value) {
         ("x-user-id", charge.customer_id.clone()),
         ("x-user-role", "customer".to_owned()),
     ];
-    let body = json!({
+    let mut body = json!({
         "orderId": charge.order_id,
         "customerId": charge.customer_id,
         "amount": charge.amount,
     });
+    if let Some(change_id) = charge.change_id {
+        body["changeId"] = json!(change_id);
+    }
     (headers, body)
 }
 
@@ -40,6 +44,8 @@ pub enum Given {
     Nothing,
     /// The same charge was made before (a retry after a timeout, a repair at start-up).
     AlreadyCharged,
+    /// The order was paid; the request is the top-up of a change that made it dearer.
+    OrderPaid,
 }
 
 /// What the client makes of the answer.
@@ -81,6 +87,14 @@ pub const INTERACTIONS: &[Interaction] = &[
         expected: Expected::Approved,
     },
     Interaction {
+        name: "a change's top-up of a paid order is approved",
+        given: Given::OrderPaid,
+        amount: 4_000,
+        status: 201,
+        reads: &["id: uuid", "status = Approved"],
+        expected: Expected::Approved,
+    },
+    Interaction {
         name: "a charge above the limit is declined",
         given: Given::Nothing,
         amount: DECLINE_ABOVE + 1,
@@ -89,6 +103,34 @@ pub const INTERACTIONS: &[Interaction] = &[
         expected: Expected::Declined,
     },
 ];
+
+impl Interaction {
+    /// The charge this interaction sends for a new order; `paid_first` is the order's own
+    /// payment, to make before it when the interaction's order was paid.
+    pub fn charge(&self, customer_id: &str) -> (ChargeRequest, Option<ChargeRequest>) {
+        let order = ChargeRequest {
+            order_id: Uuid::now_v7(),
+            customer_id: customer_id.to_owned(),
+            amount: self.amount,
+            change_id: None,
+        };
+        match self.given {
+            Given::Nothing => (order, None),
+            Given::AlreadyCharged => (order.clone(), Some(order)),
+            Given::OrderPaid => {
+                let top_up = ChargeRequest {
+                    change_id: Some(Uuid::now_v7()),
+                    ..order.clone()
+                };
+                let paid = ChargeRequest {
+                    amount: 36_000,
+                    ..order
+                };
+                (top_up, Some(paid))
+            }
+        }
+    }
+}
 
 impl Expected {
     /// Whether `outcome` is this, the payment id being the answer's `id`.

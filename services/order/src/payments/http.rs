@@ -73,11 +73,7 @@ impl HttpPayments {
             .header("x-user-id", &request.customer_id)
             .header("x-user-role", "customer")
             .header("traceparent", TraceParent::current_or_new().child_header())
-            .json(&json!({
-                "orderId": request.order_id,
-                "customerId": request.customer_id,
-                "amount": request.amount,
-            }));
+            .json(&body(request));
         if let Some(deadline) = deadline {
             call = call.header(deadline::HEADER, deadline.header_value(REPLY_RESERVE));
         }
@@ -119,6 +115,19 @@ impl HttpPayments {
             other => Err(Failed::Final(PaymentError::Upstream(other.as_u16()))),
         }
     }
+}
+
+/// The charge as `POST /payments` takes it: a top-up names its change.
+fn body(request: &ChargeRequest) -> serde_json::Value {
+    let mut body = json!({
+        "orderId": request.order_id,
+        "customerId": request.customer_id,
+        "amount": request.amount,
+    });
+    if let Some(change_id) = request.change_id {
+        body["changeId"] = json!(change_id);
+    }
+    body
 }
 
 #[async_trait]

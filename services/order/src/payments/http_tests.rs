@@ -66,6 +66,7 @@ fn charge() -> ChargeRequest {
         order_id: Uuid::now_v7(),
         customer_id: "alice".to_owned(),
         amount: 1000,
+        change_id: None,
     }
 }
 

@@ -17,10 +17,13 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargeRequest {
-    /// Also the idempotency key: charging the same order twice returns the first payment.
+    /// With `change_id`, the idempotency key: charging the same order (or the same change of
+    /// it) twice returns the first payment.
     pub order_id: Uuid,
     pub customer_id: String,
     pub amount: i64,
+    /// Set for the top-up of a change that made a paid order dearer: the price difference.
+    pub change_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

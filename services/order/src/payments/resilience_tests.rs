@@ -79,6 +79,7 @@ fn request() -> ChargeRequest {
         order_id: Uuid::new_v4(),
         customer_id: "alice".into(),
         amount: 1000,
+        change_id: None,
     }
 }
 

@@ -18,6 +18,7 @@ struct Row {
     delivery_address: String,
     status: String,
     reason: Option<String>,
+    version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -37,6 +38,9 @@ impl TryFrom<Row> for StoreOrder {
                 sqlx::Error::Decode(format!("unknown store order status {:?}", row.status).into())
             })?,
             reason: row.reason,
+            version: u32::try_from(row.version).map_err(|_| {
+                sqlx::Error::Decode(format!("invalid store order version {}", row.version).into())
+            })?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -44,7 +48,7 @@ impl TryFrom<Row> for StoreOrder {
 }
 
 const COLUMNS: &str = "order_id, store_id, customer_id, items, total_price, delivery_address, \
-                       status, reason, created_at, updated_at";
+                       status, reason, version, created_at, updated_at";
 
 /// Inserts `order` unless it exists; `true` if inserted.
 #[tracing::instrument(skip_all, fields(order.id = %order.order_id))]
@@ -94,6 +98,25 @@ pub async fn save_status(conn: &mut PgConnection, order: &StoreOrder) -> sqlx::R
     .bind(order.order_id)
     .bind(order.status.as_str())
     .bind(&order.reason)
+    .bind(order.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Saves the lines, price, address and version of `order` (a customer's change).
+#[tracing::instrument(skip_all, fields(order.id = %order.order_id, version = order.version))]
+pub async fn save_contents(conn: &mut PgConnection, order: &StoreOrder) -> sqlx::Result<()> {
+    sqlx::query(
+        "update store_order set items = $2, total_price = $3, delivery_address = $4, version = $5,
+             updated_at = $6
+         where order_id = $1",
+    )
+    .bind(order.order_id)
+    .bind(Json(&order.items))
+    .bind(order.total_price)
+    .bind(&order.delivery_address)
+    .bind(i64::from(order.version))
     .bind(order.updated_at)
     .execute(conn)
     .await?;

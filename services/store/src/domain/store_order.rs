@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use shared_events::{
-    CookingFinished, CookingStarted, Event, OrderCanceled, OrderLine, OrderPlaced,
+    CookingFinished, CookingStarted, Event, OrderCanceled, OrderChanged, OrderLine, OrderPlaced,
     StoreOrderAccepted, StoreOrderRejected,
 };
 use uuid::Uuid;
@@ -101,6 +101,9 @@ pub struct StoreOrder {
     pub status: Status,
     /// Why it was rejected or canceled.
     pub reason: Option<String>,
+    /// The version of the order's lines, price and address held: 1 as placed, then the
+    /// customer's changes.
+    pub version: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -190,12 +193,37 @@ pub fn on_order_placed(
         delivery_address: placed.delivery_address.clone(),
         status: Status::Received,
         reason: None,
+        version: 1,
         created_at: now,
         updated_at: now,
     };
     if let Some(reason) = tombstone {
         order.cancel(reason, now);
     }
+    Some(order)
+}
+
+/// What `OrderChanged` does to the store order: it takes the new lines, price and address,
+/// whatever its kitchen is doing, unless it is over (rejected or canceled) or holds this version
+/// or a later one already. The order service accepted the change before it heard of any
+/// cooking, so the kitchen follows it (the owner is notified). `None` when nothing changes.
+pub fn on_order_changed(
+    existing: Option<StoreOrder>,
+    changed: &OrderChanged,
+    now: DateTime<Utc>,
+) -> Option<StoreOrder> {
+    let mut order = existing?;
+    let current = &changed.current;
+    if matches!(order.status, Status::Rejected | Status::Canceled)
+        || current.version <= order.version
+    {
+        return None;
+    }
+    order.items = current.items.clone();
+    order.total_price = current.total_price;
+    order.delivery_address = current.delivery_address.clone();
+    order.version = current.version;
+    order.updated_at = now;
     Some(order)
 }
 

@@ -26,6 +26,10 @@ pub struct StoreOrderBody {
     pub items: Vec<OrderLine>,
     pub total_price: i64,
     pub delivery_address: String,
+    /// The version of the lines, price and address: 1 as placed, one more per change the
+    /// customer made before cooking started.
+    #[schema(example = 1, minimum = 1)]
+    pub version: u32,
     /// Received, Accepted, Rejected, Cooking, Cooked or Canceled.
     #[schema(example = "Received")]
     pub status: &'static str,
@@ -43,6 +47,7 @@ impl From<StoreOrder> for StoreOrderBody {
             items: o.items,
             total_price: o.total_price,
             delivery_address: o.delivery_address,
+            version: o.version,
             status: o.status.as_str(),
             cancel_reason: o.reason,
             updated_at: o.updated_at,

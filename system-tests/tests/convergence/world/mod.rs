@@ -93,6 +93,7 @@ impl World {
             status: OrderStatus::PaymentPending,
             cancel_reason: None,
             payment_id: None,
+            version: 1,
             created_at: now,
             updated_at: now,
         };

@@ -71,11 +71,7 @@ async fn the_client_sends_the_contracts_request_and_understands_each_answer() {
         let answer = least_answer(interaction.reads);
         assert_eq!(unmet(&answer, interaction.reads), Vec::<String>::new());
         let (url, recorded) = stand_in(interaction, answer.clone()).await;
-        let charge = ChargeRequest {
-            order_id: Uuid::now_v7(),
-            customer_id: "alice".to_owned(),
-            amount: interaction.amount,
-        };
+        let (charge, _) = interaction.charge("alice");
 
         let outcome = HttpPayments::new(&url).unwrap().charge(&charge).await;
 
@@ -103,11 +99,7 @@ async fn the_client_sends_the_contracts_request_and_understands_each_answer() {
 async fn an_approval_without_what_the_client_reads_is_no_approval() {
     let interaction = &INTERACTIONS[0];
     let (url, _) = stand_in(interaction, serde_json::json!({ "status": "Approved" })).await;
-    let charge = ChargeRequest {
-        order_id: Uuid::now_v7(),
-        customer_id: "alice".to_owned(),
-        amount: interaction.amount,
-    };
+    let (charge, _) = interaction.charge("alice");
     assert!(
         HttpPayments::new(&url)
             .unwrap()

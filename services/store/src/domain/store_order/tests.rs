@@ -214,3 +214,58 @@ fn statuses_keep_their_stored_names_and_read_back() {
         assert_eq!(status.to_string(), status.as_str());
     }
 }
+
+fn changed(version: u32, quantity: u32) -> shared_events::OrderChanged {
+    let placed = placed();
+    let at = |version: u32, quantity: u32| shared_events::OrderVersion {
+        version,
+        items: vec![shared_events::OrderLine {
+            quantity,
+            ..placed.items[0].clone()
+        }],
+        total_price: i64::from(quantity) * placed.items[0].unit_price,
+        delivery_address: "Busan".into(),
+    };
+    shared_events::OrderChanged {
+        order_id: placed.order_id,
+        customer_id: placed.customer_id.clone(),
+        store_id: placed.store_id,
+        change_id: Uuid::now_v7(),
+        current: at(version, quantity),
+        previous: at(version - 1, 1),
+        price_difference: 0,
+    }
+}
+
+#[test]
+fn a_change_is_followed_even_while_cooking_once_and_never_backwards() {
+    let mut cooking = received();
+    cooking.act(Action::Accept, Utc::now()).unwrap();
+    cooking.act(Action::StartCooking, Utc::now()).unwrap();
+    let after = on_order_changed(Some(cooking.clone()), &changed(2, 3), Utc::now()).unwrap();
+    assert_eq!((after.version, after.items[0].quantity), (2, 3));
+    assert_eq!(after.delivery_address, "Busan");
+    assert_eq!(after.status, Status::Cooking);
+    // Read again, or an older change after a newer: nothing.
+    assert_eq!(
+        on_order_changed(Some(after.clone()), &changed(2, 3), Utc::now()),
+        None
+    );
+    let newer = on_order_changed(Some(after), &changed(3, 5), Utc::now()).unwrap();
+    assert_eq!(
+        on_order_changed(Some(newer), &changed(2, 3), Utc::now()),
+        None
+    );
+}
+
+#[test]
+fn a_change_leaves_a_rejected_or_canceled_store_order_or_a_missing_one_alone() {
+    let mut rejected = received();
+    let reason = Reason::parse("sold out").unwrap();
+    rejected.act(Action::Reject(reason), Utc::now()).unwrap();
+    assert_eq!(
+        on_order_changed(Some(rejected), &changed(2, 3), Utc::now()),
+        None
+    );
+    assert_eq!(on_order_changed(None, &changed(2, 3), Utc::now()), None);
+}
