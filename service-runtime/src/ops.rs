@@ -99,8 +99,8 @@ pub fn router(readiness: Readiness) -> Router {
     Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
-        .with_state(readiness)
         .route("/metrics", get(render_metrics))
+        .with_state(readiness)
 }
 
 /// The operational endpoints every process serves, for the API document of a process whose
@@ -157,6 +157,17 @@ pub fn prometheus() -> &'static PrometheusHandle {
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
                 ],
             )
+            .and_then(|builder| {
+                // From an event's time to its effect: milliseconds normally, minutes when a
+                // consumer is far behind.
+                builder.set_buckets_for_metric(
+                    Matcher::Full("event_apply_delay_seconds".into()),
+                    &[
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                        300.0,
+                    ],
+                )
+            })
             .map(PrometheusBuilder::build_recorder)
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
         let handle = recorder.handle();
@@ -168,7 +179,11 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
-async fn render_metrics() -> impl IntoResponse {
+/// The metrics, with `service_ready` (1 ready, 0 not) read now: a scrape is the one moment
+/// Prometheus looks, and what the orchestrator's probe saw is not in the metrics otherwise.
+async fn render_metrics(State(readiness): State<Readiness>) -> impl IntoResponse {
+    let (ready, _) = readiness.report().await;
+    metrics::gauge!("service_ready").set(if ready { 1.0 } else { 0.0 });
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         prometheus().render(),

@@ -5,6 +5,7 @@
 mod access;
 mod choreography;
 mod grpc;
+mod metrics;
 mod outages;
 mod owners;
 mod races;

@@ -132,7 +132,7 @@ impl Slot<'_> {
 }
 
 /// The bulkhead: a semaphore whose saturation Prometheus sees, as `payment_bulkhead_in_flight`
-/// over `payment_bulkhead_capacity` (at 1, calls are refused as `saturated`).
+/// over `payment_bulkhead_capacity` (at 1, calls are refused as `bulkhead_full`).
 struct Bulkhead {
     slots: Semaphore,
     capacity: usize,
@@ -140,6 +140,7 @@ struct Bulkhead {
 
 impl Bulkhead {
     fn new(capacity: usize) -> Self {
+        service_runtime::ops::prometheus(); // the first gauges must not go to no recorder
         #[allow(clippy::cast_precision_loss)]
         metrics::gauge!("payment_bulkhead_capacity").set(capacity as f64);
         metrics::gauge!("payment_bulkhead_in_flight").set(0.0);

@@ -90,6 +90,7 @@ enum Transition {
 
 impl CircuitBreaker {
     pub fn new(settings: &BreakerSettings) -> Self {
+        service_runtime::ops::prometheus(); // the first gauges must not go to no recorder
         gauges(BreakerState::Closed);
         Self {
             failure_rate: u64::from(settings.failure_rate),

@@ -1,0 +1,187 @@
+//! The figures ops watch, scraped from `/metrics` after an order's whole life through the
+//! gateway: every consumer group's lag per partition, back to zero once the order is done; the
+//! outbox's gauges; how long events took to apply (mypage's projection delay); requests counted
+//! by route template, never by raw path; the payment breaker and bulkhead; readiness.
+//!
+//! The whole system runs in this one process with one recorder, so each service's `/metrics`
+//! shows every service's series (and other tests' too): series are told apart by this system's
+//! topic prefix where they carry it (the consumer groups), and otherwise asserted for what any
+//! healthy system shows.
+
+use crate::system::{PATIENCE, System};
+
+/// One series of a scrape: its name, its labels as written, its value.
+struct Series {
+    name: String,
+    labels: String,
+    value: f64,
+}
+
+impl Series {
+    fn label(&self, key: &str) -> Option<&str> {
+        let start = self.labels.find(&format!("{key}=\""))? + key.len() + 2;
+        let end = start + self.labels[start..].find('"')?;
+        Some(&self.labels[start..end])
+    }
+}
+
+fn parse(text: &str) -> Vec<Series> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (name, labels) = series.split_once('{').unwrap_or((series, "}"));
+            Some(Series {
+                name: name.to_owned(),
+                labels: labels.trim_end_matches('}').to_owned(),
+                value: value.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+async fn scrape(app: &test_stack::RunningApp) -> (String, Vec<Series>) {
+    let response = app.get("/metrics").send().await.unwrap();
+    assert!(response.status().is_success());
+    let text = response.text().await.unwrap();
+    let series = parse(&text);
+    (text, series)
+}
+
+#[tokio::test]
+async fn after_an_order_the_metrics_show_lag_per_partition_outbox_backlog_routes_and_projection_delay()
+ {
+    // Arrange
+    let system = System::start().await;
+    let (owner, customer, rider) = (
+        system.user("olivia", "owner").await,
+        system.user("alice", "customer").await,
+        system.user("ryan", "rider").await,
+    );
+    let (store_id, item_id) = system.open_store(&owner).await;
+
+    // Act: an order's whole life, and the customer looks at it.
+    let order_id = customer.place(&store_id, &item_id).await;
+    owner.cook(&store_id, &order_id).await;
+    rider.deliver(&order_id).await;
+    customer
+        .wait_for(
+            &format!("/mypage/orders/{order_id}"),
+            "mypage: delivered",
+            |v| v["deliveryStatus"] == "Completed",
+        )
+        .await;
+    customer.get(&format!("/orders/{order_id}")).await;
+
+    // Assert: every group of this system has a lag series for each partition of its topics,
+    // and once the order is done each reads 0 (the groups have committed everything).
+    let prefix = system.kafka.topics.prefix().to_owned();
+    let groups = [
+        "order.menu",
+        "order.progress",
+        "payment.refunds",
+        "store.orders",
+        "store.ratings",
+        "delivery.deliveries",
+        "notification.notifier",
+        "mypage.projection",
+        "review.facts",
+    ];
+    let partitions = system.kafka.partitions as usize;
+    let lags = test_stack::eventually(PATIENCE, "every group's lag at 0", || async {
+        let (_, series) = scrape(&system.order).await;
+        let lags: Vec<(String, f64)> = series
+            .into_iter()
+            .filter(|s| s.name == "kafka_consumer_lag")
+            .filter_map(|s| {
+                let group = s.label("group")?.strip_prefix(&prefix)?.to_owned();
+                Some((group, s.value))
+            })
+            .collect();
+        let complete = groups.iter().all(|g| {
+            let n = lags.iter().filter(|(group, _)| group == g).count();
+            n > 0 && n % partitions == 0
+        });
+        (complete && lags.iter().all(|(_, lag)| *lag == 0.0)).then_some(lags)
+    })
+    .await;
+    assert!(
+        lags.iter().all(|(g, _)| groups.contains(&g.as_str())),
+        "{:?}",
+        lags
+    );
+
+    let (text, series) = scrape(&system.order).await;
+    let value = |name: &str, with: &str| -> Vec<f64> {
+        series
+            .iter()
+            .filter(|s| s.name == name && s.labels.contains(with))
+            .map(|s| s.value)
+            .collect()
+    };
+
+    // The outbox: gauges per service (here every service is named `system`), none stuck.
+    let service = format!("service=\"{}\"", system.kafka.client_id);
+    for gauge in [
+        "outbox_pending",
+        "outbox_parked",
+        "outbox_oldest_pending_age_seconds",
+    ] {
+        let values = value(gauge, &service);
+        assert!(values.len() == 1 && values[0] >= 0.0, "{gauge}: {values:?}");
+    }
+    assert!(value("outbox_oldest_pending_age_seconds", &service)[0] < 60.0);
+
+    // Projection delay: mypage applied this order's events, each within the test's patience.
+    let applied = value(
+        "event_apply_delay_seconds_count",
+        "consumer=\"mypage.projection\"",
+    );
+    let total = value(
+        "event_apply_delay_seconds_sum",
+        "consumer=\"mypage.projection\"",
+    );
+    assert!(applied.len() == 1 && applied[0] >= 5.0, "{applied:?}");
+    assert!(total[0] / applied[0] < PATIENCE.as_secs_f64(), "{total:?}");
+    assert!(
+        !value(
+            "event_apply_delay_seconds_bucket",
+            "consumer=\"mypage.projection\""
+        )
+        .is_empty(),
+        "a histogram with buckets"
+    );
+
+    // RED per route: the order was placed and read, counted under the routes' templates; no
+    // series names the order itself.
+    let placed = value("http_requests_total", "route=\"/orders\"");
+    assert!(placed.iter().sum::<f64>() >= 1.0, "{placed:?}");
+    assert!(
+        series
+            .iter()
+            .any(|s| s.name == "http_requests_total"
+                && s.label("route") == Some("/orders/{orderId}")),
+        "GET /orders/{{orderId}} by its template"
+    );
+    assert!(!text.contains(&order_id), "a raw path in a label");
+    assert!(!value("http_request_duration_seconds_bucket", "route=\"/orders\"").is_empty());
+
+    // The payment call's breaker and bulkhead.
+    let state = value("payment_breaker_state", "");
+    assert!(
+        state.len() == 1 && (0.0..=2.0).contains(&state[0]),
+        "{state:?}"
+    );
+    let capacity = value("payment_bulkhead_capacity", "");
+    let in_flight = value("payment_bulkhead_in_flight", "");
+    assert!(capacity.len() == 1 && capacity[0] >= 1.0, "{capacity:?}");
+    assert!(
+        in_flight.len() == 1 && (0.0..=capacity[0]).contains(&in_flight[0]),
+        "{in_flight:?}"
+    );
+
+    // Readiness, read at the scrape.
+    assert_eq!(value("service_ready", ""), [1.0]);
+
+    system.finish().await;
+}
