@@ -20,6 +20,7 @@ prometheus_bin() { echo "$FD_CACHE/prometheus-$PROMETHEUS_VERSION/${1:-prometheu
 # service-discovery plugins for clouds are left out (remove_all_sd): only static targets here.
 provision_prometheus() {
   [[ -x $(prometheus_bin) && -x $(prometheus_bin promtool) ]] && return 0
+  # Its go.mod asks for Go 1.26.7: an older Go (1.21 or newer) fetches that toolchain itself.
   command -v go >/dev/null || die "Go 1.22 or newer is needed to build Prometheus (https://go.dev/doc/install); PROMETHEUS=0 leaves it out"
   step "building Prometheus $PROMETHEUS_VERSION from the Go module proxy" "about three minutes, once"
   local work module=github.com/prometheus/prometheus out; work=$(mktemp -d)
