@@ -18,13 +18,15 @@ export async function opsPage() {
   async function draw() {
     const all = (await attempt(() => api("GET", "/ops/services"))) || [];
     services.replaceChildren(table(
-      ["Service", "Ready", "Breaker", "Parked outbox rows", "Dead letters", "Events consumed", "Events published", "In flight"],
+      ["Service", "Ready", "Breaker", "Consumer lag", "Outbox backlog", "Oldest pending (s)", "Parked", "Dead letters", "Events consumed", "In flight"],
       all.map((s) => h("tr", { "data-service": s.service },
         h("th", { scope: "row" }, s.service),
         h("td", { class: s.ready ? "ok" : "bad" }, s.reachable ? (s.ready ? "ready" : "not ready") : "unreachable"),
         h("td", {}, s.metrics.payment_breaker_open === undefined ? "—" : s.metrics.payment_breaker_open > 0 ? "open" : "closed"),
+        h("td", {}, num(s.metrics, "kafka_consumer_lag")), h("td", {}, num(s.metrics, "outbox_pending")),
+        h("td", {}, num(s.metrics, "outbox_oldest_pending_age_seconds")),
         h("td", {}, num(s.metrics, "outbox_parked")), h("td", {}, num(s.metrics, "events_dead_lettered_total")),
-        h("td", {}, num(s.metrics, "events_consumed_total")), h("td", {}, num(s.metrics, "outbox_published_total")),
+        h("td", {}, num(s.metrics, "events_consumed_total")),
         h("td", {}, num(s.metrics, "admission_in_flight")))),
       "Each service, as its own /health/ready and /metrics say"));
     const counts = await Promise.all(OUTBOXES.map(async (name) => {

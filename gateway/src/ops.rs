@@ -1,6 +1,5 @@
 //! `GET /ops/services`, for admins: each service's readiness and the few metrics an operator
-//! looks at first (the payment breaker, parked outbox rows, dead letters, events consumed and
-//! published), read from the services' own `/health/ready` and `/metrics`, which are not
+//! looks at first (the payment breaker, consumer lag, outbox backlog, parked rows, dead letters), read from the services' own `/health/ready` and `/metrics`, which are not
 //! routed to the public. The console's ops page shows it.
 
 use axum::Json;

@@ -12,12 +12,14 @@ use crate::rules::Upstream;
 use crate::settings::Upstreams;
 
 /// The metrics summed over their labels, as `/metrics` names them.
-pub const METRICS: [&str; 6] = [
+pub const METRICS: [&str; 8] = [
     "payment_breaker_open",
+    "kafka_consumer_lag",
+    "outbox_pending",
+    "outbox_oldest_pending_age_seconds",
     "outbox_parked",
     "events_dead_lettered_total",
     "events_consumed_total",
-    "outbox_published_total",
     "admission_in_flight",
 ];
 
@@ -80,8 +82,10 @@ pub struct ServiceHealth {
     /// Whether its `/health/ready` said ready (its database and Kafka answer).
     pub ready: bool,
     /// Each of the watched metrics it exposes, summed over labels: `payment_breaker_open`
-    /// (order; 1 while open), `outbox_parked`, `events_dead_lettered_total`,
-    /// `events_consumed_total`, `outbox_published_total`, `admission_in_flight`.
+    /// (order; 1 while open), `kafka_consumer_lag` (its groups' messages yet to read, all
+    /// partitions), `outbox_pending` (events written and not yet published) and
+    /// `outbox_oldest_pending_age_seconds`, `outbox_parked`, `events_dead_lettered_total`,
+    /// `events_consumed_total`, `admission_in_flight`.
     #[schema(value_type = Object)]
     pub metrics: BTreeMap<String, f64>,
 }

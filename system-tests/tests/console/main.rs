@@ -1,4 +1,5 @@
-//! The web console in a real browser: the whole system starts in this process as for the
+//! The web console in a real browser, and its live stream read by a program (`stream`): the
+//! whole system starts in this process as for the
 //! system tests, and a Playwright script (Python) drives Debian's Chromium, headless, through
 //! the gateway's console: a customer orders while an owner and a rider act in two other
 //! browsers, and the customer's page follows each step live; a cancellation and a rejection;
@@ -10,6 +11,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod stream;
 #[path = "../system/system.rs"]
 #[allow(dead_code)]
 mod system;
