@@ -87,6 +87,16 @@ def main():
         expect(anonymous.get_by_role("button", name="Sign in")).to_be_visible()
         step(f"first render in {time.monotonic() - started:.2f} s")
         shot(anonymous, "sign-in")
+        # By keyboard alone: the user id has the focus, Tab moves on, Enter submits.
+        anonymous.keyboard.press("Control+A")
+        anonymous.keyboard.type("kim")
+        anonymous.keyboard.press("Tab")
+        anonymous.keyboard.press("ArrowDown")
+        anonymous.keyboard.press("ArrowDown")
+        anonymous.keyboard.press("Tab")
+        anonymous.keyboard.press("Enter")
+        expect(anonymous.get_by_test_id("signed-in")).to_have_text("kim (rider)")
+        step("signed in by keyboard alone")
 
         # The owner opens a store with two items.
         owner = sign_in(browser, "olivia", "owner")
@@ -186,6 +196,13 @@ def main():
         expect(customer.get_by_role("link", name=f"…{order_id[-8:]}")).to_be_visible(timeout=WAIT)
         expect(customer.locator(".notes li").first).to_be_visible(timeout=WAIT)
         shot(customer, "customer")
+        # On a phone: one column, nothing wider than the screen (tables scroll in their box).
+        customer.set_viewport_size({"width": 390, "height": 844})
+        customer.goto(BASE + f"/#/order/{order_id}")
+        expect_order(customer, "Delivered")
+        overflow = customer.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page is {overflow}px wider than a phone"
+        shot(customer, "order-phone")
 
         # Operations: every service ready, the payment fault switch.
         admin = sign_in(browser, "ada", "admin")
