@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use crate::world::{OwnerAction, RiderAction, World};
+use crate::world::{ChangeIntent, OwnerAction, RiderAction, World};
 
 /// One step of a schedule.
 #[derive(Debug, Clone)]
@@ -16,6 +16,8 @@ pub enum Step {
     Owner,
     Rider,
     Customer,
+    /// The customer changes the order.
+    Change(ChangeIntent),
     /// A charge request the order service gave up on reaches the payment service.
     LateCharge,
 }
@@ -47,8 +49,18 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
     let schedule = proptest::collection::vec(step, 0..60);
     let payment_times_out = proptest::bool::weighted(0.1);
     let customer = (any::<bool>(), any::<Index>());
-    (owner, rider, payment_times_out, customer, schedule).prop_map(
-        |(owner, rider, payment_times_out, (customer_cancels, at), mut schedule)| {
+    let change =
+        proptest::option::of((any::<bool>(), proptest::bool::weighted(0.2), any::<Index>()));
+    (owner, rider, payment_times_out, customer, change, schedule).prop_map(
+        |(owner, rider, payment_times_out, (customer_cancels, at), change, mut schedule)| {
+            if let Some((dearer, dies_after_top_up, at)) = change {
+                let at = at.index(schedule.len() + 1);
+                let intent = ChangeIntent {
+                    dearer,
+                    dies_after_top_up,
+                };
+                schedule.insert(at, Step::Change(intent));
+            }
             if customer_cancels {
                 let at = at.index(schedule.len() + 1);
                 schedule.insert(at, Step::Customer);
@@ -95,6 +107,7 @@ impl Scenario {
                     world.rider_acts();
                 }
                 Step::Customer => world.customer_cancels(),
+                Step::Change(intent) => world.customer_changes(*intent),
                 Step::LateCharge => {
                     world.late_charge_arrives();
                 }

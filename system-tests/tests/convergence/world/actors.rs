@@ -6,6 +6,11 @@ use chrono::Utc;
 use delivery_service::domain as delivery;
 use store_service::domain as store;
 
+use order_service::domain::Contents;
+use payment_service::domain::{Adjustment, AdjustmentStatus};
+use shared_events::OrderLine;
+use uuid::Uuid;
+
 use super::World;
 
 /// What the owner and the rider intend to do, in order. An action the service does not allow
@@ -23,6 +28,15 @@ pub enum OwnerAction {
 pub enum RiderAction {
     Complete,
     ReportAccident,
+}
+
+/// A change the customer asks for: dearer (a top-up is charged first) or cheaper, and whether
+/// its request dies between the top-up and the change (the order service never hears the end
+/// of it, nor publishes anything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeIntent {
+    pub dearer: bool,
+    pub dies_after_top_up: bool,
 }
 
 /// How the customer's cancel request was answered by the order service.
@@ -46,6 +60,44 @@ impl World {
             }
             Err(_) => CancelOutcome::Refused,
         };
+    }
+
+    /// The customer changes the order to two or to one portion, from the version the order
+    /// service holds; it decides on what it knows now. A dearer change's top-up is charged
+    /// first, at the payment service, then the change is made (or the request dies).
+    pub fn customer_changes(&mut self, intent: ChangeIntent) {
+        let line = &self.order.items[0];
+        let quantity = if intent.dearer { line.quantity + 1 } else { 1 };
+        let contents = Contents {
+            items: vec![OrderLine {
+                quantity,
+                ..line.clone()
+            }],
+            total_price: i64::from(quantity) * line.unit_price,
+            delivery_address: "2 Side St".into(),
+        };
+        let change_id = Uuid::now_v7();
+        let Ok(Some(changed)) = self.order.change(self.order.version, contents, change_id) else {
+            return;
+        };
+        if changed.price_difference > 0 {
+            let topped = self.ledger.top_up(Adjustment {
+                change_id,
+                order_id: self.order.id,
+                customer_id: self.order.customer_id.clone(),
+                amount: changed.price_difference,
+                status: AdjustmentStatus::Approved,
+                confirmed: false,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            });
+            self.publish_all("payment", topped.publish);
+            if intent.dies_after_top_up {
+                return;
+            }
+        }
+        self.order.apply_change(&changed);
+        self.publish_all("order", vec![changed.into()]);
     }
 
     /// The owner's next intended action, if the store allows it now; `true` if anything changed.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 mod actors;
 
-pub use actors::{CancelOutcome, OwnerAction, RiderAction};
+pub use actors::{CancelOutcome, ChangeIntent, OwnerAction, RiderAction};
 
 /// The topics one order's events travel on, in the bus's order.
 pub const TOPICS: [Topic; 4] = [Topic::Order, Topic::Payment, Topic::Store, Topic::Delivery];
@@ -209,11 +209,20 @@ impl World {
         }
     }
 
+    /// What the payment service's `Settlements` decides.
     fn payment_reacts(&mut self, event: &Event) {
-        if let Event::OrderCanceled(_) = event {
-            let publish = self.ledger.cancel();
-            self.publish_all("payment", publish);
-        }
+        let now = Utc::now();
+        let publish = match event {
+            Event::OrderCanceled(_) => self.ledger.cancel(),
+            Event::OrderChanged(changed) => self.ledger.change(changed, now),
+            Event::OrderChangeAbandoned(a) => {
+                self.ledger
+                    .abandon(a.order_id, &a.customer_id, a.change_id, now)
+            }
+            Event::DeliveryRequested(_) => self.ledger.settle_changes(),
+            _ => vec![],
+        };
+        self.publish_all("payment", publish);
     }
 
     fn store_reacts(&mut self, event: &Event) {
@@ -225,6 +234,12 @@ impl World {
                     store::on_order_placed(self.store_order.as_ref(), tombstone, placed, now)
                 {
                     self.store_order = Some(created);
+                }
+            }
+            Event::OrderChanged(changed) => {
+                if let Some(order) = store::on_order_changed(self.store_order.clone(), changed, now)
+                {
+                    self.store_order = Some(order);
                 }
             }
             Event::OrderCanceled(canceled) => {
