@@ -200,6 +200,64 @@ async fn every_endpoint_refuses_other_users_resources_wrong_roles_forged_fields_
             format!("/orders/{order}/cancel"),
             forbidden,
         ),
+        // Reviews: customers post and edit, owners reply (whose review or store it is, the
+        // reviews' test checks).
+        Row {
+            body: Some(json!({ "orderId": order, "rating": 5, "text": "great" })),
+            ..row(
+                "olivia",
+                &olivia,
+                Method::POST,
+                "/reviews".into(),
+                forbidden,
+            )
+        },
+        Row {
+            body: Some(json!({ "orderId": order, "rating": 5, "text": "great" })),
+            ..row("ryan", &ryan, Method::POST, "/reviews".into(), forbidden)
+        },
+        Row {
+            body: Some(json!({ "rating": 1, "text": "cold" })),
+            ..row(
+                "olivia",
+                &olivia,
+                Method::PUT,
+                format!("/reviews/{}", uuid::Uuid::now_v7()),
+                forbidden,
+            )
+        },
+        Row {
+            body: Some(json!({ "text": "thank you" })),
+            ..row(
+                "alice",
+                &alice,
+                Method::PUT,
+                format!("/reviews/{}/reply", uuid::Uuid::now_v7()),
+                forbidden,
+            )
+        },
+        // Changing an order is a customer's (bob's attempt at alice's, with If-Match, is 404
+        // in the changes' test).
+        Row {
+            body: Some(json!({ "deliveryAddress": "Busan" })),
+            ..row(
+                "olivia",
+                &olivia,
+                Method::PATCH,
+                format!("/orders/{order}"),
+                forbidden,
+            )
+        },
+        Row {
+            body: Some(json!({ "deliveryAddress": "Busan" })),
+            ..row(
+                "ryan",
+                &ryan,
+                Method::PATCH,
+                format!("/orders/{order}"),
+                forbidden,
+            )
+        },
         row(
             "alice",
             &alice,
