@@ -54,7 +54,8 @@ prometheus_rules() { # prometheus_rules OUT
   sed -n '/^spec:/,$p' "$ROOT/kubernetes/components/monitoring/alerts.yaml" | tail -n +2 | sed 's/^  //' >"$1"
 }
 
-# One job a process, named after it as the PodMonitor names them in Kubernetes (`job`).
+# One job a process, named after it as the PodMonitor names them in Kubernetes (`job`), and
+# `system="fooddelivery"` on each, which the alerts select.
 prometheus_config() { # prometheus_config OUT
   local s
   {
@@ -69,6 +70,7 @@ prometheus_config() { # prometheus_config OUT
       echo "  - job_name: $s"
       echo "    static_configs:"
       echo "      - targets: ['127.0.0.1:$(service_port "$s")']"
+      echo "        labels: {system: fooddelivery}"
     done
   } >"$1"
 }
