@@ -70,6 +70,11 @@ fn consumers() -> Vec<Consumer> {
             // The projection folds every event of an order into its view.
             accepts: Box::new(|e| e.order_id().is_some()),
         },
+        Consumer {
+            name: "mypage.ratings",
+            relies_on: mypage_service::events::RATINGS_RELY_ON,
+            accepts: Box::new(|e| matches!(e, Event::StoreRatingChanged(_))),
+        },
     ]
 }
 

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use backbone::consumer::{BatchError, Delivered};
 use backbone::{HandleError, Outcome, Position, Processor};
 use shared_events::contract::Reliance;
-use shared_events::{Envelope, Topic};
+use shared_events::{Envelope, Event, Topic};
 
 use crate::db::menus::{Counter, Take};
+use crate::db::ratings::StoreRating;
 use crate::db::store::{Generations, Store, Views};
 use crate::db::views::Applied;
 use crate::domain::Merged;
@@ -300,5 +301,53 @@ pub(crate) fn classify(e: anyhow::Error) -> HandleError {
         HandleError::Failed(e)
     } else {
         HandleError::Transient(e)
+    }
+}
+
+/// What [`Ratings`] reads in the review service's events.
+pub const RATINGS_RELY_ON: &[Reliance] = &[Reliance {
+    event: "StoreRatingChanged",
+    fields: &[
+        "data.storeId: uuid",
+        "data.reviewCount: integer",
+        "data.averageRating: integer",
+    ],
+}];
+
+/// Keeps each store's rating, shown with the popular menus, from the review service's
+/// `StoreRatingChanged` (one partition per store, in the order they were computed; a replayed
+/// older one is kept out by its time).
+pub struct Ratings {
+    pub store: Store,
+}
+
+#[async_trait]
+impl Processor for Ratings {
+    fn name(&self) -> &'static str {
+        "mypage.ratings"
+    }
+
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::Review]
+    }
+
+    async fn process(&self, envelope: &Envelope) -> Result<Outcome, HandleError> {
+        let Event::StoreRatingChanged(changed) = &envelope.event else {
+            return Ok(Outcome::Ignored);
+        };
+        let rating = StoreRating {
+            review_count: changed.review_count,
+            average_rating: changed.average_rating,
+        };
+        let newer = self
+            .store
+            .record_rating(&changed.store_id.to_string(), rating, envelope.occurred_at)
+            .await
+            .map_err(transient)?;
+        Ok(if newer {
+            Outcome::Applied
+        } else {
+            Outcome::Duplicate
+        })
     }
 }

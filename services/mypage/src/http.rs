@@ -98,6 +98,20 @@ pub struct PopularMenu {
     pub store_id: String,
     pub name: String,
     pub order_count: i64,
+    /// The store's rating (from the review service's StoreRatingChanged); null before its first
+    /// review.
+    pub store_rating: Option<Rating>,
+}
+
+/// A store's rating.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = MypageStoreRating)]
+pub struct Rating {
+    pub review_count: u32,
+    /// The average rating × 100 (100 to 500).
+    #[schema(example = 467)]
+    pub average_rating: u32,
 }
 
 impl From<Popularity> for PopularMenu {
@@ -107,6 +121,10 @@ impl From<Popularity> for PopularMenu {
             store_id: p.store_id,
             name: p.name,
             order_count: p.order_count,
+            store_rating: p.store_rating.map(|r| Rating {
+                review_count: r.review_count,
+                average_rating: r.average_rating,
+            }),
         }
     }
 }

@@ -38,6 +38,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         settings.kafka.clone(),
         producer.clone(),
     ));
+    let ratings: Box<dyn BackgroundTask> = Box::new(Consumer::new(
+        events::Ratings {
+            store: store.clone(),
+        },
+        settings.kafka.clone(),
+        producer.clone(),
+    ));
     let prepare = {
         let (store, kafka) = (store.clone(), settings.kafka.clone());
         move || {
@@ -49,7 +56,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         }
     };
     let startup = Startup::new("topics and the live generation");
-    let background = startup.spawn(prepare, vec![projection], shutdown.clone());
+    let background = startup.spawn(prepare, vec![projection, ratings], shutdown.clone());
     let readiness = Readiness::new(shutdown.clone())
         .with(store.clone())
         .with(KafkaReadiness::new(producer))

@@ -4,6 +4,7 @@
 
 use uuid::Uuid;
 
+use crate::db::ratings::StoreRating;
 use crate::db::store::{Store, Views};
 use crate::domain::OrderView;
 
@@ -40,6 +41,9 @@ pub struct Popularity {
     pub store_id: String,
     pub name: String,
     pub order_count: i64,
+    /// The store's rating, as the review service last published it; `None` before its first
+    /// review.
+    pub store_rating: Option<StoreRating>,
 }
 
 /// The customer's order views.
@@ -71,9 +75,14 @@ pub async fn popular(store: &Store, limit: Option<i64>) -> Result<Vec<Popularity
     }
     let views = live(store).await?;
     let menus = views.popular(limit).await?;
+    let mut stores: Vec<String> = menus.iter().map(|(_, store, ..)| store.clone()).collect();
+    stores.sort_unstable();
+    stores.dedup();
+    let ratings = store.ratings_of(&stores).await?;
     Ok(menus
         .into_iter()
         .map(|(menu_item_id, store_id, name, order_count)| Popularity {
+            store_rating: ratings.get(&store_id).copied(),
             menu_item_id,
             store_id,
             name,

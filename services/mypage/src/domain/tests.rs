@@ -267,3 +267,62 @@ fn an_order_counts_once_per_distinct_menu_item() {
     view.items.push(line);
     assert_eq!(menu_items(&view).len(), 1);
 }
+
+/// The happy path with two changes before cooking: two chickens (as placed), three, then one.
+fn changed_path(order_id: Uuid) -> Vec<Envelope> {
+    let mut events = happy_path(order_id);
+    let Event::OrderPlaced(placed) = &events[0].event else {
+        panic!("the path starts with OrderPlaced");
+    };
+    let placed = placed.clone();
+    let at = |version: u32, quantity: u32, address: &str| shared_events::OrderVersion {
+        version,
+        items: vec![OrderLine {
+            quantity,
+            ..placed.items[0].clone()
+        }],
+        total_price: i64::from(quantity) * 18_000,
+        delivery_address: address.into(),
+    };
+    let change = |previous: shared_events::OrderVersion, current: shared_events::OrderVersion| {
+        Envelope::new(
+            "order",
+            shared_events::OrderChanged {
+                order_id,
+                customer_id: placed.customer_id.clone(),
+                store_id: placed.store_id,
+                change_id: Uuid::now_v7(),
+                price_difference: current.total_price - previous.total_price,
+                previous,
+                current,
+            },
+        )
+    };
+    let first = change(at(1, 2, "Seoul"), at(2, 3, "Busan"));
+    let second = change(at(2, 3, "Busan"), at(3, 1, "Busan"));
+    events.insert(1, first);
+    events.insert(2, second);
+    events
+}
+
+#[test]
+fn a_changed_order_shows_its_last_version_and_the_earlier_ones_in_any_arrival_order() {
+    let events = changed_path(Uuid::new_v4());
+    let expected = fold(&events);
+    assert_eq!(expected.version, 3);
+    assert_eq!(expected.total_price, Some(18_000));
+    assert_eq!(expected.items[0].quantity, 1);
+    assert_eq!(expected.delivery_address.as_deref(), Some("Busan"));
+    let previous: Vec<(u32, i64, &str)> = expected
+        .previous_versions
+        .iter()
+        .map(|v| (v.version, v.total_price, v.delivery_address.as_str()))
+        .collect();
+    assert_eq!(previous, [(1, 36_000, "Seoul"), (2, 54_000, "Busan")]);
+    for ordering in orderings(&events) {
+        assert_eq!(fold(&ordering), expected);
+    }
+    // Popular menus count what was ordered first, whatever version is known when they move.
+    let placed_items: Vec<_> = menu_items(&expected).into_keys().collect();
+    assert_eq!(placed_items, [expected.items[0].menu_item_id]);
+}

@@ -112,3 +112,53 @@ async fn a_retried_batch_and_a_republished_event_count_each_order_once() {
     assert_eq!(popular[0]["orderCount"], 4);
     app.finish().await;
 }
+
+/// A store's rating, as the review service publishes it, shows on its popular menus; an older
+/// rating read after a newer one (a replay) changes nothing.
+#[tokio::test]
+async fn popular_menus_show_their_stores_latest_rating() {
+    use shared_events::{Envelope, StoreRatingChanged};
+
+    let app = spawn_app().await;
+    let chicken = Uuid::new_v4();
+    let order = Order::with_items("alice", vec![line(chicken, "Fried chicken")]);
+    let rating = |count: u32, average: u32| {
+        Envelope::new(
+            "review",
+            StoreRatingChanged {
+                store_id: order.store_id,
+                review_count: count,
+                average_rating: average,
+            },
+        )
+    };
+    let older = Envelope {
+        occurred_at: chrono::Utc::now() - chrono::Duration::seconds(60),
+        ..rating(1, 300)
+    };
+    app.publish_all(&[order.placed(), rating(2, 450), older])
+        .await;
+
+    test_stack::eventually(
+        std::time::Duration::from_secs(30),
+        "the store's rating on its menu",
+        || async {
+            let popular = app.popular(10).await;
+            popular
+                .iter()
+                .any(|m| m["menuItemId"] == chicken.to_string() && !m["storeRating"].is_null())
+                .then_some(popular)
+        },
+    )
+    .await;
+    // The older one was published last: give it time to be read and ignored.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let popular = app.popular(10).await;
+    let entry = popular
+        .iter()
+        .find(|m| m["menuItemId"] == chicken.to_string())
+        .unwrap();
+    assert_eq!(entry["storeRating"]["reviewCount"], 2, "{popular:?}");
+    assert_eq!(entry["storeRating"]["averageRating"], 450);
+    app.finish().await;
+}
