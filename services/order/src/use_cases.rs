@@ -332,6 +332,9 @@ impl Orders {
             match answer {
                 Ok(PaymentOutcome::Approved { .. }) => {}
                 Ok(PaymentOutcome::Declined) => {
+                    // Payment declines a top-up of an order it knows canceled: say what moved.
+                    let current = self.get(customer_id, order_id).await?;
+                    current.check_change(expected)?;
                     return Ok((Modification::Declined { order, top_up }, waited));
                 }
                 Err(e) => {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod breaker;
+mod changes;
 mod grpc;
 mod helpers;
 mod lifecycle;
