@@ -144,11 +144,11 @@ fn assert_agreement(world: &World) -> Result<(), TestCaseError> {
         .sum();
     let owed = if void { 0 } else { world.order.total_price };
     prop_assert_eq!(paid, owed, "{:?} at version {}", end, world.order.version);
-    if let Some(store_order) = world.store_order.as_ref() {
-        if store_order.status != StoreStatus::Rejected {
-            prop_assert_eq!(store_order.version, world.order.version, "{:?}", end);
-            prop_assert_eq!(store_order.total_price, world.order.total_price);
-        }
+    if let Some(store_order) = world.store_order.as_ref()
+        && store_order.status != StoreStatus::Rejected
+    {
+        prop_assert_eq!(store_order.version, world.order.version, "{:?}", end);
+        prop_assert_eq!(store_order.total_price, world.order.total_price);
     }
     if end.order != OrderStatus::PaymentFailed {
         let view = world.view.as_ref().unwrap();

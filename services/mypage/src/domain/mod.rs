@@ -56,6 +56,9 @@ pub struct HistoryEntry {
 }
 
 /// What an event did to a view.
+// Returned by value and taken apart at once by the caller: boxing the view would cost an
+// allocation per event for a size nobody stores.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Merged {
     Changed(OrderView),
