@@ -134,7 +134,9 @@ pub async fn kafka(service: &str) -> KafkaSettings {
         batch: backbone::consumer::BatchPolicy::default(),
         group_instance: None,
         session_timeout: Duration::from_secs(10),
-        metrics_interval: Duration::from_millis(500),
+        // Often enough for a test to see the lag fall; not every test consumer asking the
+        // broker for its offsets twice a second.
+        metrics_interval: Duration::from_secs(2),
     };
     settings
         .ensure_topics()
