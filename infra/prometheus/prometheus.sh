@@ -38,6 +38,7 @@ provision_prometheus() {
         -ldflags "-X github.com/prometheus/common/version.Version=$version" \
         -o "$out/" ./cmd/prometheus ./cmd/promtool
   }
+  mkdir -p "$FD_CACHE"
   : >"$FD_CACHE/prometheus-build.log"
   (export GOFLAGS=-mod=mod GOSUMDB=off GOWORK=off; build_prometheus) 2>&1 \
     | FOLLOW_LOG=$FD_CACHE/prometheus-build.log FOLLOW_SHOW='^go: ' follow "building Prometheus" || true
