@@ -3,7 +3,7 @@
 
 import { api, session } from "./api.js";
 import { watchOrder } from "./live.js";
-import { attempt, badge, flash, h, mount, section, short, time } from "./ui.js";
+import { attempt, badge, field, flash, h, mount, section, short, time } from "./ui.js";
 
 const STEPS = ["Placed", "Paid", "Accepted", "Cooking", "Picked up", "Delivered"];
 
@@ -30,6 +30,15 @@ export async function orderPage(orderId, storeId) {
     if (order) flash(`order ${short(orderId)} canceled`);
   } }, "Cancel order");
   const seen = new Set();
+  // Once delivered, its customer may review it (the review service knows it is delivered once
+  // DeliveryCompleted reached it: until then a 409 not_delivered, shown as a message).
+  const rating = h("select", { name: "rating" }, [5, 4, 3, 2, 1].map((n) => h("option", { value: n }, `${n} ★`)));
+  const text = h("input", { name: "review", maxlength: 1000, required: true, value: "Crispy and still hot." });
+  const review = h("form", { "aria-label": "Review this order", hidden: true, onsubmit: async (e) => {
+    e.preventDefault();
+    const posted = await attempt(() => api("POST", "/reviews", { orderId, rating: Number(rating.value), text: text.value.trim() }));
+    if (posted) { flash("review posted"); review.hidden = true; }
+  } }, field("Rating", rating), field("Review", text), h("button", { type: "submit" }, "Post review"));
 
   function drawStatus(s) {
     badges.replaceChildren(...[badge("Order", s.orderStatus), badge("Payment", s.paymentStatus),
@@ -41,6 +50,10 @@ export async function orderPage(orderId, storeId) {
     steps.replaceChildren(...STEPS.map((x) => h("li", { class: done.has(x) ? "done" : canceled ? "skipped" : "" }, x)),
       ...(canceled ? [h("li", { class: "canceled" }, s.paymentStatus === "Refunded" ? "Canceled, refunded" : "Canceled")] : []));
     cancel.hidden = !(me.role === "customer" && ["Placed", "Accepted"].includes(s.orderStatus));
+    if (me.role === "customer" && s.orderStatus === "Delivered" && review.dataset.done !== "yes") {
+      review.hidden = false;
+      review.dataset.done = "yes";
+    }
   }
 
   function addEvent(e) {
@@ -56,7 +69,7 @@ export async function orderPage(orderId, storeId) {
   mount(
     section(`Order ${short(orderId)}`,
       h("p", {}, "Live: ", state, " ", h("small", {}, "Each change arrives as it happens, without reloading.")),
-      badges, steps, cancel),
+      badges, steps, cancel, review),
     section("Domain events",
       h("table", {}, h("caption", {}, "Each event of this order, from every service's topic"),
         h("thead", {}, h("tr", {}, ["Time", "Event", "Topic", "Producer"].map((x) => h("th", { scope: "col" }, x)))),

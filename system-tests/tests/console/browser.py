@@ -18,7 +18,8 @@ from playwright.sync_api import expect, sync_playwright
 
 BASE = sys.argv[1].rstrip("/")
 SHOTS = sys.argv[2]
-WAIT = 20_000  # ms: an event crosses the system in well under a second; debug builds are slower
+WAIT = 30_000  # ms: an event crosses the system in well under a second; debug builds on a
+# loaded machine are slower (the system tests' patience is the same)
 
 
 def sign_in(browser, user, role):
@@ -64,7 +65,21 @@ def place_order(customer, store_name, quantities):
 
 
 def expect_order(customer, status):
-    expect(customer.get_by_test_id("status")).to_have_attribute("data-order", status, timeout=WAIT)
+    try:
+        expect(customer.get_by_test_id("status")).to_have_attribute("data-order", status, timeout=WAIT)
+    except AssertionError:
+        # What the page had: the timeline says which event never came.
+        print("console: timeline: " + customer.get_by_test_id("timeline").inner_text().replace("\n", " | "), flush=True)
+        print("console: live: " + customer.get_by_test_id("live-state").inner_text(), flush=True)
+        # And what mypage's view, the stream's source, has now.
+        view = customer.evaluate("""async () => {
+            const id = location.hash.split("/")[2].split("?")[0];
+            const token = JSON.parse(sessionStorage.getItem("fooddelivery.session")).token;
+            const r = await fetch(`/mypage/orders/${id}`, { headers: { authorization: `Bearer ${token}` } });
+            return r.status + " " + (await r.text());
+        }""")
+        print("console: mypage: " + view, flush=True)
+        raise
 
 
 def expect_event(customer, event_type):
@@ -154,6 +169,17 @@ def main():
         assert rows == 8, f"each event once in the timeline, after the reconnection: {rows} rows"
         expect(customer.get_by_test_id("live-state")).to_have_text("final", timeout=WAIT)
         shot(customer, "order-live")
+        # Delivered: the customer reviews it (once the review service has heard of the delivery).
+        customer.get_by_label("Rating").select_option("5")
+        for _ in range(40):
+            customer.get_by_role("button", name="Post review").click()
+            try:
+                expect(customer.locator("#flash")).to_have_text("review posted", timeout=1000)
+                break
+            except AssertionError:
+                time.sleep(0.25)
+        else:
+            raise AssertionError("the review was never posted: " + customer.locator("#flash").inner_text())
         step("rider delivered; the customer's page followed every step live")
 
         # Cancel: the customer cancels while the order is Placed; the payment is refunded.

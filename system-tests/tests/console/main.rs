@@ -25,6 +25,10 @@ use system::System;
 /// The whole script's time limit (it takes about half a minute).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(180);
 
+/// One whole system at a time in this binary: two of them beside a browser, on a small shared
+/// machine, slowed events past the tests' patience now and then.
+pub static ONE_SYSTEM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -52,6 +56,7 @@ async fn customers_owners_and_riders_use_the_console_and_see_each_order_move_liv
         &format!("{home}/.cache/fooddelivery/playwright-1.65.3/bin/python"),
     );
     let chromium = program("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium");
+    let _alone = ONE_SYSTEM.lock().await;
     let system = System::start().await;
 
     let script = repo().join("system-tests/tests/console/browser.py");
