@@ -22,7 +22,8 @@ function reached(status) {
 export async function orderPage(orderId, storeId) {
   const me = session();
   const state = h("span", { class: "live-state", "data-testid": "live-state" }, "connecting…");
-  const badges = h("p", { class: "badges", "data-testid": "status" });
+  // Announced as it changes: a screen reader hears the order move too.
+  const badges = h("p", { class: "badges", "data-testid": "status", "aria-live": "polite" });
   const steps = h("ol", { class: "steps", "aria-label": "Progress" });
   const rows = h("tbody", { "data-testid": "timeline" });
   const cancel = h("button", { type: "button", class: "danger", hidden: true, onclick: async () => {
