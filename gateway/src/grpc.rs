@@ -2,8 +2,8 @@
 //! `application/grpc…` (HTTP/2 without TLS, as grpcurl's `-plaintext` sends) is taken aside
 //! before the REST stack and passed through the same checks as a REST call: the bearer token in
 //! the `authorization` metadata, the caller's rate limit, the role rules of the REST route that
-//! does the same thing (`PlaceOrder` and `CancelOrder` are customers' writes of `/orders`, the
-//! other calls reads), then admission on the order service. The call goes on to the order
+//! does the same thing (`PlaceOrder`, `ChangeOrder` and `CancelOrder` are customers' writes of
+//! `/orders`, the other calls reads), then admission on the order service. The call goes on to the order
 //! service's gRPC port (`ORDER_GRPC_URL`) over one HTTP/2 connection, with the identity as
 //! `x-user-id`/`x-user-role` metadata; the answer, its stream and its trailers come back as sent.
 //! The gateway's own refusals are gRPC statuses made from the same problems as REST's.
@@ -54,6 +54,11 @@ fn call(path: &str) -> Option<Call> {
             path: "/orders",
             rule_method: Method::POST,
             admission_method: Method::POST,
+        }),
+        ("fooddelivery.order.v1.OrderService", "ChangeOrder") => Some(Call {
+            path: "/orders",
+            rule_method: Method::PATCH,
+            admission_method: Method::PATCH,
         }),
         ("fooddelivery.order.v1.OrderService", "CancelOrder") => Some(Call {
             path: "/orders",

@@ -21,8 +21,11 @@ pub fn status(problem: Problem) -> Status {
         404 => Code::NotFound,
         // Another attempt holds the order: retrying is the answer.
         409 if problem.code == "order_in_progress" => Code::Aborted,
-        // A declined payment, too late to cancel: not in a state that allows it.
-        402 | 409 => Code::FailedPrecondition,
+        // A declined payment, too late to cancel, no version named: not in a state that allows
+        // it.
+        402 | 409 | 428 => Code::FailedPrecondition,
+        // Changed since the caller read it: a concurrency conflict, read again and retry.
+        412 => Code::Aborted,
         429 => Code::ResourceExhausted,
         503 => Code::Unavailable,
         504 => Code::DeadlineExceeded,
@@ -71,6 +74,8 @@ mod tests {
         assert_eq!(code(402, "payment_declined"), Code::FailedPrecondition);
         assert_eq!(code(409, "invalid_transition"), Code::FailedPrecondition);
         assert_eq!(code(409, "order_in_progress"), Code::Aborted);
+        assert_eq!(code(412, "stale_version"), Code::Aborted);
+        assert_eq!(code(428, "precondition_required"), Code::FailedPrecondition);
         assert_eq!(code(429, "rate_limited"), Code::ResourceExhausted);
         assert_eq!(code(503, "overloaded"), Code::Unavailable);
         assert_eq!(code(500, "internal"), Code::Internal);

@@ -285,11 +285,7 @@ async fn change(
 ) -> Result<Response, Problem> {
     identity.require(&[Role::Customer])?;
     let Some(expected) = service_runtime::http::if_match_version::<u32>(&headers) else {
-        return Err(Problem::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "precondition_required",
-            "a change names the order's version it was made from: send If-Match with it",
-        ));
+        return Err(problems::version_required());
     };
     let request = ChangeRequest {
         items: body

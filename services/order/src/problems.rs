@@ -79,6 +79,15 @@ pub fn changed(modification: Modification, retry_after: u64) -> Result<Order, Pr
     }
 }
 
+/// 428: a change names no version to be made from.
+pub fn version_required() -> Problem {
+    Problem::new(
+        StatusCode::PRECONDITION_REQUIRED,
+        "precondition_required",
+        "a change names the order's version it was made from: send If-Match with it",
+    )
+}
+
 /// 503: an open breaker asks the caller to come back when it probes again, a full bulkhead in
 /// a second.
 fn unavailable(reason: &PaymentError, retry_after: u64) -> Problem {

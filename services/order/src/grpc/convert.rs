@@ -84,6 +84,7 @@ impl From<Order> for proto::Order {
             payment_id: o.payment_id.map(|id| id.to_string()),
             created_at: Some(timestamp(o.created_at)),
             updated_at: Some(timestamp(o.updated_at)),
+            version: o.version,
         }
     }
 }

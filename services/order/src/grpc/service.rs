@@ -13,13 +13,13 @@ use tonic::{Request, Response, Status};
 use super::convert::{caller, status, text, uuid};
 use super::proto::order_service_server::OrderService;
 use super::proto::{
-    CancelOrderRequest, GetOrderRequest, ListOrdersRequest, ListOrdersResponse, Order,
-    OrderStatusChange, PlaceOrderRequest, WatchOrderRequest,
+    CancelOrderRequest, ChangeOrderRequest, GetOrderRequest, ListOrdersRequest, ListOrdersResponse,
+    Order, OrderStatusChange, PlaceOrderRequest, WatchOrderRequest,
 };
 use super::{Grpc, GrpcSettings, watch};
 use crate::domain::{OrderRequest, RequestedItem};
 use crate::problems;
-use crate::use_cases::Orders;
+use crate::use_cases::{ChangeRequest, Orders};
 
 #[derive(Clone)]
 pub struct OrderRpc {
@@ -110,6 +110,47 @@ impl OrderService for OrderRpc {
         Ok(Response::new(ListOrdersResponse {
             orders: orders.into_iter().map(Order::from).collect(),
         }))
+    }
+
+    async fn change_order(
+        &self,
+        request: Request<ChangeOrderRequest>,
+    ) -> Result<Response<Order>, Status> {
+        let identity = caller(&request)?;
+        identity.require(&[Role::Customer]).map_err(status)?;
+        let body = request.into_inner();
+        let order_id = uuid("order_id", &body.order_id)?;
+        if body.expected_version == 0 {
+            return Err(status(problems::version_required()));
+        }
+        let items = body
+            .items
+            .iter()
+            .map(|item| {
+                Ok(RequestedItem {
+                    menu_item_id: uuid("items.menu_item_id", &item.menu_item_id)?,
+                    quantity: item.quantity,
+                })
+            })
+            .collect::<Result<Vec<_>, Status>>()?;
+        let request = ChangeRequest {
+            items: (!items.is_empty()).then_some(items),
+            delivery_address: body.delivery_address.map(text).transpose()?,
+        };
+        // As in REST: a change runs to its end once started (a top-up charged is followed by
+        // the change or its refund).
+        let orders = self.orders.clone();
+        let customer = identity.user_id;
+        let expected = body.expected_version;
+        let (modification, _) =
+            tokio::spawn(
+                async move { orders.change(&customer, order_id, expected, &request).await },
+            )
+            .await
+            .map_err(|e| status(service_runtime::problem::internal_error(e)))?
+            .map_err(|e| status(e.into()))?;
+        let order = problems::changed(modification, self.retry_after).map_err(status)?;
+        Ok(Response::new(order.into()))
     }
 
     async fn cancel_order(

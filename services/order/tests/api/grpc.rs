@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use order_service::grpc::proto::order_service_client::OrderServiceClient;
 use order_service::grpc::proto::{
-    CancelOrderRequest, GetOrderRequest, ItemRequest, ListOrdersRequest, Order, OrderStatus,
-    PlaceOrderRequest, WatchOrderRequest,
+    CancelOrderRequest, ChangeOrderRequest, GetOrderRequest, ItemRequest, ListOrdersRequest, Order,
+    OrderStatus, PlaceOrderRequest, WatchOrderRequest,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -157,6 +157,57 @@ async fn a_cancel_over_grpc_refunds_and_a_second_cancel_is_failed_precondition()
     app.wait_for_payment_status(&order.id, "Refunded").await;
     assert_eq!(again.code(), Code::FailedPrecondition);
     assert_eq!(problem_code(&again), "invalid_transition");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_change_over_grpc_needs_the_version_read_and_is_the_order_rest_reads() {
+    let app = spawn_app().await;
+    let order = place(&app, 1).await;
+    assert_eq!(order.version, 1);
+    let mut client = client(&app).await;
+    let change = |expected_version: u32| {
+        as_user(
+            ChangeOrderRequest {
+                order_id: order.id.clone(),
+                expected_version,
+                items: vec![ItemRequest {
+                    menu_item_id: app.chicken.to_string(),
+                    quantity: 2,
+                }],
+                delivery_address: Some("Busan".to_owned()),
+            },
+            "alice",
+            "customer",
+        )
+    };
+
+    let unnamed = client.change_order(change(0)).await.unwrap_err();
+    let stale = client.change_order(change(7)).await.unwrap_err();
+    let changed = client.change_order(change(1)).await.unwrap().into_inner();
+
+    assert_eq!(unnamed.code(), Code::FailedPrecondition);
+    assert_eq!(problem_code(&unnamed), "precondition_required");
+    assert_eq!(stale.code(), Code::Aborted);
+    assert_eq!(problem_code(&stale), "stale_version");
+    assert_eq!((changed.version, changed.total_price), (2, 36_000));
+    assert_eq!(changed.delivery_address, "Busan");
+    let rest: Value = app
+        .get_order("alice", &order.id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (rest["version"].clone(), rest["totalPrice"].clone()),
+        (2.into(), 36_000.into())
+    );
+    let again = client.change_order(change(1)).await.unwrap_err();
+    assert_eq!(
+        again.code(),
+        Code::Aborted,
+        "made from the version before it"
+    );
     app.finish().await;
 }
 
