@@ -7,8 +7,14 @@
 //! shows every service's series (and other tests' too): series are told apart by this system's
 //! topic prefix where they carry it (the consumer groups), and otherwise asserted for what any
 //! healthy system shows.
+//!
+//! And the payment call's breaker: with payment failing, orders open it, which its transition
+//! and refusal counters show.
 
 use std::collections::BTreeMap;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 use crate::system::{PATIENCE, System};
 
@@ -178,6 +184,91 @@ async fn after_an_order_the_metrics_show_lag_per_partition_outbox_backlog_routes
 
     // Readiness, read at the scrape.
     assert_eq!(value("service_ready", ""), [1.0]);
+
+    system.finish().await;
+}
+
+/// The sum of `name`'s series whose labels include `with`, from a scrape.
+async fn sum_of(app: &test_stack::RunningApp, name: &str, with: &str) -> f64 {
+    let (_, series) = scrape(app).await;
+    series
+        .iter()
+        .filter(|s| s.name == name && s.labels.contains(with))
+        .map(|s| s.value)
+        .sum()
+}
+
+#[tokio::test]
+async fn a_failing_payment_service_opens_the_breaker_and_the_metrics_count_it() {
+    // Arrange: a store, and payment failing every call.
+    let system = System::start().await;
+    let (owner, customer, admin) = (
+        system.user("olivia", "owner").await,
+        system.user("alice", "customer").await,
+        system.user("ada", "admin").await,
+    );
+    let (store_id, item_id) = system.open_store(&owner).await;
+    // Other tests' order services share this process's recorder: counters only grow, so the
+    // differences are what this test caused (or more, never less).
+    let opened = sum_of(
+        &system.order,
+        "payment_breaker_transitions_total",
+        "to=\"open\"",
+    )
+    .await;
+    let shed = sum_of(
+        &system.order,
+        "payment_calls_failed_total",
+        "reason=\"breaker_open\"",
+    )
+    .await;
+    let (status, _) = admin
+        .send(
+            Method::PUT,
+            "/admin/payment/faults",
+            Some(json!({ "delay": { "minMs": 0, "maxMs": 0 }, "failureRate": 1.0 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Act: orders until the breaker refuses them without calling payment.
+    let order = json!({
+        "storeId": store_id,
+        "items": [{ "menuItemId": item_id, "quantity": 1 }],
+        "deliveryAddress": "Seoul, Gangnam-gu",
+    });
+    let mut refused = 0;
+    for _ in 0..60 {
+        let (status, _) = customer
+            .send(Method::POST, "/orders", Some(order.clone()))
+            .await;
+        assert_ne!(status, StatusCode::CREATED, "payment fails every call");
+        if sum_of(
+            &system.order,
+            "payment_calls_failed_total",
+            "reason=\"breaker_open\"",
+        )
+        .await
+            > shed
+        {
+            refused += 1;
+            break;
+        }
+    }
+
+    // Assert: the breaker opened, counted as a transition, and shed calls.
+    assert_eq!(refused, 1, "the breaker never refused a call");
+    assert!(
+        sum_of(
+            &system.order,
+            "payment_breaker_transitions_total",
+            "to=\"open\""
+        )
+        .await
+            > opened
+    );
+    let capacity = sum_of(&system.order, "payment_bulkhead_capacity", "").await;
+    assert!(capacity >= 1.0, "{capacity}");
 
     system.finish().await;
 }
