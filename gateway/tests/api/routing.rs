@@ -122,12 +122,7 @@ async fn unknown_routes_are_404_problems() {
     let admin = token("ops", "admin");
 
     // `/` is the console's (tests/api/console.rs).
-    for path in [
-        "/nope",
-        "/ordersx",
-        "/admin/nonsense/faults",
-        "/auth/other",
-    ] {
+    for path in ["/nope", "/ordersx", "/admin/nonsense/faults", "/auth/other"] {
         let response = gateway.get(path).bearer(&admin).send().await.unwrap();
         assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
     }
