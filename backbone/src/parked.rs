@@ -105,13 +105,6 @@ pub async fn drop(pool: &PgPool, which: &Selection) -> sqlx::Result<Vec<Uuid>> {
     Ok(dropped.into_iter().map(|(id, _)| id).collect())
 }
 
-/// How many rows are parked now (an index holds them apart from the published ones).
-pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from outbox where parked_at is not null")
-        .fetch_one(pool)
-        .await
-}
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SelectionBody {
