@@ -13,8 +13,8 @@ use tonic::{Request, Response, Status};
 use super::convert::{caller, status, text, uuid};
 use super::proto::order_service_server::OrderService;
 use super::proto::{
-    CancelOrderRequest, ChangeOrderRequest, GetOrderRequest, ListOrdersRequest, ListOrdersResponse,
-    Order, OrderStatusChange, PlaceOrderRequest, WatchOrderRequest,
+    CancelOrderRequest, ChangeOrderRequest, GetOrderRequest, ItemRequest, ListOrdersRequest,
+    ListOrdersResponse, Order, OrderStatusChange, PlaceOrderRequest, WatchOrderRequest,
 };
 use super::{Grpc, GrpcSettings, watch};
 use crate::domain::{OrderRequest, RequestedItem};
@@ -58,16 +58,7 @@ impl OrderService for OrderRpc {
         };
         let request = OrderRequest {
             store_id: uuid("store_id", &body.store_id)?,
-            items: body
-                .items
-                .iter()
-                .map(|item| {
-                    Ok(RequestedItem {
-                        menu_item_id: uuid("items.menu_item_id", &item.menu_item_id)?,
-                        quantity: item.quantity,
-                    })
-                })
-                .collect::<Result<_, Status>>()?,
+            items: requested_items(&body.items)?,
             delivery_address: text(body.delivery_address)?,
         };
         // As in REST: placing runs to its end even if the caller stops waiting, since a charged
@@ -123,16 +114,7 @@ impl OrderService for OrderRpc {
         if body.expected_version == 0 {
             return Err(status(problems::version_required()));
         }
-        let items = body
-            .items
-            .iter()
-            .map(|item| {
-                Ok(RequestedItem {
-                    menu_item_id: uuid("items.menu_item_id", &item.menu_item_id)?,
-                    quantity: item.quantity,
-                })
-            })
-            .collect::<Result<Vec<_>, Status>>()?;
+        let items = requested_items(&body.items)?;
         let request = ChangeRequest {
             items: (!items.is_empty()).then_some(items),
             delivery_address: body.delivery_address.map(text).transpose()?,
@@ -195,4 +177,17 @@ impl OrderService for OrderRpc {
         });
         Ok(Response::new(stream))
     }
+}
+
+/// The lines of a request, each menu item id read as REST reads it.
+fn requested_items(items: &[ItemRequest]) -> Result<Vec<RequestedItem>, Status> {
+    items
+        .iter()
+        .map(|item| {
+            Ok(RequestedItem {
+                menu_item_id: uuid("items.menu_item_id", &item.menu_item_id)?,
+                quantity: item.quantity,
+            })
+        })
+        .collect()
 }
