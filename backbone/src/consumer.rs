@@ -32,7 +32,6 @@ use tracing::Instrument;
 pub use dead_letter::PAYLOAD_DROPPED;
 pub use group::Consumer;
 use service_runtime::retry::Backoff;
-use service_runtime::trace::TraceParent;
 
 pub use crate::kafka::BatchPolicy;
 
@@ -128,24 +127,20 @@ pub struct Position {
     pub offset: i64,
 }
 
-/// An event as the consumer hands it over: where it sits, the trace it continues and the span
-/// its work is logged under.
+/// An event as the consumer hands it over: where it sits, and the span its work is traced and
+/// logged under, which continues the trace of the work that published the event.
 #[derive(Debug)]
 pub struct Delivered {
     pub envelope: Envelope,
     pub position: Position,
-    pub trace: TraceParent,
     pub span: tracing::Span,
 }
 
 impl Delivered {
-    /// Runs `work` for this event: under its span, with its trace current (so that the events it
-    /// causes continue the trace).
+    /// Runs `work` for this event, under its span (so that the events it causes continue the
+    /// trace).
     pub async fn scope<F: Future>(&self, work: F) -> F::Output {
-        self.trace
-            .clone()
-            .scope(work.instrument(self.span.clone()))
-            .await
+        work.instrument(self.span.clone()).await
     }
 }
 

@@ -72,6 +72,7 @@ impl<H: EventHandler> PgInbox<H> {
     }
 
     /// Records `envelope` in the inbox and applies it, in `tx`; a duplicate is left alone.
+    #[tracing::instrument(name = "apply", skip_all, fields(db.system = "postgresql"))]
     async fn apply(
         &self,
         tx: &mut PgConnection,

@@ -13,13 +13,14 @@ use shared_events::Envelope;
 use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::sync::watch;
 
-use service_runtime::trace::TraceParent;
+use service_runtime::trace;
 
 /// Adds `envelope` to the outbox as part of the caller's transaction: it is published if and
 /// only if that transaction commits.
-#[tracing::instrument(skip_all, fields(event.id = %envelope.id, event.type = envelope.type_name()))]
+#[tracing::instrument(name = "outbox", skip_all, fields(event.id = %envelope.id, event.type = envelope.type_name()))]
 pub async fn enqueue(conn: &mut PgConnection, envelope: &Envelope) -> sqlx::Result<()> {
-    let traceparent = TraceParent::current_or_new().child_header();
+    // The event continues the current work's trace: its publish and its consumers' work too.
+    let traceparent = trace::current();
     sqlx::query(
         "insert into outbox (event_id, topic, message_key, event_type, payload, traceparent)
          values ($1, $2, $3, $4, $5, $6)",

@@ -16,10 +16,12 @@ use futures::future::join_all;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
+use service_runtime::trace;
 use shared_events::{Topic, Topics};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::outbox;
 
@@ -256,18 +258,25 @@ impl Relay {
                 key: "id",
                 value: Some(&event_id),
             });
-        if let Some(traceparent) = &row.traceparent {
-            headers = headers.insert(Header {
-                key: "traceparent",
-                value: Some(traceparent),
-            });
-        }
+        // The publish continues the trace of the work that wrote the event, and the consumers'
+        // work continues the publish.
+        let span = tracing::info_span!("publish", otel.name = format!("publish {}", row.event_type),
+            otel.kind = "producer", messaging.system = "kafka", messaging.destination.name = %topic,
+            messaging.kafka.message.key = %row.message_key, event.id = %event_id,
+            trace_id = tracing::field::Empty);
+        trace::follow(&span, row.traceparent.as_deref());
+        let traceparent = trace::header_for(&span);
+        headers = headers.insert(Header {
+            key: trace::HEADER,
+            value: Some(&traceparent),
+        });
         let record = FutureRecord::to(&topic)
             .key(&row.message_key)
             .payload(&row.payload)
             .headers(headers);
         self.producer
             .send(record, Timeout::After(Duration::from_secs(30)))
+            .instrument(span)
             .await
             .map_err(|(e, _)| {
                 anyhow::anyhow!("cannot publish {} to {topic}: {e}", row.event_type)

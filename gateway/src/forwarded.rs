@@ -7,10 +7,10 @@ use std::net::IpAddr;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use service_runtime::Identity;
 use service_runtime::identity::{USER_ID_HEADER, USER_ROLE_HEADER};
-use service_runtime::trace::TraceParent;
+use service_runtime::trace;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACEPARENT: HeaderName = HeaderName::from_static(trace::HEADER);
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus `host`.
 pub const HOP_BY_HOP: [HeaderName; 9] = [
@@ -31,7 +31,7 @@ pub fn upstream_headers(
     incoming: &HeaderMap,
     identity: &Identity,
     client_ip: Option<IpAddr>,
-    trace: &TraceParent,
+    traceparent: &str,
 ) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(incoming.len() + 4);
     let named_in_connection = connection_listed(incoming);
@@ -57,7 +57,7 @@ pub fn upstream_headers(
         HeaderName::from_static(USER_ROLE_HEADER),
         HeaderValue::from_static(identity.role.as_str()),
     );
-    if let Ok(value) = HeaderValue::from_str(&trace.child_header()) {
+    if let Ok(value) = HeaderValue::from_str(traceparent) {
         headers.insert(TRACEPARENT, value);
     }
     if let Some(ip) = client_ip.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
@@ -101,7 +101,7 @@ mod tests {
             role: Role::Customer,
         };
 
-        let headers = upstream_headers(&incoming, &alice, None, &TraceParent::new_root());
+        let headers = upstream_headers(&incoming, &alice, None, &trace::current());
 
         assert_eq!(headers["x-user-id"], "alice");
         assert_eq!(headers["x-user-role"], "customer");
@@ -110,6 +110,6 @@ mod tests {
         assert!(headers.get("x-secret").is_none());
         assert_eq!(headers["idempotency-key"], "k1");
         assert_eq!(headers["x-request-id"], "r1");
-        assert!(TraceParent::parse(headers[TRACEPARENT].to_str().unwrap()).is_some());
+        assert!(trace::is_valid(headers[TRACEPARENT].to_str().unwrap()));
     }
 }

@@ -22,9 +22,10 @@ use hyper::body::Frame;
 use service_runtime::Problem;
 use service_runtime::deadline;
 use service_runtime::grpc::status;
-use service_runtime::trace::TraceParent;
+use service_runtime::trace;
 use tonic::Status;
 use tower::ServiceExt;
+use tracing::Instrument;
 
 use crate::admission::REPLY_RESERVE;
 use crate::forwarded::upstream_headers;
@@ -99,7 +100,16 @@ pub async fn take_grpc(State(gateway): State<Gateway>, request: Request, next: N
         Some(_) => path.to_owned(),
         None => "unknown".to_owned(),
     };
-    match forward(&gateway, request).await {
+    // gRPC calls are taken aside before the HTTP layers: their span, continuing the caller's
+    // trace, is made here.
+    let span = tracing::info_span!("grpc", otel.name = %rpc, otel.kind = "server",
+        trace_id = tracing::field::Empty, order.id = tracing::field::Empty);
+    let caller = request
+        .headers()
+        .get(trace::HEADER)
+        .and_then(|v| v.to_str().ok());
+    trace::follow(&span, caller);
+    match forward(&gateway, request).instrument(span).await {
         Ok(answer) => {
             let recorder = CallRecorder { rpc, started };
             // A call that failed at once carries its status in the head ("trailers only");
@@ -235,13 +245,7 @@ async fn forward(gateway: &Gateway, request: Request) -> Result<Response, Status
         })?;
 
     let (mut parts, body) = request.into_parts();
-    let trace = parts
-        .headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(TraceParent::parse)
-        .unwrap_or_else(TraceParent::new_root);
-    let mut headers = upstream_headers(&parts.headers, &identity, client_ip, &trace);
+    let mut headers = upstream_headers(&parts.headers, &identity, client_ip, &trace::current());
     // gRPC needs it (it says trailers will be read); elsewhere it is hop-by-hop.
     headers.insert(header::TE, HeaderValue::from_static("trailers"));
     headers.insert(
@@ -265,7 +269,6 @@ async fn forward(gateway: &Gateway, request: Request) -> Result<Response, Status
                 upstream = "order",
                 rpc = %rpc,
                 elapsed_ms = started.elapsed().as_millis() as u64,
-                trace_id = trace.trace_id(),
                 "proxied gRPC call"
             );
             response.map(Body::new)

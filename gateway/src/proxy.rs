@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use service_runtime::deadline::{self, Deadline};
 use service_runtime::retry::RetryPolicy;
-use service_runtime::trace::TraceParent;
+use service_runtime::trace;
 use service_runtime::{Identity, Problem};
 
 use crate::admission::REPLY_RESERVE;
@@ -85,8 +85,8 @@ impl Proxy {
             url.push('?');
             url.push_str(query);
         }
-        let trace = TraceParent::current_or_new();
-        let mut headers = upstream_headers(&parts.headers, identity, client_ip, &trace);
+        // The upstream's work is a child of this request's span.
+        let mut headers = upstream_headers(&parts.headers, identity, client_ip, &trace::current());
 
         let too_large = Arc::new(AtomicBool::new(false));
         let may_retry = retryable(&parts.method, &parts.headers);
@@ -148,7 +148,6 @@ impl Proxy {
                     status = response.status().as_u16(),
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     request_id,
-                    trace_id = trace.trace_id(),
                     "proxied"
                 );
                 into_response(response)
@@ -174,7 +173,6 @@ impl Proxy {
                     timeout = e.is_timeout(),
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     request_id,
-                    trace_id = trace.trace_id(),
                     "upstream call failed"
                 );
                 problem.into_response()

@@ -15,8 +15,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::admission::{self, Admission};
-use crate::trace::TraceParent;
-use crate::{Problem, Readiness, ops};
+use crate::{Problem, Readiness, ops, trace};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -36,16 +35,29 @@ pub fn app(routes: Router, readiness: Readiness, request_timeout: Duration) -> R
         .layer(
             // Failures are logged once, where they are handled (handlers and `Problem`
             // conversions), not again here.
-            TraceLayer::new_for_http().on_failure(()).make_span_with(|request: &Request| {
-                let request_id = request
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                tracing::info_span!("http", method = %request.method(), uri = %request.uri().path(), request_id)
-            }),
+            TraceLayer::new_for_http()
+                .on_failure(())
+                .make_span_with(|request: &Request| {
+                    let request_id = request
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    let span = tracing::info_span!("http", method = %request.method(),
+                    uri = %request.uri().path(), request_id, otel.name = %request.method(),
+                    otel.kind = "server", otel.status_code = tracing::field::Empty,
+                    http.status = tracing::field::Empty, trace_id = tracing::field::Empty,
+                    order.id = tracing::field::Empty);
+                    // The caller's `traceparent` (or a new trace), so that the work and the events
+                    // the request causes continue the same trace.
+                    let caller = request
+                        .headers()
+                        .get(trace::HEADER)
+                        .and_then(|v| v.to_str().ok());
+                    trace::follow(&span, caller);
+                    span
+                }),
         )
-        .layer(middleware::from_fn(trace_context))
         .layer(middleware::from_fn(ops::track_http))
         .layer(middleware::from_fn(read_body_first));
     routes
@@ -95,18 +107,6 @@ async fn time_limit(State(limit): State<Duration>, request: Request, next: Next)
                 .into_response()
         }
     }
-}
-
-/// Runs the request under the caller's `traceparent` (or a new trace), so events it causes
-/// continue the same trace.
-async fn trace_context(request: Request, next: Next) -> Response {
-    let trace = request
-        .headers()
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(TraceParent::parse)
-        .unwrap_or_else(TraceParent::new_root);
-    trace.scope(next.run(request)).await
 }
 
 /// The version an `If-Match` header names (`"3"`, `3` or `W/"3"`): `None` without the header,

@@ -1,110 +1,235 @@
-//! W3C trace context carried on events (`traceparent` header), so that one customer request can
-//! be followed across every service it causes work in.
+//! W3C trace context (`traceparent`), through OpenTelemetry: one customer request, and the saga it
+//! starts, is one trace across every process it causes work in.
 //!
-//! A handler's events continue the trace of the event being handled; an HTTP request's events
-//! continue the request's `traceparent` if the gateway sent one. Otherwise a new trace starts.
+//! Spans are `tracing` spans; [`crate::telemetry`] installs the layer that makes each one an
+//! OpenTelemetry span (exported when an OTLP endpoint is configured). The context travels in the
+//! `traceparent` HTTP header, in the outbox row of every event and in the Kafka record's
+//! `traceparent` header: a request's work continues its caller's trace ([`follow`]), a consumed
+//! event's work continues the trace of the work that wrote the event, and what a span calls or
+//! writes names it as the parent ([`header_for`]).
+//!
+//! Spans that may carry a trace declare the fields `trace_id` (for the logs) and `order.id`
+//! (recorded when the work is about one order), empty until known.
 
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{SpanContext, TraceContextExt};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use rand::Rng;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-tokio::task_local! {
-    static CURRENT: TraceParent;
-}
+/// The header (HTTP and Kafka) that carries the context.
+pub const HEADER: &str = "traceparent";
 
-/// A `traceparent` value: `00-<trace id>-<parent span id>-<flags>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceParent {
-    trace_id: String,
-    flags: String,
-}
-
-impl TraceParent {
-    /// Parses a `traceparent` header; `None` if it is not a valid version-00 value.
-    pub fn parse(value: &str) -> Option<Self> {
-        let mut parts = value.trim().split('-');
-        let (version, trace_id, span_id, flags) =
-            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        let hex = |s: &str, len| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
-        let valid = version == "00"
-            && hex(trace_id, 32)
-            && hex(span_id, 16)
-            && hex(flags, 2)
-            && trace_id.bytes().any(|b| b != b'0')
-            && parts.next().is_none();
-        valid.then(|| Self {
-            trace_id: trace_id.to_ascii_lowercase(),
-            flags: flags.to_owned(),
-        })
-    }
-
-    /// A new trace.
-    pub fn new_root() -> Self {
-        Self {
-            trace_id: format!("{:032x}", rand::rng().random::<u128>() | 1),
-            flags: "01".to_owned(),
+/// Makes `span` a child of the work a `traceparent` value names (an incoming request's header,
+/// an event's), if it is a valid one, and records the trace id in the span's `trace_id` field.
+/// Call it before the span is first entered: a started span keeps its parent.
+pub fn follow(span: &Span, traceparent: Option<&str>) {
+    if let Some(parent) = traceparent.and_then(context_of) {
+        let cx = opentelemetry::Context::new().with_remote_span_context(parent);
+        if let Err(error) = span.set_parent(cx) {
+            tracing::debug!(%error, "the trace context could not be followed");
         }
     }
+    record_trace_id(span);
+}
 
-    pub fn trace_id(&self) -> &str {
-        &self.trace_id
+/// Runs the rest of `span`'s work as part of another trace: a person's request about an order
+/// (an owner accepting it, a rider delivering it) does work of that order's saga, whose trace
+/// began with the customer's request. Returns a new span, child of `traceparent` (the order's
+/// context as its service stored it) and linked to `span`, the request's own; without a valid
+/// `traceparent` the new span is simply a child of `span`.
+pub fn join(span: &Span, name: &str, traceparent: Option<&str>) -> Span {
+    let joined = span.in_scope(|| {
+        tracing::info_span!("join", otel.name = %name, order.id = tracing::field::Empty,
+            trace_id = tracing::field::Empty)
+    });
+    if let Some(parent) = traceparent.and_then(context_of) {
+        let cx = opentelemetry::Context::new().with_remote_span_context(parent);
+        if joined.set_parent(cx).is_ok() {
+            joined.add_link(span.context().span().span_context().clone());
+        }
+    }
+    record_trace_id(&joined);
+    joined
+}
+
+/// The `traceparent` value that names `span` as the parent of the receiver's work: for a call's
+/// header, an event's outbox row. Without tracing (no subscriber, a disabled span) it starts a
+/// new, unsampled trace, so that every message still carries a valid context.
+pub fn header_for(span: &Span) -> String {
+    let cx = span.context();
+    if cx.span().span_context().is_valid() {
+        let mut carrier = Carrier(None);
+        TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+        if let Some(value) = carrier.0 {
+            return value;
+        }
+    }
+    let mut rng = rand::rng();
+    format!(
+        "00-{:032x}-{:016x}-00",
+        rng.random::<u128>() | 1,
+        rng.random::<u64>() | 1
+    )
+}
+
+/// [`header_for`] the current span.
+pub fn current() -> String {
+    header_for(&Span::current())
+}
+
+/// Whether `value` is a valid `traceparent` (version 00, non-zero ids).
+pub fn is_valid(value: &str) -> bool {
+    context_of(value).is_some()
+}
+
+/// The trace id of `span` (32 hex digits), if it has a context.
+pub fn trace_id(span: &Span) -> Option<String> {
+    let cx = span.context();
+    let context = cx.span().span_context().clone();
+    context.is_valid().then(|| context.trace_id().to_string())
+}
+
+fn record_trace_id(span: &Span) {
+    if let Some(id) = trace_id(span) {
+        span.record("trace_id", id);
+    }
+}
+
+fn context_of(traceparent: &str) -> Option<SpanContext> {
+    let traceparent = traceparent.trim();
+    // The propagator takes ids of any length up to theirs; W3C wants exactly theirs.
+    let lengths: Vec<usize> = traceparent.split('-').map(str::len).collect();
+    if lengths.get(..4) != Some(&[2, 32, 16, 2]) {
+        return None;
+    }
+    let cx = TraceContextPropagator::new().extract(&Carrier(Some(traceparent.to_owned())));
+    let context = cx.span().span_context().clone();
+    context.is_valid().then_some(context)
+}
+
+/// A carrier of the one header the propagator reads and writes.
+struct Carrier(Option<String>);
+
+impl Extractor for Carrier {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == HEADER).then_some(self.0.as_deref()).flatten()
     }
 
-    /// The header value for a new child span of this trace.
-    pub fn child_header(&self) -> String {
-        format!(
-            "00-{}-{:016x}-{}",
-            self.trace_id,
-            rand::rng().random::<u64>() | 1,
-            self.flags
-        )
+    fn keys(&self) -> Vec<&str> {
+        vec![HEADER]
     }
+}
 
-    /// The trace of the current task, or a new one.
-    pub fn current_or_new() -> Self {
-        CURRENT
-            .try_with(Clone::clone)
-            .unwrap_or_else(|_| Self::new_root())
-    }
-
-    /// Runs `fut` with this trace as the current one.
-    pub async fn scope<F: Future>(self, fut: F) -> F::Output {
-        CURRENT.scope(self, fut).await
+impl Injector for Carrier {
+    fn set(&mut self, key: &str, value: String) {
+        if key == HEADER {
+            self.0 = Some(value);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    fn with_tracing<T>(f: impl FnOnce() -> T) -> T {
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "test");
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
+        tracing::subscriber::with_default(subscriber, f)
+    }
+
+    fn span() -> Span {
+        tracing::info_span!(
+            "work",
+            trace_id = tracing::field::Empty,
+            order.id = tracing::field::Empty
+        )
+    }
 
     #[test]
-    fn a_valid_traceparent_parses_and_its_children_keep_the_trace() {
-        let parent =
-            TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
-        let child = TraceParent::parse(&parent.child_header()).unwrap();
-        assert_eq!(child.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    fn a_followed_span_continues_the_trace_and_its_children_name_it_as_parent() {
+        with_tracing(|| {
+            let work = span();
+            follow(&work, Some(PARENT));
+            assert_eq!(
+                trace_id(&work).as_deref(),
+                Some("4bf92f3577b34da6a3ce929d0e0e4736")
+            );
+            let header = header_for(&work);
+            let child = context_of(&header).expect("a valid traceparent");
+            assert_eq!(
+                child.trace_id().to_string(),
+                "4bf92f3577b34da6a3ce929d0e0e4736"
+            );
+            assert_ne!(child.span_id().to_string(), "00f067aa0ba902b7");
+            assert!(child.is_sampled(), "the caller's sampling decision holds");
+        });
+    }
+
+    #[test]
+    fn without_a_valid_parent_a_span_starts_its_own_trace() {
+        with_tracing(|| {
+            let work = span();
+            follow(
+                &work,
+                Some("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            );
+            let own = trace_id(&work).expect("a trace of its own");
+            assert_ne!(own, "00000000000000000000000000000000");
+            assert_eq!(
+                context_of(&header_for(&work))
+                    .unwrap()
+                    .trace_id()
+                    .to_string(),
+                own
+            );
+        });
+    }
+
+    #[test]
+    fn joined_work_continues_the_orders_trace() {
+        with_tracing(|| {
+            let request = span();
+            follow(&request, None);
+            let joined = join(&request, "accept order", Some(PARENT));
+            assert_eq!(
+                trace_id(&joined).as_deref(),
+                Some("4bf92f3577b34da6a3ce929d0e0e4736")
+            );
+            assert_ne!(trace_id(&request), trace_id(&joined));
+            let alone = join(&request, "accept order", None);
+            assert_eq!(trace_id(&alone), trace_id(&request));
+        });
+    }
+
+    #[test]
+    fn without_tracing_every_header_is_still_a_valid_new_trace() {
+        let first = current();
+        assert!(is_valid(&first));
+        assert_ne!(
+            context_of(&first).unwrap().trace_id(),
+            context_of(&current()).unwrap().trace_id()
+        );
     }
 
     #[test]
     fn invalid_traceparents_are_refused() {
         for bad in [
             "",
-            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-zzf067aa0ba902b7-01",
         ] {
-            assert_eq!(TraceParent::parse(bad), None, "{bad}");
+            assert!(!is_valid(bad), "{bad}");
         }
-    }
-
-    #[tokio::test]
-    async fn the_scoped_trace_is_current_inside_the_scope_only() {
-        let root = TraceParent::new_root();
-        let inside = root
-            .clone()
-            .scope(async { TraceParent::current_or_new() })
-            .await;
-        assert_eq!(inside, root);
-        assert_ne!(TraceParent::current_or_new(), root);
+        assert!(is_valid(PARENT));
     }
 }

@@ -3,7 +3,7 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_runtime::telemetry::init("dlq-replay");
+    let _telemetry = service_runtime::telemetry::init("dlq-replay");
     let consumer = std::env::args().nth(1);
     let settings = backbone::KafkaSettings::from_env("dlq-replay")?;
     let report = backbone::replay::replay_dead_letters(&settings, consumer.as_deref()).await?;

@@ -19,7 +19,7 @@ use super::{
     dead_letter, header, sleep_or_cancel,
 };
 use crate::kafka::{GroupConsumer, KafkaSettings};
-use service_runtime::trace::TraceParent;
+use service_runtime::trace;
 
 /// A running consumer: subscribe with [`Consumer::spawn`].
 pub struct Consumer<P> {
@@ -211,18 +211,20 @@ impl<P: Processor> Consumer<P> {
                 return Item::Malformed(e.to_string());
             }
         };
-        let trace = header(message, "traceparent")
-            .and_then(TraceParent::parse)
-            .unwrap_or_else(TraceParent::new_root);
-        let span = tracing::info_span!("consume", consumer = name, event.id = %envelope.id,
-            event.type = envelope.type_name(), order.id = ?envelope.event.order_id(), trace.id = trace.trace_id());
+        let span = tracing::info_span!("consume", otel.name = format!("{name} {}", envelope.type_name()),
+            otel.kind = "consumer", messaging.system = "kafka", messaging.destination.name = message.topic(),
+            consumer = name, event.id = %envelope.id, event.type = envelope.type_name(),
+            order.id = tracing::field::Empty, trace_id = tracing::field::Empty);
+        if let Some(order) = envelope.event.order_id() {
+            span.record("order.id", tracing::field::display(order));
+        }
+        trace::follow(&span, header(message, trace::HEADER));
         Item::Event(Box::new(Delivered {
             envelope: *envelope,
             position: Position {
                 partition: message.partition(),
                 offset: message.offset(),
             },
-            trace,
             span,
         }))
     }

@@ -1,6 +1,7 @@
 //! Delivery queries, one small function each, on a connection or transaction the caller holds.
 
 use chrono::{DateTime, Utc};
+use service_runtime::trace;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -47,8 +48,8 @@ pub use service_runtime::clock::now;
 pub async fn insert_if_absent(conn: &mut PgConnection, delivery: &Delivery) -> sqlx::Result<bool> {
     let inserted = sqlx::query(
         "insert into delivery (id, order_id, customer_id, address, status, accident_reason,
-             created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
+             created_at, updated_at, traceparent)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          on conflict on constraint delivery_order_id do nothing",
     )
     .bind(delivery.id)
@@ -59,6 +60,7 @@ pub async fn insert_if_absent(conn: &mut PgConnection, delivery: &Delivery) -> s
     .bind(&delivery.accident_reason)
     .bind(delivery.created_at)
     .bind(delivery.updated_at)
+    .bind(trace::current())
     .execute(conn)
     .await?
     .rows_affected();
@@ -82,9 +84,13 @@ pub async fn by_order(
     fetch(executor, &sql, order_id).await
 }
 
-/// The order a delivery belongs to.
-pub async fn order_of(executor: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar("select order_id from delivery where id = $1")
+/// The order a delivery belongs to, and the trace context of that order's saga as the delivery
+/// learnt of it (what the rider does continues that trace).
+pub async fn order_of(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+) -> sqlx::Result<Option<(Uuid, Option<String>)>> {
+    sqlx::query_as("select order_id, traceparent from delivery where id = $1")
         .bind(id)
         .fetch_optional(executor)
         .await

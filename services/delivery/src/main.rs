@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_runtime::telemetry::init("delivery");
+    let _telemetry = service_runtime::telemetry::init("delivery");
     let settings = delivery_service::Settings::from_env()?;
     delivery_service::build(settings)
         .await?

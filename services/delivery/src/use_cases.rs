@@ -2,8 +2,10 @@
 //! transaction, applies the domain's rule and commits the change with its event.
 
 use backbone::outbox;
+use service_runtime::trace;
 use shared_events::Envelope;
 use sqlx::PgPool;
+use tracing::{Instrument, Span};
 use uuid::Uuid;
 
 use crate::db;
@@ -35,7 +37,7 @@ pub async fn act(
     action: Action,
 ) -> Result<Delivery, DeliveryError> {
     let mut tx = pool.begin().await?;
-    let order_id = db::order_of(&mut *tx, delivery_id)
+    let (order_id, saga) = db::order_of(&mut *tx, delivery_id)
         .await?
         .ok_or(DeliveryError::NotFound(delivery_id))?;
     // Lock in the order the event handlers do, the order first and then the row: no deadlock.
@@ -44,9 +46,16 @@ pub async fn act(
         .await?
         .ok_or(DeliveryError::NotFound(delivery_id))?;
     let event = delivery.act(action, db::now())?;
-    db::save_status(&mut tx, &delivery).await?;
-    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event)).await?;
-    outbox::commit(tx).await?;
+    // The rider's request has a trace of its own; the order's work continues the order's.
+    let saga = trace::join(&Span::current(), "delivery", saga.as_deref());
+    saga.record("order.id", tracing::field::display(order_id));
+    async {
+        db::save_status(&mut tx, &delivery).await?;
+        outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event)).await?;
+        outbox::commit(tx).await
+    }
+    .instrument(saga)
+    .await?;
     tracing::info!(order.id = %delivery.order_id, delivery.id = %delivery.id, status = %delivery.status, "delivery moved");
     Ok(delivery)
 }

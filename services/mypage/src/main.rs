@@ -3,7 +3,7 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_runtime::telemetry::init("mypage");
+    let _telemetry = service_runtime::telemetry::init("mypage");
     let settings = mypage_service::Settings::from_env()?;
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {

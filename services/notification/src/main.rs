@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_runtime::telemetry::init("notification");
+    let _telemetry = service_runtime::telemetry::init("notification");
     let settings = notification_service::Settings::from_env()?;
     notification_service::build(settings)
         .await?

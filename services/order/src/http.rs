@@ -10,6 +10,7 @@ use service_runtime::admission::Downstream;
 use service_runtime::problem::{ApiJson, ApiPath, ProblemBody};
 use service_runtime::{Identity, Problem, Role};
 use shared_events::OrderLine;
+use tracing::Instrument;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -182,10 +183,11 @@ async fn place(
     // its answer must be recorded, whatever happens to this request.
     let orders = state.orders.clone();
     let (customer, key) = (identity.user_id.clone(), key.map(str::to_owned));
-    let (placement, PaymentWait(waited)) =
-        tokio::spawn(async move { orders.place(&customer, &request, key.as_deref()).await })
-            .await
-            .map_err(service_runtime::problem::internal_error)??;
+    let (placement, PaymentWait(waited)) = tokio::spawn(
+        async move { orders.place(&customer, &request, key.as_deref()).await }.in_current_span(),
+    )
+    .await
+    .map_err(service_runtime::problem::internal_error)??;
     let mut response = match problems::placed(placement, state.retry_after) {
         Ok(order) => {
             let location = format!("/orders/{}", order.id);
@@ -297,11 +299,14 @@ async fn change(
     // by the change or by its refund, whatever happens to this request.
     let orders = state.orders.clone();
     let customer = identity.user_id.clone();
-    let (modification, PaymentWait(waited)) = tokio::spawn(async move {
-        // A version that names none matches none: 0 is never an order's.
-        let expected = expected.unwrap_or(0);
-        orders.change(&customer, order_id, expected, &request).await
-    })
+    let (modification, PaymentWait(waited)) = tokio::spawn(
+        async move {
+            // A version that names none matches none: 0 is never an order's.
+            let expected = expected.unwrap_or(0);
+            orders.change(&customer, order_id, expected, &request).await
+        }
+        .in_current_span(),
+    )
     .await
     .map_err(service_runtime::problem::internal_error)??;
     let mut response = match problems::changed(modification, state.retry_after) {

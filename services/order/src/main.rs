@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_runtime::telemetry::init("order");
+    let _telemetry = service_runtime::telemetry::init("order");
     let settings = order_service::Settings::from_env()?;
     order_service::build(settings)
         .await?

@@ -176,6 +176,7 @@ impl Orders {
             }
             Err(InsertError::Database(e)) => return Err(e.into()),
         }
+        tracing::Span::current().record("order.id", tracing::field::display(order.id));
         tracing::info!(order.id = %order.id, total = order.total_price, "order awaiting payment");
         let started = Instant::now();
         let answer = self.payments.charge_in(slot, &charge_request(&order)).await;
@@ -245,6 +246,7 @@ impl Orders {
     }
 
     /// Stores the payment's answer on a PaymentPending order, with its event.
+    #[tracing::instrument(name = "transaction", skip_all, fields(db.system = "postgresql"))]
     async fn record_answer(
         &self,
         mut order: Order,
@@ -280,6 +282,7 @@ impl Orders {
     }
 
     /// The customer cancels their order (allowed while Placed or Accepted).
+    #[tracing::instrument(name = "transaction", skip_all, fields(db.system = "postgresql"))]
     pub async fn cancel(&self, customer_id: &str, order_id: Uuid) -> Result<Order, OrderError> {
         let mut tx = self.pool.begin().await?;
         let mut order = db::get(&mut *tx, order_id, true)

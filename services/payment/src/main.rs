@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_runtime::telemetry::init("payment");
+    let _telemetry = service_runtime::telemetry::init("payment");
     let settings = payment_service::Settings::from_env()?;
     payment_service::build(settings)
         .await?

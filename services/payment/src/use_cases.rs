@@ -2,6 +2,7 @@
 //! transaction, decides through the order's ledger and commits the payment with its events.
 
 use sqlx::PgPool;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::db;
@@ -68,11 +69,14 @@ impl Payments {
     /// A charge that has started runs to its end even if the caller stops waiting (its timeout
     /// fired, its connection dropped): the caller then learns the outcome through the events.
     pub async fn charge(&self, request: ChargeRequest) -> Result<Charge, PaymentError> {
+        tracing::Span::current().record("order.id", tracing::field::display(request.order_id));
         let amount = Amount::parse(request.amount)?;
         let this = self.clone();
-        tokio::spawn(async move { this.charge_now(request, amount).await }).await?
+        tokio::spawn(async move { this.charge_now(request, amount).await }.in_current_span())
+            .await?
     }
 
+    #[tracing::instrument(name = "transaction", skip_all, fields(db.system = "postgresql"))]
     async fn charge_now(
         &self,
         request: ChargeRequest,

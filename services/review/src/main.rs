@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_runtime::telemetry::init("review");
+    let _telemetry = service_runtime::telemetry::init("review");
     let settings = review_service::Settings::from_env()?;
     review_service::build(settings)
         .await?

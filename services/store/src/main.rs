@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_runtime::telemetry::init("store");
+    let _telemetry = service_runtime::telemetry::init("store");
     let settings = store_service::Settings::from_env()?;
     store_service::build(settings)
         .await?

@@ -18,6 +18,7 @@ use std::time::Duration;
 use anyhow::Context;
 use service_runtime::Readiness;
 use service_runtime::settings::HttpSettings;
+use service_runtime::trace;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -103,6 +104,22 @@ pub async fn serve(
     tokio::spawn(report_health(reporter, grpc.readiness, shutdown.clone()));
     tonic::transport::Server::builder()
         .timeout(grpc.request_timeout)
+        // Each call's span continues the caller's trace (the gateway's `traceparent`).
+        .trace_fn(|request| {
+            let span = tracing::info_span!(
+                "grpc",
+                otel.name = request.uri().path(),
+                otel.kind = "server",
+                trace_id = tracing::field::Empty,
+                order.id = tracing::field::Empty
+            );
+            let caller = request
+                .headers()
+                .get(trace::HEADER)
+                .and_then(|v| v.to_str().ok());
+            trace::follow(&span, caller);
+            span
+        })
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use service_runtime::Role;
 use tokio::sync::Semaphore;
@@ -65,11 +66,13 @@ impl OrderService for OrderRpc {
         // payment's answer must be recorded.
         let orders = self.orders.clone();
         let customer = identity.user_id;
-        let (placement, _) =
-            tokio::spawn(async move { orders.place(&customer, &request, key.as_deref()).await })
-                .await
-                .map_err(|e| status(service_runtime::problem::internal_error(e)))?
-                .map_err(|e| status(e.into()))?;
+        let (placement, _) = tokio::spawn(
+            async move { orders.place(&customer, &request, key.as_deref()).await }
+                .in_current_span(),
+        )
+        .await
+        .map_err(|e| status(service_runtime::problem::internal_error(e)))?
+        .map_err(|e| status(e.into()))?;
         let order = problems::placed(placement, self.retry_after).map_err(status)?;
         Ok(Response::new(order.into()))
     }
@@ -124,13 +127,13 @@ impl OrderService for OrderRpc {
         let orders = self.orders.clone();
         let customer = identity.user_id;
         let expected = body.expected_version;
-        let (modification, _) =
-            tokio::spawn(
-                async move { orders.change(&customer, order_id, expected, &request).await },
-            )
-            .await
-            .map_err(|e| status(service_runtime::problem::internal_error(e)))?
-            .map_err(|e| status(e.into()))?;
+        let (modification, _) = tokio::spawn(
+            async move { orders.change(&customer, order_id, expected, &request).await }
+                .in_current_span(),
+        )
+        .await
+        .map_err(|e| status(service_runtime::problem::internal_error(e)))?
+        .map_err(|e| status(e.into()))?;
         let order = problems::changed(modification, self.retry_after).map_err(status)?;
         Ok(Response::new(order.into()))
     }

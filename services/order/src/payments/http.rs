@@ -19,7 +19,7 @@ use serde_json::json;
 use service_runtime::admission::{REFUSED_HEADER, Refusal};
 use service_runtime::deadline::{self, Deadline};
 use service_runtime::retry::RetryPolicy;
-use service_runtime::trace::TraceParent;
+use service_runtime::trace;
 use uuid::Uuid;
 
 use super::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
@@ -72,7 +72,7 @@ impl HttpPayments {
             // The payment is made on behalf of the customer who placed the order.
             .header("x-user-id", &request.customer_id)
             .header("x-user-role", "customer")
-            .header("traceparent", TraceParent::current_or_new().child_header())
+            .header(trace::HEADER, trace::current())
             .json(&body(request));
         if let Some(deadline) = deadline {
             call = call.header(deadline::HEADER, deadline.header_value(REPLY_RESERVE));

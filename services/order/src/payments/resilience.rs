@@ -226,6 +226,8 @@ impl<P: PaymentPort> PaymentPort for Resilient<P> {
         Err(refused)
     }
 
+    #[tracing::instrument(name = "payment call", skip_all, fields(otel.kind = "client",
+        order.id = %request.order_id, amount = request.amount, change = request.change_id.is_some()))]
     async fn charge_in(
         &self,
         slot: Slot<'_>,

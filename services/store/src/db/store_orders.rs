@@ -1,6 +1,7 @@
 //! Store orders, and the cancellations that arrived before their order.
 
 use chrono::{DateTime, Utc};
+use service_runtime::trace;
 use shared_events::OrderLine;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
@@ -55,8 +56,8 @@ const COLUMNS: &str = "order_id, store_id, customer_id, items, total_price, deli
 pub async fn insert_if_absent(conn: &mut PgConnection, order: &StoreOrder) -> sqlx::Result<bool> {
     let inserted = sqlx::query(
         "insert into store_order (order_id, store_id, customer_id, items, total_price,
-             delivery_address, status, reason, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             delivery_address, status, reason, created_at, updated_at, traceparent)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          on conflict on constraint store_order_pkey do nothing",
     )
     .bind(order.order_id)
@@ -69,10 +70,22 @@ pub async fn insert_if_absent(conn: &mut PgConnection, order: &StoreOrder) -> sq
     .bind(&order.reason)
     .bind(order.created_at)
     .bind(order.updated_at)
+    .bind(trace::current())
     .execute(conn)
     .await?
     .rows_affected();
     Ok(inserted == 1)
+}
+
+/// The trace context of the order's saga, as the store learnt of the order: what the owner does
+/// to it continues that trace.
+pub async fn saga_trace(conn: &mut PgConnection, order_id: Uuid) -> sqlx::Result<Option<String>> {
+    let found: Option<Option<String>> =
+        sqlx::query_scalar("select traceparent from store_order where order_id = $1")
+            .bind(order_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.flatten())
 }
 
 /// The store order, locked for update.

@@ -2,8 +2,10 @@
 //! and commits together with the event it publishes.
 
 use backbone::outbox;
+use service_runtime::trace;
 use shared_events::Envelope;
 use sqlx::PgPool;
+use tracing::{Instrument, Span};
 use uuid::Uuid;
 
 use super::owned_store;
@@ -56,9 +58,17 @@ pub async fn act(
         .await?
         .ok_or(StoreOrderError::NotFound(order_id))?;
     let event = order.act(action, db::now())?;
-    queries::save_status(&mut tx, &order).await?;
-    outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event)).await?;
-    outbox::commit(tx).await?;
+    // The owner's request has a trace of its own; the order's work continues the order's.
+    let saga = queries::saga_trace(&mut tx, order_id).await?;
+    let saga = trace::join(&Span::current(), "store order", saga.as_deref());
+    saga.record("order.id", tracing::field::display(order_id));
+    async {
+        queries::save_status(&mut tx, &order).await?;
+        outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event)).await?;
+        outbox::commit(tx).await
+    }
+    .instrument(saga)
+    .await?;
     tracing::info!(order.id = %order.order_id, store.id = %order.store_id, status = %order.status, "store order moved");
     Ok(order)
 }
