@@ -10,7 +10,9 @@
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, e.g. `http://127.0.0.1:4317` for a local Jaeger,
 //! under the process's name as `service.name`. `OTEL_TRACES_SAMPLER_ARG` (0.0–1.0, default 1.0)
 //! is the fraction of new traces recorded; work that continues a caller's trace follows the
-//! caller's decision, so a trace is whole or absent.
+//! caller's decision, so a trace is whole or absent. `OTEL_SDK_DISABLED=true` leaves
+//! OpenTelemetry out altogether: no spans beyond the logs', and every hop starts a trace of its
+//! own (the baseline the benchmark compares tracing's cost with).
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -48,17 +50,25 @@ pub fn init(service: &str) -> Guard {
             .boxed(),
         false => tracing_subscriber::fmt::layer().boxed(),
     };
-    let (provider, export) = tracer_provider(service);
-    let tracer = provider.tracer(service.to_owned());
-    let traces = tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        .with_filter(EnvFilter::new(TRACED));
+    let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    let (traces, provider, export) = match disabled {
+        true => (None, None, "off (OTEL_SDK_DISABLED)".to_owned()),
+        false => {
+            let (provider, export) = tracer_provider(service);
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer(service.to_owned()))
+                .with_filter(EnvFilter::new(TRACED));
+            (Some(layer), Some(provider), export)
+        }
+    };
     let installed = tracing_subscriber::registry()
         .with(logs.with_filter(filter))
         .with(traces)
         .try_init();
     if installed.is_ok() {
-        let _ = PROVIDER.set(provider);
+        if let Some(provider) = provider {
+            let _ = PROVIDER.set(provider);
+        }
         tracing::info!(service, version = env!("CARGO_PKG_VERSION"), traces = %export, "starting");
     }
     Guard(())
