@@ -227,5 +227,15 @@ environment() {
   mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
   echo "Environment: nproc=$(nproc) (${cpu:-unknown CPU}), memory $mem, $(uname -sr), commit $commit," \
     "$(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1 /proc/loadavg) before the run." \
-    "The load generators, every service, Kafka, PostgreSQL and FerretDB share this machine."
+    "The load generators, every service, Kafka, PostgreSQL and FerretDB share this machine." \
+    "Traces: $(tracing_mode)."
+}
+
+# How the running services trace, as the order service's start-up line says (spans exported
+# and the fraction of new traces recorded, or not): the figures include that cost.
+tracing_mode() {
+  local log=${FD_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/fooddelivery}/logs/order.log mode
+  mode=$(grep -a '"message":"starting"' "$log" 2>/dev/null | tail -n 1 |
+    sed -n 's/.*"traces":"\([^"]*\)".*/\1/p')
+  [[ -n $mode ]] && echo "$mode" || echo "not known (no start-up line in the log of the order service)"
 }

@@ -44,7 +44,7 @@ pub fn app(routes: Router, readiness: Readiness, request_timeout: Duration) -> R
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default();
                     let span = tracing::info_span!("http", method = %request.method(),
-                    uri = %request.uri().path(), request_id, otel.name = %request.method(),
+                    uri = %request.uri().path(), request_id, otel.name = %span_name(request),
                     otel.kind = "server", otel.status_code = tracing::field::Empty,
                     http.status = tracing::field::Empty, trace_id = tracing::field::Empty,
                     order.id = tracing::field::Empty);
@@ -64,6 +64,15 @@ pub fn app(routes: Router, readiness: Readiness, request_timeout: Duration) -> R
         .fallback(crate::problem::not_found)
         .merge(ops::router(readiness))
         .layer(stack)
+}
+
+/// A request span's name: the method and the route it matched (`POST /orders/{orderId}/cancel`),
+/// not the path, so that spans of one operation share a name.
+fn span_name(request: &Request) -> String {
+    match request.extensions().get::<axum::extract::MatchedPath>() {
+        Some(route) => format!("{} {}", request.method(), route.as_str()),
+        None => request.method().to_string(),
+    }
 }
 
 /// The largest request body a service reads (axum's default for its extractors).

@@ -199,7 +199,6 @@ pub async fn track_http(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let span = tracing::Span::current();
-    span.record("otel.name", format!("{method} {route}"));
     let response = next.run(request).await;
     span.record("http.status", response.status().as_u16());
     if response.status().is_server_error() {
