@@ -108,7 +108,7 @@ pub trait Processor: Send + Sync + 'static {
         let mut committed = Vec::with_capacity(batch.len());
         for event in batch {
             match event
-                .scope(self.process_at(&event.envelope, &event.position))
+                .scope(|| self.process_at(&event.envelope, &event.position))
                 .await
             {
                 Ok(outcome) => committed.push(outcome),
@@ -137,10 +137,14 @@ pub struct Delivered {
 }
 
 impl Delivered {
-    /// Runs `work` for this event, under its span (so that the events it causes continue the
-    /// trace).
-    pub async fn scope<F: Future>(&self, work: F) -> F::Output {
-        work.instrument(self.span.clone()).await
+    /// Runs the work `start` makes for this event under its span, so that the events it causes
+    /// continue the trace. The work is made inside the span too: a span an `async fn` opens
+    /// when called (`#[tracing::instrument]`) is then a child of the event's.
+    pub async fn scope<F: Future>(&self, start: impl FnOnce() -> F) -> F::Output {
+        self.span
+            .in_scope(start)
+            .instrument(self.span.clone())
+            .await
     }
 }
 

@@ -110,7 +110,7 @@ impl<H: EventHandler> PgInbox<H> {
                 outcomes.push(Outcome::Ignored);
                 continue;
             }
-            match event.scope(self.apply(&mut tx, &event.envelope)).await {
+            match event.scope(|| self.apply(&mut tx, &event.envelope)).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(error) => {
                     // Failing here too (connection lost) leaves nothing behind either.

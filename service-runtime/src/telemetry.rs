@@ -4,8 +4,9 @@
 //! otherwise; `RUST_LOG` filters them, `info` by default.
 //!
 //! Traces: every span of this system's code (an HTTP request, the payment call, a consumed
-//! message, an outbox publish, a database transaction) is also an OpenTelemetry span, whatever
-//! `RUST_LOG` says, so that trace context is always carried on ([`crate::trace`]). They are
+//! message, an outbox publish, a database transaction) is also an OpenTelemetry span, and
+//! carries the trace context on ([`crate::trace`]); `RUST_LOG` filters spans as it filters logs,
+//! so keep this system's crates at `info` or finer (the default) for whole traces. They are
 //! exported over OTLP/gRPC when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, e.g. `http://127.0.0.1:4317` for a local Jaeger,
 //! under the process's name as `service.name`. `OTEL_TRACES_SAMPLER_ARG` (0.0–1.0, default 1.0)
@@ -24,10 +25,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// What the tracing layer leaves out: the transport crates' own spans (among them the
-/// exporter's, which would trace themselves), and the clients' chatter.
-const TRACED: &str = "info,h2=off,hyper=off,hyper_util=off,tonic=off,tower=off,reqwest=off,\
-    opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off,rdkafka=off,sqlx=off,mongodb=off";
+/// Logs and spans without `RUST_LOG`: `info`, less of the clients' chatter, and none of the
+/// transport crates' own spans (among them the span exporter's, which would trace itself).
+const DEFAULT: &str = "info,rdkafka=warn,sqlx=warn,mongodb=warn,h2=warn,hyper=warn,hyper_util=warn,\
+    tonic=warn,tower=warn,reqwest=warn,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn";
 
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
@@ -35,8 +36,7 @@ static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 /// exporter's client needs it). Safe to call more than once (tests): later calls do nothing.
 /// Keep the returned guard until the process ends: dropping it sends the spans not yet exported.
 pub fn init(service: &str) -> Guard {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn,sqlx=warn,mongodb=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT));
     let json = match std::env::var("LOG_FORMAT").as_deref() {
         Ok("json") => true,
         Ok("pretty") | Ok("text") => false,
@@ -55,14 +55,15 @@ pub fn init(service: &str) -> Guard {
         true => (None, None, "off (OTEL_SDK_DISABLED)".to_owned()),
         false => {
             let (provider, export) = tracer_provider(service);
-            let layer = tracing_opentelemetry::layer()
-                .with_tracer(provider.tracer(service.to_owned()))
-                .with_filter(EnvFilter::new(TRACED));
+            let layer = spans(&provider, service);
             (Some(layer), Some(provider), export)
         }
     };
+    // One filter for both: filters of their own per layer (tried) now and then left a
+    // process whose request spans were off for both from its first request on.
     let installed = tracing_subscriber::registry()
-        .with(logs.with_filter(filter))
+        .with(filter)
+        .with(logs)
         .with(traces)
         .try_init();
     if installed.is_ok() {
@@ -72,6 +73,20 @@ pub fn init(service: &str) -> Guard {
         tracing::info!(service, version = env!("CARGO_PKG_VERSION"), traces = %export, "starting");
     }
     Guard(())
+}
+
+/// The layer that makes this system's spans OpenTelemetry spans of `provider`'s tracer.
+fn spans<S>(provider: &SdkTracerProvider, service: &str) -> impl Layer<S> + use<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    // What the spans carry is kept to what a trace is read for: no source locations, thread or
+    // busy/idle figures on each.
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(service.to_owned()))
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
 }
 
 /// Flushes and stops the span exporter when dropped ([`init`]).
@@ -143,7 +158,48 @@ fn sample_ratio(value: Option<&str>) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::sample_ratio;
+    use super::*;
+    use opentelemetry_sdk::trace::InMemorySpanExporter;
+
+    #[test]
+    fn a_request_span_and_its_children_join_the_callers_trace_and_are_exported() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new(DEFAULT))
+            .with(tracing_subscriber::fmt::layer().with_test_writer())
+            .with(spans(&provider, "test"));
+        let sent = tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::info_span!(
+                "http",
+                trace_id = tracing::field::Empty,
+                order.id = tracing::field::Empty
+            );
+            crate::trace::follow(
+                &request,
+                Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            );
+            request.in_scope(|| tracing::info_span!("payment call").in_scope(crate::trace::current))
+        });
+        let spans = exporter.get_finished_spans().expect("spans");
+        let names: Vec<_> = spans.iter().map(|s| s.name.to_string()).collect();
+        assert_eq!(names, ["payment call", "http"]);
+        for span in &spans {
+            assert_eq!(
+                span.span_context.trace_id().to_string(),
+                "4bf92f3577b34da6a3ce929d0e0e4736"
+            );
+        }
+        assert_eq!(spans[1].parent_span_id.to_string(), "00f067aa0ba902b7");
+        assert_eq!(spans[0].parent_span_id, spans[1].span_context.span_id());
+        let call = spans[0].span_context.span_id().to_string();
+        assert!(
+            sent.contains(&call),
+            "{sent} names the payment call as the parent"
+        );
+    }
 
     #[test]
     fn the_sampling_ratio_is_a_fraction_or_everything() {

@@ -308,7 +308,7 @@ impl<P: Processor> Consumer<P> {
             let error = match failed.take() {
                 Some(error) => error,
                 None => match event
-                    .scope(self.processor.process_at(&event.envelope, &event.position))
+                    .scope(|| self.processor.process_at(&event.envelope, &event.position))
                     .await
                 {
                     Ok(outcome) => {
