@@ -14,7 +14,11 @@
 //! | `DATABASE_MAX_CONNECTIONS` | `10` | its pool size |
 //! | `DATABASE_ACQUIRE_TIMEOUT_MS` | `5000` | how long background work waits for a pooled connection; a request waits at most until its deadline, when admission control cuts it off with a 503 |
 //! | `LOG_FORMAT` | JSON unless the output is a terminal | `json`, or `pretty` / `text` ([`crate::telemetry`]) |
-//! | `RUST_LOG` | `info,rdkafka=warn,sqlx=warn,mongodb=warn` | the log filter |
+//! | `RUST_LOG` | `info`, the clients' and transports' crates at `warn` | the filter of logs and spans alike: keep this system's crates at `info` or finer for whole traces ([`crate::telemetry`]) |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset: spans are not exported | where spans go, OTLP over gRPC (e.g. `http://127.0.0.1:4317`) |
+//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | unset | the same for traces alone; wins over the other |
+//! | `OTEL_TRACES_SAMPLER_ARG` | `1.0` | the fraction of new traces recorded (0–1); work that continues a caller's trace follows the caller's decision |
+//! | `OTEL_SDK_DISABLED` | `false` | `true`: no OpenTelemetry at all (the logs stay; each hop starts a trace of its own) |
 //! | `ADMISSION_*` | see [`crate::admission::AdmissionSettings`] | admission control in front of the routes |
 
 use std::fmt::Display;

@@ -115,12 +115,10 @@ fn tracer_provider(service: &str) -> (SdkTracerProvider, String) {
                 .with_service_name(service.to_owned())
                 .build(),
         );
-    let endpoint = [
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-    ]
-    .into_iter()
-    .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
+    let set =
+        |value: Result<String, std::env::VarError>| value.ok().filter(|v| !v.trim().is_empty());
+    let endpoint = set(std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        .or_else(|| set(std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")));
     let Some(endpoint) = endpoint else {
         return (
             builder.build(),
