@@ -102,13 +102,7 @@ pub async fn take_grpc(State(gateway): State<Gateway>, request: Request, next: N
     };
     // gRPC calls are taken aside before the HTTP layers: their span, continuing the caller's
     // trace, is made here.
-    let span = tracing::info_span!("grpc", otel.name = %rpc, otel.kind = "server",
-        trace_id = tracing::field::Empty, order.id = tracing::field::Empty);
-    let caller = request
-        .headers()
-        .get(trace::HEADER)
-        .and_then(|v| v.to_str().ok());
-    trace::follow(&span, caller);
+    let span = trace::grpc_span(&rpc, request.headers());
     match forward(&gateway, request).instrument(span).await {
         Ok(answer) => {
             let recorder = CallRecorder { rpc, started };

@@ -34,6 +34,15 @@ pub fn follow(span: &Span, traceparent: Option<&str>) {
     record_trace_id(span);
 }
 
+/// The span of a gRPC call served here, named after its method (`/<package>.<Service>/<Method>`)
+/// and continuing the caller's trace (the `traceparent` among `headers`).
+pub fn grpc_span(method: &str, headers: &axum::http::HeaderMap) -> Span {
+    let span = tracing::info_span!("grpc", otel.name = %method, otel.kind = "server",
+        trace_id = tracing::field::Empty, order.id = tracing::field::Empty);
+    follow(&span, headers.get(HEADER).and_then(|v| v.to_str().ok()));
+    span
+}
+
 /// Runs the rest of `span`'s work as part of another trace: a person's request about an order
 /// (an owner accepting it, a rider delivering it) does work of that order's saga, whose trace
 /// began with the customer's request. Returns a new span, child of `traceparent` (the order's

@@ -105,21 +105,7 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .timeout(grpc.request_timeout)
         // Each call's span continues the caller's trace (the gateway's `traceparent`).
-        .trace_fn(|request| {
-            let span = tracing::info_span!(
-                "grpc",
-                otel.name = request.uri().path(),
-                otel.kind = "server",
-                trace_id = tracing::field::Empty,
-                order.id = tracing::field::Empty
-            );
-            let caller = request
-                .headers()
-                .get(trace::HEADER)
-                .and_then(|v| v.to_str().ok());
-            trace::follow(&span, caller);
-            span
-        })
+        .trace_fn(|request| trace::grpc_span(request.uri().path(), request.headers()))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
