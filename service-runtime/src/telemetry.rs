@@ -27,8 +27,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 /// Logs and spans without `RUST_LOG`: `info`, less of the clients' chatter, and none of the
 /// transport crates' own spans (among them the span exporter's, which would trace itself).
-const DEFAULT: &str = "info,rdkafka=warn,sqlx=warn,mongodb=warn,h2=warn,hyper=warn,hyper_util=warn,\
-    tonic=warn,tower=warn,reqwest=warn,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn";
+const DEFAULT: &str = concat!(
+    "info,rdkafka=warn,sqlx=warn,mongodb=warn,h2=warn,hyper=warn,hyper_util=warn,tonic=warn,",
+    "tower=warn,reqwest=warn,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn"
+);
 
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
