@@ -316,7 +316,7 @@ def cmd_check(args):
     for name, ready, idle in services:
         checks.append((f"{name}: idle RSS", idle.strip().isdigit()))
         # The servers of the local stack start as they do; only the services' start is measured.
-        if name not in ("kafka", "ferretdb", "prometheus"):
+        if name not in ("kafka", "ferretdb", "prometheus", "jaeger"):
             checks.append((f"{name}: exec→ready", ready not in ("", "-")))
     for suffix in (".md", ".svg"):
         checks.append((f"bench{suffix} written", (load_text(args.prefix + suffix) or "").strip() != ""))
