@@ -25,16 +25,15 @@ pub const HEADER: &str = "traceparent";
 /// an event's), if it is a valid one, and records the trace id in the span's `trace_id` field.
 /// Call it before the span is first entered: a started span keeps its parent.
 pub fn follow(span: &Span, traceparent: Option<&str>) {
-    if let Some(parent) = traceparent.and_then(context_of) {
-        let cx = opentelemetry::Context::new().with_remote_span_context(parent);
-        if let Err(error) = span.set_parent(cx) {
-            tracing::debug!(%error, "the trace context could not be followed");
-        }
+    if let Some(parent) = traceparent.and_then(remote_parent)
+        && let Err(error) = span.set_parent(parent)
+    {
+        tracing::debug!(%error, "the trace context could not be followed");
     }
     record_trace_id(span);
 }
 
-/// The span of a gRPC call served here, named after its method (`/<package>.<Service>/<Method>`)
+/// The span of the gRPC call served here, named after its method (`/<package>.<Service>/<Method>`)
 /// and continuing the caller's trace (the `traceparent` among `headers`).
 pub fn grpc_span(method: &str, headers: &axum::http::HeaderMap) -> Span {
     let span = tracing::info_span!("grpc", otel.name = %method, otel.kind = "server",
@@ -43,24 +42,28 @@ pub fn grpc_span(method: &str, headers: &axum::http::HeaderMap) -> Span {
     span
 }
 
-/// Runs the rest of `span`'s work as part of another trace: a person's request about an order
-/// (an owner accepting it, a rider delivering it) does work of that order's saga, whose trace
-/// began with the customer's request. Returns a new span, child of `traceparent` (the order's
-/// context as its service stored it) and linked to `span`, the request's own; without a valid
-/// `traceparent` the new span is simply a child of `span`.
-pub fn join(span: &Span, name: &str, traceparent: Option<&str>) -> Span {
-    let joined = span.in_scope(|| {
-        tracing::info_span!("join", otel.name = %name, order.id = tracing::field::Empty,
-            trace_id = tracing::field::Empty)
-    });
-    if let Some(parent) = traceparent.and_then(context_of) {
-        let cx = opentelemetry::Context::new().with_remote_span_context(parent);
-        if joined.set_parent(cx).is_ok() {
-            joined.add_link(span.context().span().span_context().clone());
-        }
+/// A span for the rest of the current span's work on one order, as part of that order's trace: a
+/// person's request about an order (an owner accepting it, a rider delivering it) does work of
+/// the order's saga, whose trace began with the customer's request. The new span is a child of
+/// `traceparent` (the order's context as its service stored it), linked to the request's span;
+/// without a valid `traceparent`, simply a child of the request's span.
+pub fn join(name: &str, order_id: impl std::fmt::Display, traceparent: Option<&str>) -> Span {
+    let request = Span::current();
+    let joined = tracing::info_span!("join", otel.name = %name, order.id = %order_id,
+        trace_id = tracing::field::Empty);
+    if let Some(parent) = traceparent.and_then(remote_parent)
+        && joined.set_parent(parent).is_ok()
+    {
+        joined.add_link(request.context().span().span_context().clone());
     }
     record_trace_id(&joined);
     joined
+}
+
+/// The OpenTelemetry context whose remote parent a `traceparent` value names, if it is valid.
+fn remote_parent(traceparent: &str) -> Option<opentelemetry::Context> {
+    context_of(traceparent)
+        .map(|parent| opentelemetry::Context::new().with_remote_span_context(parent))
 }
 
 /// The `traceparent` value that names `span` as the parent of the receiver's work: for a call's
@@ -207,13 +210,14 @@ mod tests {
         with_tracing(|| {
             let request = span();
             follow(&request, None);
-            let joined = join(&request, "accept order", Some(PARENT));
+            let _entered = request.enter();
+            let joined = join("accept order", 7, Some(PARENT));
             assert_eq!(
                 trace_id(&joined).as_deref(),
                 Some("4bf92f3577b34da6a3ce929d0e0e4736")
             );
             assert_ne!(trace_id(&request), trace_id(&joined));
-            let alone = join(&request, "accept order", None);
+            let alone = join("accept order", 7, None);
             assert_eq!(trace_id(&alone), trace_id(&request));
         });
     }

@@ -5,7 +5,7 @@ use backbone::outbox;
 use service_runtime::trace;
 use shared_events::Envelope;
 use sqlx::PgPool;
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::db;
@@ -47,8 +47,7 @@ pub async fn act(
         .ok_or(DeliveryError::NotFound(delivery_id))?;
     let event = delivery.act(action, db::now())?;
     // The rider's request has a trace of its own; the order's work continues the order's.
-    let saga = trace::join(&Span::current(), "delivery", saga.as_deref());
-    saga.record("order.id", tracing::field::display(order_id));
+    let saga = trace::join("delivery", order_id, saga.as_deref());
     async {
         db::save_status(&mut tx, &delivery).await?;
         outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event)).await?;

@@ -5,7 +5,7 @@ use backbone::outbox;
 use service_runtime::trace;
 use shared_events::Envelope;
 use sqlx::PgPool;
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::owned_store;
@@ -60,8 +60,7 @@ pub async fn act(
     let event = order.act(action, db::now())?;
     // The owner's request has a trace of its own; the order's work continues the order's.
     let saga = queries::saga_trace(&mut tx, order_id).await?;
-    let saga = trace::join(&Span::current(), "store order", saga.as_deref());
-    saga.record("order.id", tracing::field::display(order_id));
+    let saga = trace::join("store order", order_id, saga.as_deref());
     async {
         queries::save_status(&mut tx, &order).await?;
         outbox::enqueue(&mut tx, &Envelope::new(SOURCE, event)).await?;
