@@ -47,7 +47,7 @@ k8s_go_build() { # k8s_go_build WHAT LOG FUNCTION PACKAGES
   # The checksum database may not be reachable: each module's own go.sum pins what it can.
   (export GOFLAGS=-mod=mod GOSUMDB=off GOWORK=off; "$3") 2>&1 \
     | awk -v about="$4" '{ print; fflush() }
-        /^[A-Za-z0-9._\/-]+$/ && ++n % 250 == 0 { printf "%d packages compiled of about %s\n", n, about; fflush() }' \
+        /^[A-Za-z0-9._\/-]+$/ && ++n % 250 == 0 { printf "%d packages compiled (about %s in all)\n", n, about; fflush() }' \
     | FOLLOW_LOG=$build_log FOLLOW_SHOW='^(go: .*|[0-9]+ packages compiled .*)' follow "$what" || true
 }
 
@@ -56,7 +56,7 @@ k8s_go_build() { # k8s_go_build WHAT LOG FUNCTION PACKAGES
 provision_etcd() {
   [[ -x $(etcd_bin) ]] && return 0
   k8s_need_go "to build etcd"
-  step "building etcd $ETCD_VERSION from the Go module proxy" "about two minutes, once"
+  step "building etcd $ETCD_VERSION from the Go module proxy" "about a minute, once"
   local work; work=$(mktemp -d)
   build_etcd() { # every step chained: errexit does not apply inside `( ) || ...`
     cd "$work" &&
@@ -66,7 +66,7 @@ provision_etcd() {
       mkdir -p "$(dirname "$(etcd_bin)")" &&
       go build -v -trimpath -o "$(etcd_bin)" .
   }
-  k8s_go_build "building etcd" "$FD_CACHE/etcd-build.log" build_etcd 470
+  k8s_go_build "building etcd" "$FD_CACHE/etcd-build.log" build_etcd 530
   rm -rf "$work"
   [[ -x $(etcd_bin) ]] || {
     tail -n 20 "$FD_CACHE/etcd-build.log" >&2
@@ -87,7 +87,11 @@ provision_kube_apiserver() {
   for b in "${wanted[@]}"; do [[ -x $(k8s_bin "$b") ]] || missing+=("$b"); done
   ((${#missing[@]})) || return 0
   k8s_need_go "to build Kubernetes"
-  step "building $(commas "${missing[@]}") $K8S_VERSION from the Go module proxy" "7 to 11 minutes on 2 cores, once"
+  # Packages compiled for each, on top of etcd's (the standard library, gRPC, ...).
+  local about=0 note="a minute or two, once"
+  [[ " ${missing[*]} " == *" kube-apiserver "* ]] && about=$((about + 1900)) note="7 to 11 minutes on 2 cores, once"
+  [[ " ${missing[*]} " == *" kubectl "* ]] && about=$((about + 200))
+  step "building $(commas "${missing[@]}") $K8S_VERSION from the Go module proxy" "$note"
   local work out; work=$(mktemp -d); out=$(dirname "$(k8s_bin kube-apiserver)")
   local version=${K8S_VERSION#v} pkg=k8s.io/component-base/version ldflags
   ldflags="-X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=${version%%.*}"
@@ -107,7 +111,7 @@ provision_kube_apiserver() {
       mkdir -p "$out" &&
       go build -v -trimpath -ldflags "$ldflags" -o "$out/" "${packages[@]}"
   }
-  k8s_go_build "building Kubernetes" "$FD_CACHE/kubernetes-build.log" build_kubernetes "$((${#missing[@]} > 1 ? 2300 : 1900))"
+  k8s_go_build "building Kubernetes" "$FD_CACHE/kubernetes-build.log" build_kubernetes "$about"
   rm -rf "$work"
   for b in "${missing[@]}"; do
     [[ -x $(k8s_bin "$b") ]] || {
