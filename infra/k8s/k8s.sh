@@ -58,6 +58,7 @@ provision_etcd() {
   k8s_need_go "to build etcd"
   step "building etcd $ETCD_VERSION from the Go module proxy" "about a minute, once"
   local work; work=$(mktemp -d)
+  # shellcheck disable=SC2317 # run by k8s_go_build
   build_etcd() { # every step chained: errexit does not apply inside `( ) || ...`
     cd "$work" &&
       printf 'module local/etcd-build\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >go.mod &&
@@ -96,6 +97,7 @@ provision_kube_apiserver() {
   local version=${K8S_VERSION#v} pkg=k8s.io/component-base/version ldflags
   ldflags="-X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=${version%%.*}"
   ldflags+=" -X $pkg.gitMinor=$(cut -d. -f2 <<<"$version") -X $pkg.gitTreeState=clean"
+  # shellcheck disable=SC2317 # run by k8s_go_build
   build_kubernetes() { # every step chained: errexit does not apply inside `( ) || ...`
     local theirs packages=()
     for b in "${missing[@]}"; do packages+=("k8s.io/kubernetes/cmd/$b"); done
@@ -133,10 +135,11 @@ provision_k8s_crds() {
   module_dir() { # module_dir MODULE@VERSION: where the module cache holds it
     GOFLAGS=-mod=mod GOSUMDB=off GOWORK=off go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
   }
-  keda=$(module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION") && [[ -d $keda ]] \
-    || die "could not download KEDA $KEDA_VERSION's module"
-  operator=$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION") &&
-    [[ -d $operator ]] || die "could not download the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION's module"
+  # (Both checked below: a failed download must say which, not end ./dev silently.)
+  keda=$(module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION") || keda=''
+  [[ -d $keda ]] || die "could not download KEDA $KEDA_VERSION's module"
+  operator=$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION") || operator=''
+  [[ -d $operator ]] || die "could not download the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION's module"
   rm -rf "$dir"; mkdir -p "$dir"
   cp "$keda/config/crd/bases/keda.sh_scaledobjects.yaml" \
     "$operator"/example/prometheus-operator-crd/monitoring.coreos.com_{podmonitors,prometheusrules}.yaml "$dir/"
@@ -254,7 +257,8 @@ k8s_up() {
 }
 
 k8s_down() {
-  stop_pidfile kube-apiserver
+  # etcd too, whatever happened to the first (its log line unwritable on a closed pipe, say).
+  stop_pidfile kube-apiserver || true
   stop_pidfile etcd
 }
 
