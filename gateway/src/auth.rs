@@ -1,6 +1,11 @@
 //! Who is calling: the bearer token is checked here and nowhere else. One algorithm is pinned
 //! (a token cannot choose how it is verified), `exp`, `iss` and `aud` are required, and every
 //! failure is the same 401 to the client (the reason is logged, the token never is).
+//!
+//! A key is rotated without signing everyone out: the key it replaces stays configured as the
+//! previous one, of the same algorithm, for verification only, until the tokens signed with it
+//! have expired. A token is checked against the current key, then the previous one, so it
+//! needs no `kid`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -49,6 +54,10 @@ pub struct JwtSettings {
     pub secret: SecretString,
     /// RS256 public key (PEM).
     pub public_key_pem: SecretString,
+    /// The HS256 key before the last rotation, still accepted; empty: none.
+    pub previous_secret: SecretString,
+    /// The RS256 public key before the last rotation, still accepted; empty: none.
+    pub previous_public_key_pem: SecretString,
     pub issuer: String,
     pub audience: String,
     pub leeway_seconds: u64,
@@ -77,6 +86,8 @@ pub struct Claims {
 #[derive(Clone)]
 pub struct Authenticator {
     decoding: DecodingKey,
+    /// The key before the last rotation: it verifies, it never signs.
+    previous: Option<DecodingKey>,
     encoding: Option<EncodingKey>,
     validation: Validation,
     issuer: String,
@@ -86,23 +97,39 @@ pub struct Authenticator {
 /// The shortest HS256 key accepted: shorter keys can be brute-forced.
 const MIN_SECRET_BYTES: usize = 32;
 
+/// The variables that hold a key, for the errors that name them.
+struct KeyVariables {
+    secret: &'static str,
+    public_key_pem: &'static str,
+}
+
+const CURRENT: KeyVariables = KeyVariables {
+    secret: "JWT_SECRET",
+    public_key_pem: "JWT_PUBLIC_KEY_PEM",
+};
+
+const PREVIOUS: KeyVariables = KeyVariables {
+    secret: "JWT_PREVIOUS_SECRET",
+    public_key_pem: "JWT_PREVIOUS_PUBLIC_KEY_PEM",
+};
+
 impl Authenticator {
     pub fn new(settings: &JwtSettings) -> anyhow::Result<Self> {
-        let (algorithm, decoding, encoding) = match settings.algorithm {
-            JwtAlgorithm::Hs256 => {
-                let secret = settings.secret.expose_secret().as_bytes();
-                if secret.len() < MIN_SECRET_BYTES {
-                    bail!("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes with HS256");
-                }
-                let encoding = Some(EncodingKey::from_secret(secret));
-                (Algorithm::HS256, DecodingKey::from_secret(secret), encoding)
-            }
-            JwtAlgorithm::Rs256 => {
-                let pem = settings.public_key_pem.expose_secret().as_bytes();
-                let key = DecodingKey::from_rsa_pem(pem)
-                    .context("JWT_PUBLIC_KEY_PEM is not an RSA public key in PEM form")?;
-                (Algorithm::RS256, key, None)
-            }
+        let decoding = decoding_key(
+            settings.algorithm,
+            &settings.secret,
+            &settings.public_key_pem,
+            &CURRENT,
+        )?;
+        let previous = previous_key(settings)?;
+        let (algorithm, encoding) = match settings.algorithm {
+            JwtAlgorithm::Hs256 => (
+                Algorithm::HS256,
+                Some(EncodingKey::from_secret(
+                    settings.secret.expose_secret().as_bytes(),
+                )),
+            ),
+            JwtAlgorithm::Rs256 => (Algorithm::RS256, None),
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = settings.leeway_seconds;
@@ -113,6 +140,7 @@ impl Authenticator {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         Ok(Self {
             decoding,
+            previous,
             encoding,
             validation,
             issuer: settings.issuer.clone(),
@@ -129,7 +157,8 @@ impl Authenticator {
     }
 
     pub fn verify(&self, token: &str) -> Result<Identity, Problem> {
-        let claims = jsonwebtoken::decode::<Subject>(token, &self.decoding, &self.validation)
+        let claims = self
+            .decode(token)
             .map_err(|e| {
                 tracing::info!(reason = refusal(&e), "token refused");
                 invalid_token()
@@ -149,7 +178,25 @@ impl Authenticator {
         })
     }
 
-    /// A token for `identity` valid for `lifetime_seconds`; `None` without a signing key.
+    /// The token's claims under the current key or, failing its signature, the previous one.
+    /// Either way the same validation applies: the key is all that differs.
+    fn decode(
+        &self,
+        token: &str,
+    ) -> jsonwebtoken::errors::Result<jsonwebtoken::TokenData<Subject>> {
+        let current = jsonwebtoken::decode::<Subject>(token, &self.decoding, &self.validation);
+        match (current, &self.previous) {
+            (Err(e), Some(previous))
+                if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature) =>
+            {
+                jsonwebtoken::decode::<Subject>(token, previous, &self.validation)
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// A token for `identity` valid for `lifetime_seconds`, signed with the current key;
+    /// `None` without a signing key.
     pub fn issue(
         &self,
         identity: &Identity,
@@ -170,6 +217,62 @@ impl Authenticator {
                 .context("cannot sign a token"),
         )
     }
+}
+
+/// The key that verifies tokens of `algorithm`, from the variables `names` name.
+fn decoding_key(
+    algorithm: JwtAlgorithm,
+    secret: &SecretString,
+    public_key_pem: &SecretString,
+    names: &KeyVariables,
+) -> anyhow::Result<DecodingKey> {
+    match algorithm {
+        JwtAlgorithm::Hs256 => {
+            let secret = secret.expose_secret().as_bytes();
+            if secret.len() < MIN_SECRET_BYTES {
+                bail!(
+                    "{} must be at least {MIN_SECRET_BYTES} bytes with HS256",
+                    names.secret
+                );
+            }
+            Ok(DecodingKey::from_secret(secret))
+        }
+        JwtAlgorithm::Rs256 => DecodingKey::from_rsa_pem(public_key_pem.expose_secret().as_bytes())
+            .with_context(|| {
+                format!(
+                    "{} is not an RSA public key in PEM form",
+                    names.public_key_pem
+                )
+            }),
+    }
+}
+
+/// The previous key, if one is configured: of the pinned algorithm, checked as the current one
+/// is. A previous key of the other algorithm is refused rather than ignored: it would never
+/// verify a token, and the rotation it was meant for would sign people out.
+fn previous_key(settings: &JwtSettings) -> anyhow::Result<Option<DecodingKey>> {
+    let secret = !settings.previous_secret.expose_secret().is_empty();
+    let pem = !settings.previous_public_key_pem.expose_secret().is_empty();
+    let (own, other) = match settings.algorithm {
+        JwtAlgorithm::Hs256 => (secret, pem.then_some(PREVIOUS.public_key_pem)),
+        JwtAlgorithm::Rs256 => (pem, secret.then_some(PREVIOUS.secret)),
+    };
+    if let Some(other) = other {
+        bail!(
+            "{other} is set but JWT_ALGORITHM is {}: the previous key must be of the same algorithm",
+            settings.algorithm
+        );
+    }
+    if !own {
+        return Ok(None);
+    }
+    decoding_key(
+        settings.algorithm,
+        &settings.previous_secret,
+        &settings.previous_public_key_pem,
+        &PREVIOUS,
+    )
+    .map(Some)
 }
 
 fn invalid_token() -> Problem {

@@ -19,6 +19,8 @@
 //! | `JWT_ALGORITHM` | `HS256` | the one accepted algorithm: `HS256` or `RS256` |
 //! | `JWT_SECRET` | — | HS256 key, at least 32 bytes (required with HS256) |
 //! | `JWT_PUBLIC_KEY_PEM` | — | RS256 public key, PEM (required with RS256) |
+//! | `JWT_PREVIOUS_SECRET` | — | with HS256, the key `JWT_SECRET` replaced: tokens signed with it are still accepted, none is signed with it; at least 32 bytes; set only while rotating (docs/operations.md) |
+//! | `JWT_PREVIOUS_PUBLIC_KEY_PEM` | — | with RS256, the public key `JWT_PUBLIC_KEY_PEM` replaced, still accepted; set only while rotating |
 //! | `JWT_ISSUER` | `fooddelivery-gateway` | required `iss` claim |
 //! | `JWT_AUDIENCE` | `fooddelivery-api` | required `aud` claim |
 //! | `JWT_LEEWAY_SECONDS` | `30` | clock skew allowed on `exp` |
@@ -133,6 +135,11 @@ impl Settings {
                 algorithm,
                 secret: secret("JWT_SECRET", ""),
                 public_key_pem: SecretString::from(string("JWT_PUBLIC_KEY_PEM", "")),
+                previous_secret: secret("JWT_PREVIOUS_SECRET", ""),
+                previous_public_key_pem: SecretString::from(string(
+                    "JWT_PREVIOUS_PUBLIC_KEY_PEM",
+                    "",
+                )),
                 issuer: string("JWT_ISSUER", "fooddelivery-gateway"),
                 audience: string("JWT_AUDIENCE", "fooddelivery-api"),
                 leeway_seconds: var("JWT_LEEWAY_SECONDS", 30)?,

@@ -48,6 +48,8 @@ pub fn settings() -> Settings {
             algorithm: JwtAlgorithm::Hs256,
             secret: SecretString::from(SECRET),
             public_key_pem: SecretString::from(""),
+            previous_secret: SecretString::from(""),
+            previous_public_key_pem: SecretString::from(""),
             issuer: ISSUER.to_owned(),
             audience: AUDIENCE.to_owned(),
             leeway_seconds: 30,

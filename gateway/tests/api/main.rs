@@ -11,5 +11,6 @@ mod helpers;
 mod limits;
 mod openapi;
 mod roles;
+mod rotation;
 mod routing;
 mod shedding;

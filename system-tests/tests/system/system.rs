@@ -163,6 +163,8 @@ impl System {
                     algorithm: JwtAlgorithm::Hs256,
                     secret: SecretString::from("a-secret-for-system-tests-0123456789"),
                     public_key_pem: SecretString::from(""),
+                    previous_secret: SecretString::from(""),
+                    previous_public_key_pem: SecretString::from(""),
                     issuer: "fooddelivery-gateway".to_owned(),
                     audience: "fooddelivery-api".to_owned(),
                     leeway_seconds: 30,
