@@ -41,9 +41,9 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked \
       --bin order --bin payment --bin store --bin delivery \
-      --bin notification --bin mypage --bin review --bin gateway \
+      --bin notification --bin mypage --bin review --bin gateway --bin dlq-replay \
  && mkdir -p /out \
- && for bin in order payment store delivery notification mypage review gateway; do \
+ && for bin in order payment store delivery notification mypage review gateway dlq-replay; do \
       cp "target/release/$bin" /out/; \
     done
 
@@ -58,6 +58,9 @@ RUN apt-get update \
 
 ARG SERVICE=gateway
 COPY --from=builder /out/${SERVICE} /usr/local/bin/${SERVICE}
+# The dead-letter replayer in every image, so that an operator can run it in any service's pod,
+# with that pod's Kafka settings and network access (docs/operations.md, "Replay dead letters").
+COPY --from=builder /out/dlq-replay /usr/local/bin/dlq-replay
 # A fixed entrypoint name, so the same ENTRYPOINT serves every service.
 RUN ln -s /usr/local/bin/${SERVICE} /usr/local/bin/service
 
