@@ -122,14 +122,36 @@ async fn delete_leftover_topics() {
     .await;
 }
 
+/// The services' logs, for diagnosing a failed run: with `TEST_LOG` set to a filter (as
+/// `RUST_LOG`, e.g. `info` or `backbone=debug,info`), every service a test binary runs logs to
+/// its standard error, uncaptured by the test harness, so `TEST_LOG=info cargo test … 2>log`
+/// keeps the whole run (tests run side by side: follow one by its order ids or topic prefix).
+/// Unset, nothing is logged (the default: the harness's output stays readable).
+fn log_when_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+    });
+}
+
 /// Kafka settings with a topic prefix no other test uses; topics created.
 pub async fn kafka(service: &str) -> KafkaSettings {
+    log_when_asked();
     delete_leftover_topics().await;
     let settings = KafkaSettings {
         brokers: brokers(),
         topics: Topics::new(format!("{TEST_TOPIC_PREFIX}{}.", Uuid::new_v4().simple())),
         partitions: 3,
-        replication: 1,
+        // `./dev test` sets it to the local cluster's size (KAFKA_NODES).
+        replication: std::env::var("KAFKA_REPLICATION_FACTOR")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(1),
         client_id: service.to_owned(),
         batch: backbone::consumer::BatchPolicy::default(),
         group_instance: None,
