@@ -10,7 +10,9 @@
 # makes no ReplicaSet, a Namespace is deleted only once emptied and finalized by hand).
 #
 # The CRDs the manifests use (KEDA's ScaledObject, the Prometheus Operator's PodMonitor and
-# PrometheusRule) are copied out of those projects' Go modules at pinned versions.
+# PrometheusRule, CloudNativePG's Cluster, Pooler and Database) are copied out of those projects'
+# Go modules at pinned versions; Strimzi's (Kafka, KafkaNodePool, KafkaTopic, KafkaUser) out of
+# its API's tests jar on Maven Central.
 
 K8S_VERSION=v1.37.2
 # The k8s.io/* modules kube-apiserver is built from, tagged v0.<minor>.<patch> for each release.
@@ -22,12 +24,19 @@ KEDA_VERSION=v2.20.2
 # The newest version of the operator's root module (the one holding the CRDs) the Go module
 # proxy serves.
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
+# The newest io.strimzi:api whose tests jar still carries the CRDs (its crds/ folder; 1.2.0's
+# has none). Their kafka.strimzi.io/v1 API is the one Strimzi 0.49 and later serve, 1.x included.
+STRIMZI_VERSION=0.51.0
+# The proxy lists no versions of this module: an exact one is asked for.
+CNPG_VERSION=v1.30.0
 
 k8s_port() { port_of kube-apiserver https; }
 etcd_port() { port_of etcd "${1:-client}"; }
 k8s_bin() { echo "$FD_CACHE/kubernetes-$K8S_VERSION/$1"; }
 etcd_bin() { echo "$FD_CACHE/etcd-$ETCD_VERSION/etcd"; }
-k8s_crds() { echo "$FD_CACHE/k8s-crds-keda-$KEDA_VERSION-prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"; }
+k8s_crds() {
+  echo "$FD_CACHE/k8s-crds-keda-$KEDA_VERSION-prometheus-operator-$PROMETHEUS_OPERATOR_VERSION-strimzi-$STRIMZI_VERSION-cnpg-$CNPG_VERSION"
+}
 k8s_dir() { echo "$FD_STATE/k8s"; }
 k8s_kubeconfig() { echo "$(k8s_dir)/kubeconfig"; }
 # The machine's kubectl (kustomize is built in) where there is one, else ours.
@@ -124,31 +133,44 @@ provision_kube_apiserver() {
   step_done "$(du -sh "$out" | cut -f1)"
 }
 
-# The CRDs, as their projects publish them in their Go modules (downloaded into the module
-# cache, copied out). Only the kinds kubernetes/ uses.
+# The CRDs, as their projects publish them: in their Go modules (downloaded into the module
+# cache, copied out), Strimzi's in the tests jar of its API on Maven Central (its crds/v1 folder:
+# each CRD serving kafka.strimzi.io/v1 alone). Only the kinds kubernetes/ uses.
 provision_k8s_crds() {
   local dir; dir=$(k8s_crds)
   [[ -f $dir/.complete ]] && return 0
   k8s_need_go "to download the CRDs' modules"
-  log "fetching the CRDs: KEDA $KEDA_VERSION, Prometheus Operator $PROMETHEUS_OPERATOR_VERSION (once)"
-  local keda operator
+  log "fetching the CRDs: KEDA $KEDA_VERSION, Prometheus Operator $PROMETHEUS_OPERATOR_VERSION, Strimzi $STRIMZI_VERSION, CloudNativePG $CNPG_VERSION (once)"
+  local keda operator cnpg jar
   module_dir() { # module_dir MODULE@VERSION: where the module cache holds it
     GOFLAGS=-mod=mod GOSUMDB=off GOWORK=off go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
   }
-  # (Both checked below: a failed download must say which, not end ./dev silently.)
+  # (Each checked below: a failed download must say which, not end ./dev silently.)
   keda=$(module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION") || keda=''
   [[ -d $keda ]] || die "could not download KEDA $KEDA_VERSION's module"
   operator=$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION") || operator=''
   [[ -d $operator ]] || die "could not download the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION's module"
+  cnpg=$(module_dir "github.com/cloudnative-pg/cloudnative-pg@$CNPG_VERSION") || cnpg=''
+  [[ -d $cnpg ]] || die "could not download CloudNativePG $CNPG_VERSION's module"
   rm -rf "$dir"; mkdir -p "$dir"
+  jar=$dir/strimzi-api-$STRIMZI_VERSION-tests.jar
+  curl -fsSL --retry 3 -o "$jar" \
+    "https://repo1.maven.org/maven2/io/strimzi/api/$STRIMZI_VERSION/api-$STRIMZI_VERSION-tests.jar" \
+    || die "could not download Strimzi $STRIMZI_VERSION's API tests jar from Maven Central"
+  unzip -q -j -d "$dir" "$jar" \
+    crds/v1/040-Crd-kafka.yaml crds/v1/043-Crd-kafkatopic.yaml \
+    crds/v1/044-Crd-kafkauser.yaml crds/v1/045-Crd-kafkanodepool.yaml \
+    || die "Strimzi $STRIMZI_VERSION's API tests jar has no crds/v1 folder"
+  rm "$jar"
   cp "$keda/config/crd/bases/keda.sh_scaledobjects.yaml" \
-    "$operator"/example/prometheus-operator-crd/monitoring.coreos.com_{podmonitors,prometheusrules}.yaml "$dir/"
+    "$operator"/example/prometheus-operator-crd/monitoring.coreos.com_{podmonitors,prometheusrules}.yaml \
+    "$cnpg"/config/crd/bases/postgresql.cnpg.io_{clusters,poolers,databases}.yaml "$dir/"
   chmod u+w "$dir"/*
   touch "$dir/.complete"
 }
 
 provision_k8s() {
-  apt_install openssl curl jq
+  apt_install openssl curl jq unzip
   provision_etcd
   provision_kube_apiserver
   provision_k8s_crds
