@@ -7,6 +7,9 @@
 //! - [`compat`]: the comparison of that document with the one committed at a base revision, which
 //!   the `contract-check` binary runs in `./dev lint`: a change that a consumer or an old message
 //!   could not survive fails it, unless it comes as a new version of the event.
+//! - [`topology`]: the production cluster's topics and users (Strimzi's `KafkaTopic` and
+//!   `KafkaUser`, with each service's ACLs) and the docs' topic table, generated from the
+//!   topics' declaration in `shared-events` and committed; a test keeps them equal.
 //! - The tests (`tests/contracts`): every producer's real events checked against the document and
 //!   against what each consumer says it relies on; the order service's payment client checked
 //!   against the real payment service.
@@ -15,3 +18,4 @@
 
 pub mod asyncapi;
 pub mod compat;
+pub mod topology;

@@ -11,6 +11,7 @@ mod events;
 #[cfg(feature = "schema")]
 pub mod schema;
 mod topic;
+pub mod topology;
 pub mod versions;
 
 pub use envelope::{DecodeError, Decoded, Envelope, SCHEMA_VERSION};

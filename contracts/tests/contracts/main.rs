@@ -1,6 +1,6 @@
 //! The contracts held against the code: the committed AsyncAPI document, the producers' real
 //! events against it and against what their consumers rely on, and the order service's payment
-//! client against the real payment service.
+//! client against the real payment service; the files generated from the topics' declaration.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,3 +8,4 @@ mod document;
 mod events;
 mod payment;
 mod producers;
+mod topology;
