@@ -29,7 +29,7 @@
 //! | `GATEWAY_RATE_LIMIT_BURST` | `2000` | requests a user may send at once |
 //! | `GATEWAY_MAX_BODY_BYTES` | `65536` | largest request body |
 //! | `GATEWAY_CORS_ORIGINS` | empty | comma-separated allowed browser origins; empty = no CORS |
-//! | `ADMISSION_*` | see `service_runtime::admission::AdmissionSettings` | the gateway's limiter per service (defaults: limit 128–256, starting at 256) |
+//! | `ADMISSION_*` | see `service_runtime::admission::AdmissionSettings` | the gateway's limiter per service (defaults: limit 256–512, starting at 256) |
 
 use std::num::NonZeroU32;
 use std::time::Duration;
