@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
-use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, Producer};
 use service_runtime::ReadinessCheck;
-use shared_events::{Topic, Topics};
+use shared_events::{Topics, topology};
 
 /// Kafka settings, from the environment:
 ///
@@ -140,21 +140,51 @@ impl KafkaSettings {
         config
     }
 
-    /// Creates the system's topics if they do not exist.
+    /// Creates the declared topics that do not exist yet (`shared_events::topology::TOPICS`:
+    /// their retention; partitions and replication from these settings), and leaves those that
+    /// do alone. Existing ones are found by a metadata request first, so a service whose Kafka
+    /// user may not create topics (a production cluster's operator creates them) starts too.
     pub async fn ensure_topics(&self) -> anyhow::Result<()> {
         let admin: AdminClient<DefaultClientContext> = self
             .base_config()
             .create()
             .context("cannot create Kafka admin client")?;
-        let names: Vec<String> = Topic::ALL.iter().map(|t| self.topics.name(*t)).collect();
-        let new_topics: Vec<NewTopic> = names
+        let config = self.base_config();
+        let existing: Vec<String> = tokio::task::spawn_blocking(move || {
+            let client: BaseConsumer = config.create()?;
+            let metadata = client.fetch_metadata(None, Duration::from_secs(10))?;
+            anyhow::Ok(
+                metadata
+                    .topics()
+                    .iter()
+                    .map(|t| t.name().to_owned())
+                    .collect(),
+            )
+        })
+        .await?
+        .context("cannot read the cluster's topics")?;
+        let missing: Vec<(String, String)> = topology::TOPICS
             .iter()
-            .map(|name| {
+            .map(|spec| {
+                (
+                    self.topics.name(spec.topic),
+                    spec.retention.millis().to_string(),
+                )
+            })
+            .filter(|(name, _)| !existing.contains(name))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let new_topics: Vec<NewTopic> = missing
+            .iter()
+            .map(|(name, retention)| {
                 NewTopic::new(
                     name,
                     self.partitions,
                     TopicReplication::Fixed(self.replication),
                 )
+                .set("retention.ms", retention)
             })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
