@@ -1,5 +1,6 @@
 //! What the suite does on Kafka itself: where the dead-letter topic stands and what reached it,
-//! poison messages on every topic (R6), and moving a stopped consumer group's offsets back (R5).
+//! poison messages on every topic (R6), moving a stopped consumer group's offsets back (R5), and
+//! which broker leads the order path's partitions (R12 kills it).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -27,6 +28,49 @@ fn config(brokers: &str) -> ClientConfig {
 
 fn topics() -> Topics {
     Topics::new(std::env::var("TOPIC_PREFIX").unwrap_or_default())
+}
+
+/// The broker leading the most partitions of the topics an order's life crosses (order,
+/// payment, store, delivery), with how many of those partitions it leads: the one whose death
+/// moves the most leadership at once. Ties go to the lowest id.
+pub fn busiest_leader(brokers: &str) -> anyhow::Result<(i32, usize)> {
+    let client: BaseConsumer = config(brokers).create()?;
+    let metadata = client
+        .fetch_metadata(None, TIMEOUT)
+        .context("cannot read the cluster's metadata")?;
+    let names: Vec<String> = [Topic::Order, Topic::Payment, Topic::Store, Topic::Delivery]
+        .iter()
+        .map(|t| topics().name(*t))
+        .collect();
+    let mut led: BTreeMap<i32, usize> = BTreeMap::new();
+    for topic in metadata
+        .topics()
+        .iter()
+        .filter(|t| names.iter().any(|n| n == t.name()))
+    {
+        for partition in topic.partitions() {
+            *led.entry(partition.leader()).or_default() += 1;
+        }
+    }
+    led.into_iter()
+        .filter(|(leader, _)| *leader >= 0)
+        .max_by_key(|(leader, count)| (*count, std::cmp::Reverse(*leader)))
+        .context("no partition of the order path's topics has a leader")
+}
+
+/// How many partitions of the cluster (internal topics included) have fewer replicas in sync
+/// than assigned: a rolling restart takes the next broker down only once this is 0.
+pub fn under_replicated(brokers: &str) -> anyhow::Result<usize> {
+    let client: BaseConsumer = config(brokers).create()?;
+    let metadata = client
+        .fetch_metadata(None, TIMEOUT)
+        .context("cannot read the cluster's metadata")?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .flat_map(|t| t.partitions())
+        .filter(|p| p.isr().len() < p.replicas().len())
+        .count())
 }
 
 fn partitions(client: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<i32>> {

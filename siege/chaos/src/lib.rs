@@ -37,7 +37,12 @@ usage:
   chaos poison --brokers HOST:PORT [--per-kind 2]
       poison messages (three kinds) on every topic; prints how many were sent
   chaos reset-group --brokers HOST:PORT --group NAME [--since-ms UNIX_MS]
-      moves a stopped consumer group back to the beginning (or to a time)";
+      moves a stopped consumer group back to the beginning (or to a time)
+  chaos leader --brokers HOST:PORT
+      prints the id of the broker leading the most partitions of the order path's topics, and
+      how many it leads
+  chaos under-replicated --brokers HOST:PORT
+      prints how many partitions have fewer replicas in sync than assigned";
 
 pub async fn run(argv: Vec<String>) -> anyhow::Result<ExitCode> {
     let Some((command, rest)) = argv.split_first() else {
@@ -106,6 +111,19 @@ pub async fn run(argv: Vec<String>) -> anyhow::Result<ExitCode> {
             args.done()?;
             let n = kafka::reset_group(&brokers, &group, since).await?;
             eprintln!("chaos: group {group} reset on {n} partitions");
+            ExitCode::SUCCESS
+        }
+        "leader" => {
+            let brokers = args.string("brokers")?;
+            args.done()?;
+            let (broker, partitions) = kafka::busiest_leader(&brokers)?;
+            println!("{broker} {partitions}");
+            ExitCode::SUCCESS
+        }
+        "under-replicated" => {
+            let brokers = args.string("brokers")?;
+            args.done()?;
+            println!("{}", kafka::under_replicated(&brokers)?);
             ExitCode::SUCCESS
         }
         _ => anyhow::bail!("{USAGE}"),
