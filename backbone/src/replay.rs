@@ -3,8 +3,12 @@
 //! with their original key and headers. Consumers are idempotent, so a consumer that had handled a
 //! message already ignores the copy.
 //!
-//! The replayer is a consumer group of its own (`dlq-replay`): each run continues after the last
-//! dead letter the previous run replayed, and stops when it reaches the end it saw at start.
+//! The replayer is a consumer group of its own: each run continues after the last dead letter
+//! the previous run of the same kind replayed, and stops when it reaches the end it saw at
+//! start. A run for every consumer is group `dlq-replay`; a run for one consumer is
+//! `dlq-replay.<consumer>`, so that replaying one consumer's letters never moves past another's
+//! still waiting for their fix. (A later run for every consumer may then send that consumer's
+//! letters again: the consumers' inboxes drop the copies.)
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +20,7 @@ use rdkafka::producer::FutureRecord;
 use rdkafka::util::Timeout;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use shared_events::Topic;
+use shared_events::topology::REPLAYER;
 
 use crate::consumer::{PAYLOAD_DROPPED, header};
 use crate::kafka::KafkaSettings;
@@ -36,7 +41,11 @@ pub async fn replay_dead_letters(
     consumer: Option<&str>,
 ) -> anyhow::Result<ReplayReport> {
     let dlq = settings.topics.name(Topic::DeadLetter);
-    let reader: StreamConsumer = settings.consumer("dlq-replay")?;
+    let group = match consumer {
+        Some(consumer) => format!("{REPLAYER}.{consumer}"),
+        None => REPLAYER.to_owned(),
+    };
+    let reader: StreamConsumer = settings.consumer(&group)?;
     let producer = settings.producer()?;
     let metadata = reader
         .fetch_metadata(Some(&dlq), Duration::from_secs(10))

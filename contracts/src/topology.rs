@@ -141,7 +141,8 @@ fn replayer_acls() -> Vec<Acl> {
             acls.push(Acl::topic(spec.topic, WRITE));
         }
     }
-    acls.push(Acl::group(REPLAYER, false));
+    // `dlq-replay`, and `dlq-replay.<consumer>` for a run that replays one consumer's letters.
+    acls.push(Acl::group(REPLAYER, true));
     acls
 }
 
