@@ -1,8 +1,9 @@
 //! Retries that cannot turn an overload into a bigger one.
 //!
-//! A retry is worth making only when the first attempt cannot have done anything (the
-//! connection was refused, the service refused the request at its door) and only when it does
-//! not add load the callee cannot take. Two rules, after Finagle's and gRPC's retry budgets:
+//! A retry is safe only when the first attempt cannot have done anything (the connection was
+//! refused, the service refused the request at its door) or when the call is idempotent (a
+//! charge keyed by its order id: a repeat finds what the first did), and it is worth making
+//! only when it does not add load the callee cannot take. Two rules, after Finagle's and gRPC's retry budgets:
 //!
 //! - **A budget per callee.** Every first attempt deposits `ratio` of a token (0.1 by default),
 //!   every retry withdraws one, and the balance never exceeds `burst`. So over any stretch of
@@ -67,13 +68,16 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest wait before a retry of [`RetryPolicy::new`]'s policy: its backoff's cap.
+    pub const LONGEST_WAIT: Duration = Duration::from_millis(100);
+
     /// At most one retry, 5–10 ms after the first attempt, within a budget of a tenth of the calls (burst 10),
     /// and only with 50 ms of the request's time left after the wait.
     pub fn new(name: &'static str) -> Self {
         Self {
             name,
             max_attempts: 2,
-            backoff: Backoff::new(Duration::from_millis(10), Duration::from_millis(100)),
+            backoff: Backoff::new(Duration::from_millis(10), Self::LONGEST_WAIT),
             min_left: Duration::from_millis(50),
             budget: RetryBudget::new(0.1, 10.0),
         }

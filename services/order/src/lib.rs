@@ -39,8 +39,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     );
     let retry_after = settings.breaker.open_for.as_secs().max(1);
     let repair_settings = settings.repair;
-    let (payment_timeout, freeze_after_payment) =
-        (settings.breaker.timeout, settings.freeze_after_payment);
+    let (longest_payment_call, freeze_after_payment) = (
+        settings.breaker.longest_call(),
+        settings.freeze_after_payment,
+    );
     // Past capacity, new orders are refused before a customer's cancellation or a read of an
     // order that exists: those keep a reserved share of the admission limit.
     let mut service = settings.service;
@@ -53,7 +55,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let app = backbone::launch(service, &MIGRATOR, |backbone| {
         let attempts = use_cases::Attempts {
             freeze_after_payment,
-            ..use_cases::Attempts::new(payment_timeout, repair_settings.margin)
+            ..use_cases::Attempts::new(longest_payment_call, repair_settings.margin)
         };
         let orders = use_cases::Orders::new(backbone.pool.clone(), Arc::new(payments), attempts);
         for_grpc = Some((orders.clone(), backbone.clone()));

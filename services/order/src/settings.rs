@@ -12,8 +12,9 @@
 //! | `PAYMENT_BREAKER_WINDOW_MS` | `10000` | the sliding window of the failure rate |
 //! | `PAYMENT_BREAKER_OPEN_MS` | `5000` | how long the breaker stays open before probing (and the 503's `Retry-After`) |
 //! | `PAYMENT_BREAKER_PROBES` | `1` | calls let through half-open; their failure rate decides |
+//! | `PAYMENT_MAX_ATTEMPTS` | `2` | tries per charge, the first included: a try that got no answer (timeout, no connection, 502–504) is made again within a retry budget of a tenth of the calls; `1` retries nothing |
 //! | `ADMISSION_MIN_LIMIT`, `ADMISSION_MAX_LIMIT`, `ADMISSION_INITIAL_LIMIT` | `163` | here a fixed limit: what the payment bulkhead carries within new work's share (`PAYMENT_MAX_CONCURRENCY` / 0.75); the other `ADMISSION_*` as every service |
-//! | `ORDER_ATTEMPT_MARGIN_MS` | `1000` | an attempt's lease on a PaymentPending order beyond the payment timeout: after it, a retry or the repair takes the order over |
+//! | `ORDER_ATTEMPT_MARGIN_MS` | `1000` | an attempt's lease on a PaymentPending order beyond the payment call's longest time (its tries' timeouts and the wait between them): after it, a retry or the repair takes the order over |
 //! | `ORDER_REPAIR_INTERVAL_MS` | `1000` | how often abandoned PaymentPending orders are looked for (and at start-up) |
 //! | `ORDER_REPAIR_GIVE_UP_MS` | `300000` | age at which an abandoned order whose payment is still unavailable fails (and is refunded) |
 //! | `GRPC_PORT` | `9081` | the gRPC server's port (same `HOST` and `HTTP_REUSE_PORT` as HTTP) |
@@ -36,8 +37,8 @@ use service_runtime::settings::{HttpSettings, ports, string, var};
 use crate::grpc::GrpcSettings;
 use crate::payments::{
     BreakerSettings, PAYMENT_BREAKER_FAILURE_RATE, PAYMENT_BREAKER_MIN_CALLS,
-    PAYMENT_BREAKER_OPEN_MS, PAYMENT_BREAKER_PROBES, PAYMENT_BREAKER_WINDOW_MS, PAYMENT_TIMEOUT_MS,
-    bulkhead_for,
+    PAYMENT_BREAKER_OPEN_MS, PAYMENT_BREAKER_PROBES, PAYMENT_BREAKER_WINDOW_MS,
+    PAYMENT_MAX_ATTEMPTS, PAYMENT_TIMEOUT_MS, bulkhead_for,
 };
 use crate::repair::RepairSettings;
 
@@ -102,7 +103,7 @@ fn repair_from_env() -> anyhow::Result<RepairSettings> {
     if std::env::var_os("ORDER_REPAIR_AFTER_MS").is_some() {
         bail!(
             "ORDER_REPAIR_AFTER_MS is retired: an abandoned order is taken over when its \
-             attempt's lease (PAYMENT_TIMEOUT_MS + ORDER_ATTEMPT_MARGIN_MS) has run out"
+             attempt's lease (the payment call's longest time + ORDER_ATTEMPT_MARGIN_MS) has run out"
         );
     }
     Ok(RepairSettings {
@@ -134,6 +135,7 @@ fn breaker_from_env() -> anyhow::Result<BreakerSettings> {
         window: millis("PAYMENT_BREAKER_WINDOW_MS", PAYMENT_BREAKER_WINDOW_MS)?,
         open_for: millis("PAYMENT_BREAKER_OPEN_MS", PAYMENT_BREAKER_OPEN_MS)?,
         probes: var("PAYMENT_BREAKER_PROBES", PAYMENT_BREAKER_PROBES)?,
+        max_attempts: var("PAYMENT_MAX_ATTEMPTS", PAYMENT_MAX_ATTEMPTS)?,
     };
     if let Err(e) = settings.validate() {
         bail!("payment resilience settings: {e}");

@@ -91,7 +91,8 @@ const LEASE_POLL: Duration = Duration::from_millis(50);
 /// How an attempt to pay for an order is known to be over.
 ///
 /// Each attempt (the request that stores the order, a retry that takes it over, the repair)
-/// holds a lease on the PaymentPending order until its payment call's timeout plus `margin`:
+/// holds a lease on the PaymentPending order until its payment call's longest time (every try's
+/// timeout and the waits between them) plus `margin`:
 /// the longest a live attempt can take before it records the answer. Once the lease has run
 /// out, whoever comes next (the customer's retry with the same Idempotency-Key, the repair, a
 /// restarted process) takes the order over at once and charges it again under the same payment
@@ -105,9 +106,9 @@ pub struct Attempts {
 }
 
 impl Attempts {
-    pub fn new(payment_timeout: Duration, margin: Duration) -> Self {
+    pub fn new(longest_payment_call: Duration, margin: Duration) -> Self {
         Self {
-            lease: payment_timeout + margin,
+            lease: longest_payment_call + margin,
             freeze_after_payment: false,
         }
     }

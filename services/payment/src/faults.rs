@@ -1,5 +1,13 @@
 //! Fault injection for demonstrations of the order service's circuit breaker (the seeds delayed
 //! payments by 400–620 ms against a 610 ms timeout). Off unless configured.
+//!
+//! The delay is the time payment takes to *answer* a new charge, counted from the moment the
+//! request arrived: payment decides and records the charge first, then holds the answer back
+//! until then, like a card network that is slow to reply. So a payment "answering in 400–620
+//! ms" answers in 400–620 ms, its own work included (the seeds slept inside the JPA hook, which
+//! put the database work on top of the delay). A repeated charge is answered from the ledger
+//! at once, as an idempotency key should be: it asks the card network nothing. A call drawn to
+//! fail is answered 503 at its answer time and records nothing.
 
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
@@ -7,6 +15,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
 /// A delay drawn uniformly from `min_ms..=max_ms`; `0` (the default) is no delay.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -101,28 +110,47 @@ impl Faults {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = settings;
     }
 
-    /// Waits the injected delay, then fails the injected share of calls.
-    pub async fn inject(&self) -> Result<(), InjectedFailure> {
+    /// Draws the faults of a call that has just arrived: when it is to be answered, and
+    /// whether it is to fail.
+    pub fn draw(&self) -> Injected {
         let FaultSettings {
             delay,
             failure_rate,
         } = self.get();
-        let (wait, fail) = {
-            let mut rng = rand::rng();
-            let wait = if delay.max_ms > 0 {
-                rng.random_range(delay.min_ms..=delay.max_ms)
-            } else {
-                0
-            };
-            (wait, failure_rate > 0.0 && rng.random_bool(failure_rate))
+        let mut rng = rand::rng();
+        let wait = if delay.max_ms > 0 {
+            rng.random_range(delay.min_ms..=delay.max_ms)
+        } else {
+            0
         };
-        if wait > 0 {
-            tokio::time::sleep(Duration::from_millis(wait)).await;
+        Injected {
+            answer_at: Instant::now() + Duration::from_millis(wait),
+            fail: failure_rate > 0.0 && rng.random_bool(failure_rate),
         }
-        if fail {
+    }
+}
+
+/// The faults drawn for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Injected {
+    answer_at: Instant,
+    fail: bool,
+}
+
+impl Injected {
+    /// For a call drawn to fail: waits until its answer time, then fails it, before it has
+    /// done anything. Otherwise returns at once.
+    pub async fn fail_if_drawn(self) -> Result<(), InjectedFailure> {
+        if self.fail {
+            tokio::time::sleep_until(self.answer_at).await;
             return Err(InjectedFailure);
         }
         Ok(())
+    }
+
+    /// Holds a decided charge's answer until its answer time.
+    pub async fn answer_time(self) {
+        tokio::time::sleep_until(self.answer_at).await;
     }
 }
 
@@ -161,18 +189,37 @@ mod tests {
         assert!(settings.validate().is_ok());
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_failure_rate_of_one_fails_every_call_after_the_delay() {
-        let faults = Faults::new(FaultSettings {
+    fn delayed(ms: u64, failure_rate: f64) -> Faults {
+        Faults::new(FaultSettings {
             delay: DelayRange {
-                min_ms: 400,
-                max_ms: 400,
+                min_ms: ms,
+                max_ms: ms,
             },
-            failure_rate: 1.0,
-        });
-        let started = tokio::time::Instant::now();
-        let outcome = faults.inject().await;
+            failure_rate,
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_rate_of_one_fails_every_call_at_its_answer_time() {
+        let started = Instant::now();
+        let outcome = delayed(400, 1.0).draw().fail_if_drawn().await;
         assert_eq!(started.elapsed(), Duration::from_millis(400));
         assert_eq!(outcome, Err(InjectedFailure));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_delay_counts_from_the_calls_arrival_its_work_included() {
+        let started = Instant::now();
+        let injected = delayed(400, 0.0).draw();
+        assert_eq!(injected.fail_if_drawn().await, Ok(()));
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "a healthy call works at once"
+        );
+        // The call's own work takes 150 ms of the 400.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        injected.answer_time().await;
+        assert_eq!(started.elapsed(), Duration::from_millis(400));
     }
 }

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `PORT` | `8082` | HTTP port (and the shared service variables, see `backbone::ServiceSettings`) |
 //! | `PAYMENT_DECLINE_ABOVE` | `1000000` | amounts above this (won) are declined |
-//! | `PAYMENT_FAULT_DELAY_MS` | `0` | injected delay per payment, `MIN-MAX` or `N` ms (e.g. `400-620`) |
+//! | `PAYMENT_FAULT_DELAY_MS` | `0` | injected delay: the time to answer a new charge, counted from its arrival (its work included; a repeat answers at once), `MIN-MAX` or `N` ms (e.g. `400-620`) |
 //! | `PAYMENT_FAULT_FAILURE_RATE` | `0` | share of payment calls answered 503, 0.0–1.0 |
 //! | `ADMISSION_MIN_LIMIT`, `ADMISSION_MAX_LIMIT`, `ADMISSION_INITIAL_LIMIT` | `128` | here a fixed limit: the order service's payment bulkhead (122) with room; see [`ADMISSION_LIMIT`] |
 

@@ -76,13 +76,24 @@ impl Payments {
             .await?
     }
 
-    #[tracing::instrument(name = "transaction", skip_all, fields(db.system = "postgresql"))]
+    /// Decides the charge; under injected faults, answers a new one at its drawn answer time
+    /// (a repeated one at once: see [`crate::faults`]).
     async fn charge_now(
         &self,
         request: ChargeRequest,
         amount: Amount,
     ) -> Result<Charge, PaymentError> {
-        self.faults.inject().await?;
+        let injected = self.faults.draw();
+        injected.fail_if_drawn().await?;
+        let charge = self.decide(request, amount).await?;
+        if charge.created {
+            injected.answer_time().await;
+        }
+        Ok(charge)
+    }
+
+    #[tracing::instrument(name = "transaction", skip_all, fields(db.system = "postgresql"))]
+    async fn decide(&self, request: ChargeRequest, amount: Amount) -> Result<Charge, PaymentError> {
         let now = service_runtime::clock::now();
         let candidate = Payment {
             id: Uuid::now_v7(),

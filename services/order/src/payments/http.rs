@@ -2,13 +2,9 @@
 //! (`PAYMENT_URL`: a Kubernetes service name in a cluster, localhost locally).
 //!
 //! The call carries the time it has left (`x-request-budget-ms`): the payment service refuses
-//! a call that cannot finish in time rather than work for an answer nobody waits for. A charge
-//! is idempotent (keyed by the order id), so one that did not reach payment (no connection) or
-//! that payment refused at its door (`503` with `x-refused: busy`) is made once more, a few
-//! milliseconds later, within a retry budget of a tenth of the calls
-//! (`service_runtime::retry`): a retry never more than adds a tenth to an overload. A call
-//! that reached payment and timed out is not retried: payment may still be working on it, and
-//! the repair settles it.
+//! a call that cannot finish in time rather than work for an answer nobody waits for. One call
+//! is one try: whether to ask again is the resilience policy's decision
+//! ([`super::Resilient`]), which sees every try.
 
 use std::time::Duration;
 
@@ -18,7 +14,6 @@ use serde::Deserialize;
 use serde_json::json;
 use service_runtime::admission::{REFUSED_HEADER, Refusal};
 use service_runtime::deadline::{self, Deadline};
-use service_runtime::retry::RetryPolicy;
 use service_runtime::trace;
 use uuid::Uuid;
 
@@ -27,7 +22,6 @@ use super::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
 pub struct HttpPayments {
     client: reqwest::Client,
     url: String,
-    retries: RetryPolicy,
 }
 
 /// The time the answer needs to come back: payment is told it has this much less than the call.
@@ -42,7 +36,6 @@ impl HttpPayments {
         Ok(Self {
             client,
             url: format!("{}/payments", base_url.trim_end_matches('/')),
-            retries: RetryPolicy::new("payment"),
         })
     }
 }
@@ -53,19 +46,9 @@ struct PaymentBody {
     status: String,
 }
 
-/// Why one try gave no decision.
-enum Failed {
-    /// Nothing was done: the charge may be made again.
-    Retryable(PaymentError),
-    Final(PaymentError),
-}
-
-impl HttpPayments {
-    async fn try_charge(
-        &self,
-        request: &ChargeRequest,
-        deadline: Option<Deadline>,
-    ) -> Result<PaymentOutcome, Failed> {
+#[async_trait]
+impl PaymentPort for HttpPayments {
+    async fn charge(&self, request: &ChargeRequest) -> Result<PaymentOutcome, PaymentError> {
         let mut call = self
             .client
             .post(&self.url)
@@ -74,45 +57,39 @@ impl HttpPayments {
             .header("x-user-role", "customer")
             .header(trace::HEADER, trace::current())
             .json(&body(request));
-        if let Some(deadline) = deadline {
+        if let Some(deadline) = Deadline::current() {
             call = call.header(deadline::HEADER, deadline.header_value(REPLY_RESERVE));
         }
-        let response = call.send().await.map_err(|e| {
-            let error = PaymentError::Unreachable(e.to_string());
-            match e.is_connect() {
-                true => Failed::Retryable(error),
-                false => Failed::Final(error),
-            }
-        })?;
+        let response = call
+            .send()
+            .await
+            .map_err(|e| PaymentError::Unreachable(e.to_string()))?;
         match response.status() {
             StatusCode::OK | StatusCode::CREATED => {
-                let body: PaymentBody = response.json().await.map_err(|e| {
-                    Failed::Final(PaymentError::Unreachable(format!("unreadable answer: {e}")))
-                })?;
+                let body: PaymentBody = response
+                    .json()
+                    .await
+                    .map_err(|e| PaymentError::Unreachable(format!("unreadable answer: {e}")))?;
                 // An existing payment may have been refunded meanwhile (the order was given up
                 // and canceled): that is no approval to place the order on.
                 if body.status != "Approved" {
-                    return Err(Failed::Final(PaymentError::Upstream(
-                        StatusCode::CONFLICT.as_u16(),
-                    )));
+                    return Err(PaymentError::Upstream(StatusCode::CONFLICT.as_u16()));
                 }
                 Ok(PaymentOutcome::Approved {
                     payment_id: body.id,
                 })
             }
             StatusCode::PAYMENT_REQUIRED => Ok(PaymentOutcome::Declined),
-            StatusCode::SERVICE_UNAVAILABLE => {
-                let refused = response.headers().get(REFUSED_HEADER);
-                let refused_as = |r: Refusal| refused.is_some_and(|v| v == r.as_str());
-                Err(if refused_as(Refusal::Busy) {
-                    Failed::Retryable(PaymentError::Upstream(503))
-                } else if refused_as(Refusal::Deadline) {
-                    Failed::Final(PaymentError::DeadlineExceeded)
-                } else {
-                    Failed::Final(PaymentError::Upstream(503))
-                })
+            // Refused at payment's door for lack of time: the request's time is running out.
+            StatusCode::SERVICE_UNAVAILABLE
+                if response
+                    .headers()
+                    .get(REFUSED_HEADER)
+                    .is_some_and(|v| v == Refusal::Deadline.as_str()) =>
+            {
+                Err(PaymentError::DeadlineExceeded)
             }
-            other => Err(Failed::Final(PaymentError::Upstream(other.as_u16()))),
+            other => Err(PaymentError::Upstream(other.as_u16())),
         }
     }
 }
@@ -128,30 +105,6 @@ fn body(request: &ChargeRequest) -> serde_json::Value {
         body["changeId"] = json!(change_id);
     }
     body
-}
-
-#[async_trait]
-impl PaymentPort for HttpPayments {
-    async fn charge(&self, request: &ChargeRequest) -> Result<PaymentOutcome, PaymentError> {
-        let deadline = Deadline::current();
-        self.retries.first_attempt();
-        let mut attempt = 1;
-        loop {
-            match self.try_charge(request, deadline).await {
-                Ok(outcome) => return Ok(outcome),
-                Err(Failed::Final(error)) => return Err(error),
-                Err(Failed::Retryable(error)) => {
-                    let Some(wait) = self.retries.next_delay(attempt, deadline) else {
-                        return Err(error);
-                    };
-                    tracing::info!(order.id = %request.order_id, %error, attempt,
-                        wait_ms = wait.as_millis() as u64, "retrying the charge");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

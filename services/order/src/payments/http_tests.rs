@@ -1,5 +1,5 @@
-//! The client's retries and deadlines against a stand-in payment service that answers from a
-//! script and counts what it receives.
+//! The client and its resilience policy's retries and deadlines against a stand-in payment
+//! service that answers from a script and counts what it receives.
 
 use std::sync::{Arc, Mutex};
 
@@ -24,7 +24,7 @@ async fn stand_in(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<HeaderMap>>>) {
             seen.push(headers);
             seen.len()
         };
-        script[(n - 1).min(script.len() - 1)].respond()
+        script[(n - 1).min(script.len() - 1)].respond().await
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -35,15 +35,23 @@ async fn stand_in(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<HeaderMap>>>) {
 #[derive(Clone, Copy)]
 enum Answer {
     Approved,
+    /// Approved, this many milliseconds after the request arrived.
+    Late(u64),
     /// Refused by payment's admission control, with this reason.
     Refused(&'static str),
     /// A 503 of payment's own (its database, say): it may have done part of the work.
     Unavailable,
+    /// A 400: the request was ours to get right.
+    BadRequest,
 }
 
 impl Answer {
-    fn respond(self) -> Response {
+    async fn respond(self) -> Response {
         match self {
+            Answer::Late(ms) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Box::pin(Answer::Approved.respond()).await
+            }
             Answer::Approved => (
                 StatusCode::CREATED,
                 axum::Json(json!({ "id": Uuid::now_v7(), "status": "Approved" })),
@@ -57,6 +65,7 @@ impl Answer {
                 response
             }
             Answer::Unavailable => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            Answer::BadRequest => StatusCode::BAD_REQUEST.into_response(),
         }
     }
 }
@@ -70,11 +79,20 @@ fn charge() -> ChargeRequest {
     }
 }
 
+/// The production policy, whose breaker never opens in these tests.
+fn policy(url: &str) -> Resilient<HttpPayments> {
+    let settings = BreakerSettings {
+        min_calls: 1_000,
+        ..BreakerSettings::default()
+    };
+    Resilient::new(HttpPayments::new(url).unwrap(), settings)
+}
+
 #[tokio::test]
 async fn a_charge_refused_at_payments_door_is_made_once_more() {
     let (url, received) = stand_in(vec![Answer::Refused("busy"), Answer::Approved]).await;
 
-    let outcome = HttpPayments::new(&url).unwrap().charge(&charge()).await;
+    let outcome = policy(&url).charge(&charge()).await;
 
     assert!(
         matches!(outcome, Ok(PaymentOutcome::Approved { .. })),
@@ -87,21 +105,44 @@ async fn a_charge_refused_at_payments_door_is_made_once_more() {
 async fn a_charge_is_retried_once_at_most() {
     let (url, received) = stand_in(vec![Answer::Refused("busy")]).await;
 
-    let outcome = HttpPayments::new(&url).unwrap().charge(&charge()).await;
+    let outcome = policy(&url).charge(&charge()).await;
 
     assert_eq!(outcome, Err(PaymentError::Upstream(503)));
     assert_eq!(received.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]
-async fn what_payment_may_have_begun_or_had_no_time_for_is_not_retried() {
+async fn a_charge_payment_may_have_begun_is_asked_again_and_the_repeat_is_answered() {
+    // Payment's own 503 (cut off at its deadline, say), and an answer later than the timeout:
+    // the charge may have been made, and asking again finds it.
+    for first in [Answer::Unavailable, Answer::Late(800)] {
+        let (url, received) = stand_in(vec![first, Answer::Approved]).await;
+        let settings = BreakerSettings {
+            timeout: Duration::from_millis(300),
+            min_calls: 1_000,
+            ..BreakerSettings::default()
+        };
+        let payments = Resilient::new(HttpPayments::new(&url).unwrap(), settings);
+
+        let outcome = payments.charge(&charge()).await;
+
+        assert!(
+            matches!(outcome, Ok(PaymentOutcome::Approved { .. })),
+            "{outcome:?}"
+        );
+        assert_eq!(received.lock().unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn what_payment_had_no_time_for_or_refused_as_ours_is_not_retried() {
     for (answer, expected) in [
-        (Answer::Unavailable, PaymentError::Upstream(503)),
         (Answer::Refused("deadline"), PaymentError::DeadlineExceeded),
+        (Answer::BadRequest, PaymentError::Upstream(400)),
     ] {
         let (url, received) = stand_in(vec![answer, Answer::Approved]).await;
 
-        let outcome = HttpPayments::new(&url).unwrap().charge(&charge()).await;
+        let outcome = policy(&url).charge(&charge()).await;
 
         assert_eq!(outcome, Err(expected.clone()));
         assert_eq!(received.lock().unwrap().len(), 1, "{expected:?}");
@@ -113,9 +154,25 @@ async fn what_payment_may_have_begun_or_had_no_time_for_is_not_retried() {
 }
 
 #[tokio::test]
+async fn one_attempt_retries_nothing() {
+    let (url, received) = stand_in(vec![Answer::Refused("busy"), Answer::Approved]).await;
+    let settings = BreakerSettings {
+        max_attempts: 1,
+        ..BreakerSettings::default()
+    };
+
+    let outcome = Resilient::new(HttpPayments::new(&url).unwrap(), settings)
+        .charge(&charge())
+        .await;
+
+    assert_eq!(outcome, Err(PaymentError::Upstream(503)));
+    assert_eq!(received.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn retries_stay_within_a_tenth_of_the_calls() {
     let (url, received) = stand_in(vec![Answer::Refused("busy")]).await;
-    let payments = HttpPayments::new(&url).unwrap();
+    let payments = policy(&url);
 
     for _ in 0..50 {
         let _ = payments.charge(&charge()).await;
@@ -130,9 +187,29 @@ async fn retries_stay_within_a_tenth_of_the_calls() {
 }
 
 #[tokio::test]
+async fn an_open_breaker_stops_the_retries() {
+    let (url, received) = stand_in(vec![Answer::Unavailable]).await;
+    let settings = BreakerSettings {
+        min_calls: 1,
+        ..BreakerSettings::default()
+    };
+    let payments = Resilient::new(HttpPayments::new(&url).unwrap(), settings);
+
+    let outcome = payments.charge(&charge()).await;
+
+    // The first try's failure opened the breaker: no second try.
+    assert_eq!(outcome, Err(PaymentError::Upstream(503)));
+    assert_eq!(received.lock().unwrap().len(), 1);
+    assert_eq!(
+        payments.charge(&charge()).await,
+        Err(PaymentError::BreakerOpen)
+    );
+}
+
+#[tokio::test]
 async fn payment_is_told_the_time_the_call_has_left() {
     let (url, received) = stand_in(vec![Answer::Approved]).await;
-    let payments = Resilient::new(HttpPayments::new(&url).unwrap(), BreakerSettings::default());
+    let payments = policy(&url);
     let budget = |received: &Arc<Mutex<Vec<HeaderMap>>>| -> u64 {
         let received = received.lock().unwrap();
         let headers = received.last().unwrap();

@@ -1,5 +1,5 @@
 //! The port through which an order is paid, and its adapters: the payment service over HTTP,
-//! wrapped in the resilience policy (bulkhead, circuit breaker, timeout).
+//! wrapped in the resilience policy (bulkhead, circuit breaker, timeout, retries).
 
 pub mod contract;
 mod http;
@@ -8,8 +8,8 @@ mod resilience;
 pub use http::HttpPayments;
 pub use resilience::{
     BreakerSettings, PAYMENT_BREAKER_FAILURE_RATE, PAYMENT_BREAKER_MIN_CALLS,
-    PAYMENT_BREAKER_OPEN_MS, PAYMENT_BREAKER_PROBES, PAYMENT_BREAKER_WINDOW_MS, PAYMENT_TIMEOUT_MS,
-    Resilient, Slot, TARGET_RATE, bulkhead_for,
+    PAYMENT_BREAKER_OPEN_MS, PAYMENT_BREAKER_PROBES, PAYMENT_BREAKER_WINDOW_MS,
+    PAYMENT_MAX_ATTEMPTS, PAYMENT_TIMEOUT_MS, Resilient, Slot, TARGET_RATE, bulkhead_for,
 };
 
 use async_trait::async_trait;
@@ -57,6 +57,19 @@ impl PaymentError {
             PaymentError::Timeout | PaymentError::Unreachable(_) => true,
             PaymentError::Upstream(status) => *status >= 500,
             // The caller's time ran out: nothing says payment is unhealthy.
+            PaymentError::DeadlineExceeded
+            | PaymentError::BreakerOpen
+            | PaymentError::Saturated => false,
+        }
+    }
+
+    /// Whether asking again may give an answer: the call got none, or payment said it could
+    /// not give one now. Charges are idempotent per order (and change), so asking again is
+    /// safe even when payment made the charge the first time: the repeat finds it.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PaymentError::Timeout | PaymentError::Unreachable(_) => true,
+            PaymentError::Upstream(status) => matches!(status, 502..=504),
             PaymentError::DeadlineExceeded
             | PaymentError::BreakerOpen
             | PaymentError::Saturated => false,

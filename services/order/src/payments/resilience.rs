@@ -5,7 +5,14 @@
 //! 2. the circuit breaker ([`breaker`]): it opens when at least `failure_rate` percent of at
 //!    least `min_calls` calls in the last `window` failed, refuses calls without making them for
 //!    `open_for`, then lets `probes` calls through to decide whether to close;
-//! 3. a timeout *inside* the breaker, so an answer later than `timeout` counts as a failure.
+//! 3. a timeout *inside* the breaker, so an answer later than `timeout` counts as a failure;
+//! 4. retries: a try that got no answer (a timeout, no connection, a 502–504) is made again,
+//!    up to `max_attempts` tries in all, each through the breaker with its own timeout, a few
+//!    milliseconds apart and within a retry budget of a tenth of the calls
+//!    (`service_runtime::retry`), so a retry never more than adds a tenth to an overload and
+//!    an open breaker stops them. A charge is idempotent (keyed by the order id), so a repeat
+//!    of one payment did make finds it rather than charging twice; that is what turns the few
+//!    answers of a slow payment service that come just after the timeout into placed orders.
 //!
 //! The first two are taken together as a [`Slot`] by [`PaymentPort::reserve`] before the order is
 //! stored, so an order that cannot be paid now is refused before it exists (no row, no event, no
@@ -14,7 +21,7 @@
 //! The breaker counts failures, not slowness: a payment service answering in 400–620 ms against
 //! a 610 ms timeout is slow but healthy, and its few timeouts (about 5 %) stay far below the
 //! failure rate. A slow-call threshold would only shed that healthy traffic again, so there is
-//! none; the timeout is the one line between slow and failed.
+//! none; the timeout is the one line between slow and failed. Each try counts, a retry's too.
 
 mod breaker;
 
@@ -22,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use service_runtime::deadline::Deadline;
+use service_runtime::retry::RetryPolicy;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use self::breaker::{CircuitBreaker, Permit};
@@ -38,6 +46,8 @@ pub const PAYMENT_BREAKER_MIN_CALLS: u32 = 20;
 pub const PAYMENT_BREAKER_WINDOW_MS: u64 = 10_000;
 pub const PAYMENT_BREAKER_OPEN_MS: u64 = 5_000;
 pub const PAYMENT_BREAKER_PROBES: u32 = 1;
+/// Tries per charge, the first included: one retry.
+pub const PAYMENT_MAX_ATTEMPTS: u32 = 2;
 
 /// The payment calls a second the bulkhead is sized for by default: the seeds' experiment
 /// (100 concurrent customers, payments answering in 510 ms on average) offers at most
@@ -62,6 +72,8 @@ pub struct BreakerSettings {
     pub open_for: Duration,
     /// Calls let through when half-open; their failure rate decides whether it closes.
     pub probes: u32,
+    /// Tries per charge, the first included (1: no retry).
+    pub max_attempts: u32,
 }
 
 impl Default for BreakerSettings {
@@ -77,6 +89,7 @@ impl Default for BreakerSettings {
             window: Duration::from_millis(PAYMENT_BREAKER_WINDOW_MS),
             open_for: Duration::from_millis(PAYMENT_BREAKER_OPEN_MS),
             probes: PAYMENT_BREAKER_PROBES,
+            max_attempts: PAYMENT_MAX_ATTEMPTS,
         }
     }
 }
@@ -89,9 +102,14 @@ impl BreakerSettings {
                 self.failure_rate
             ));
         }
-        if self.max_concurrency == 0 || self.min_calls == 0 || self.probes == 0 {
+        if self.max_concurrency == 0
+            || self.min_calls == 0
+            || self.probes == 0
+            || self.max_attempts == 0
+        {
             return Err(
-                "the bulkhead, the breaker's minimum calls and its probes must be at least 1"
+                "the bulkhead, the breaker's minimum calls, its probes and the attempts must be \
+                 at least 1"
                     .into(),
             );
         }
@@ -99,6 +117,15 @@ impl BreakerSettings {
             return Err("the breaker's window must be at least 100 ms, the timeout above 0".into());
         }
         Ok(())
+    }
+}
+
+impl BreakerSettings {
+    /// The longest a charge can take, retries and their waits included: how long an attempt
+    /// to pay for an order may go on before it is known to be over.
+    pub fn longest_call(&self) -> Duration {
+        let tries = self.max_attempts.max(1);
+        self.timeout * tries + RetryPolicy::LONGEST_WAIT * (tries - 1)
     }
 }
 
@@ -186,6 +213,7 @@ pub struct Resilient<P> {
     bulkhead: Bulkhead,
     breaker: CircuitBreaker,
     timeout: Duration,
+    retries: RetryPolicy,
 }
 
 impl<P: PaymentPort> Resilient<P> {
@@ -195,6 +223,7 @@ impl<P: PaymentPort> Resilient<P> {
             bulkhead: Bulkhead::new(settings.max_concurrency),
             breaker: CircuitBreaker::new(&settings),
             timeout: settings.timeout,
+            retries: RetryPolicy::new("payment").with_max_attempts(settings.max_attempts),
         }
     }
 }
@@ -234,19 +263,51 @@ impl<P: PaymentPort> PaymentPort for Resilient<P> {
         request: &ChargeRequest,
     ) -> Result<PaymentOutcome, PaymentError> {
         let started = Instant::now();
-        // The call is told the time it has: the timeout, or less if the request has less.
-        let own = Deadline::after(self.timeout);
-        let deadline = Deadline::current().map_or(own, |request| request.min(own));
-        let outcome =
-            tokio::time::timeout(self.timeout, deadline.scope(self.inner.charge(request)))
-                .await
-                .unwrap_or(Err(PaymentError::Timeout));
-        if let Some(permit) = slot.breaker {
-            permit.record(outcome.as_ref().is_err_and(PaymentError::is_failure));
-        }
-        drop(slot.bulkhead);
+        let Slot {
+            bulkhead,
+            mut breaker,
+        } = slot;
+        self.retries.first_attempt();
+        let mut attempt = 1;
+        let outcome = loop {
+            let outcome = self.try_once(request).await;
+            if let Some(permit) = breaker.take() {
+                permit.record(outcome.as_ref().is_err_and(PaymentError::is_failure));
+            }
+            let Err(error) = &outcome else {
+                break outcome;
+            };
+            if !error.is_transient() {
+                break outcome;
+            }
+            // The breaker first: an open one stops retries without spending the budget.
+            let Some(permit) = self.breaker.try_acquire() else {
+                break outcome;
+            };
+            let Some(wait) = self.retries.next_delay(attempt, Deadline::current()) else {
+                break outcome;
+            };
+            tracing::info!(order.id = %request.order_id, %error, attempt,
+                wait_ms = wait.as_millis() as u64, "asking payment again");
+            tokio::time::sleep(wait).await;
+            breaker = Some(permit);
+            attempt += 1;
+        };
+        drop(bulkhead);
         record(&outcome, started);
         outcome
+    }
+}
+
+impl<P: PaymentPort> Resilient<P> {
+    /// One try within the timeout. Payment is told the time it has: the timeout, or less if
+    /// the request has less.
+    async fn try_once(&self, request: &ChargeRequest) -> Result<PaymentOutcome, PaymentError> {
+        let own = Deadline::after(self.timeout);
+        let deadline = Deadline::current().map_or(own, |request| request.min(own));
+        tokio::time::timeout(self.timeout, deadline.scope(self.inner.charge(request)))
+            .await
+            .unwrap_or(Err(PaymentError::Timeout))
     }
 }
 

@@ -83,8 +83,20 @@ fn request() -> ChargeRequest {
     }
 }
 
-/// The defaults: 50 % of at least 20 calls in 10 s opens it for 5 s, one probe.
+/// The defaults (50 % of at least 20 calls in 10 s opens it for 5 s, one probe) with one try
+/// per charge, so that a charge is a call: the breaker's and the bulkhead's tests count calls.
 fn payments(port: &Arc<Scripted>) -> Resilient<Arc<Scripted>> {
+    Resilient::new(
+        port.clone(),
+        BreakerSettings {
+            max_attempts: 1,
+            ..BreakerSettings::default()
+        },
+    )
+}
+
+/// The defaults, retries included.
+fn retrying(port: &Arc<Scripted>) -> Resilient<Arc<Scripted>> {
     Resilient::new(port.clone(), BreakerSettings::default())
 }
 
@@ -122,13 +134,12 @@ async fn a_slow_payment_times_out_at_the_configured_timeout() {
     assert_eq!(started.elapsed(), Duration::from_millis(610));
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_seeds_slow_but_healthy_payment_never_opens_the_breaker() {
-    let port = Scripted::new(Script::Seeds);
-    let payments = Arc::new(payments(&port));
+/// siege -c100 -t60S: a hundred customers charging back to back for a minute; every outcome.
+async fn seeds_experiment(
+    payments: Resilient<Arc<Scripted>>,
+) -> Vec<Result<PaymentOutcome, PaymentError>> {
+    let payments = Arc::new(payments);
     let until = Instant::now() + Duration::from_secs(60);
-
-    // siege -c100 -t60S: a hundred customers ordering back to back for a minute.
     let customers: Vec<_> = (0..100)
         .map(|_| {
             let payments = payments.clone();
@@ -145,17 +156,83 @@ async fn the_seeds_slow_but_healthy_payment_never_opens_the_breaker() {
     for customer in customers {
         outcomes.extend(customer.await.unwrap());
     }
+    outcomes
+}
 
-    let count = |wanted: fn(&Result<PaymentOutcome, PaymentError>) -> bool| {
-        outcomes.iter().filter(|o| wanted(o)).count()
-    };
-    let approved = count(|o| matches!(o, Ok(PaymentOutcome::Approved { .. })));
-    let timeouts = count(|o| o == &Err(PaymentError::Timeout));
-    assert_eq!(approved + timeouts, outcomes.len(), "nothing was shed");
+fn share(outcomes: &[Result<PaymentOutcome, PaymentError>], wanted: PaymentError) -> f64 {
+    let n = outcomes
+        .iter()
+        .filter(|o| o.as_ref() == Err(&wanted))
+        .count();
+    n as f64 / outcomes.len() as f64
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_seeds_slow_but_healthy_payment_never_opens_the_breaker() {
+    let port = Scripted::new(Script::Seeds);
+
+    let outcomes = seeds_experiment(payments(&port)).await;
+
+    let approved = outcomes.iter().filter(|o| o.is_ok()).count();
+    let timeout_share = share(&outcomes, PaymentError::Timeout);
+    assert_eq!(
+        approved as f64 / outcomes.len() as f64 + timeout_share,
+        1.0,
+        "nothing was shed"
+    );
     assert_eq!(port.calls(), outcomes.len());
     assert!(outcomes.len() > 11_000, "{} calls", outcomes.len());
-    let timeout_share = timeouts as f64 / outcomes.len() as f64;
     assert!((0.03..0.06).contains(&timeout_share), "{timeout_share}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_one_retry_the_seeds_experiment_loses_almost_no_order() {
+    let port = Scripted::new(Script::Seeds);
+
+    let outcomes = seeds_experiment(retrying(&port)).await;
+
+    // A timed-out charge asked once more is answered in time 95.5 % of the time: about one in
+    // 500 charges is lost, where one in 22 was without the retry. The retries are the timeouts,
+    // within the budget's tenth.
+    let lost = share(&outcomes, PaymentError::Timeout);
+    assert!(lost < 0.005, "{lost}");
+    assert_eq!(share(&outcomes, PaymentError::BreakerOpen), 0.0);
+    let retries = port.calls() - outcomes.len();
+    let retry_share = retries as f64 / outcomes.len() as f64;
+    assert!((0.03..0.06).contains(&retry_share), "{retry_share}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_included_a_failing_payment_opens_the_breaker_at_the_minimum_calls() {
+    let port = Scripted::new(Script::Fail(503));
+    let payments = retrying(&port);
+
+    let mut charges = 0;
+    while payments.charge(&request()).await != Err(PaymentError::BreakerOpen) {
+        charges += 1;
+    }
+
+    assert_eq!(port.calls(), 20, "20 calls in all, for {charges} charges");
+    assert!(charges < 20, "some charges were tried twice");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_gets_a_timeout_of_its_own() {
+    let port = Scripted::new(Script::Hang);
+    let payments = retrying(&port);
+    let started = Instant::now();
+
+    let outcome = payments.charge(&request()).await;
+
+    assert_eq!(outcome, Err(PaymentError::Timeout));
+    assert_eq!(port.calls(), 2);
+    let elapsed = started.elapsed();
+    // Two timeouts and a wait of 5–10 ms between them.
+    assert!(
+        (Duration::from_millis(1225)..=Duration::from_millis(1230)).contains(&elapsed),
+        "{elapsed:?}"
+    );
+    assert!(elapsed <= BreakerSettings::default().longest_call());
 }
 
 #[tokio::test(start_paused = true)]
@@ -352,6 +429,7 @@ async fn with_several_probes_their_failure_rate_decides() {
         port.clone(),
         BreakerSettings {
             probes: 3,
+            max_attempts: 1,
             ..BreakerSettings::default()
         },
     ));
@@ -391,6 +469,7 @@ async fn a_call_admitted_before_the_breaker_opened_does_not_count_after_it_close
         BreakerSettings {
             timeout: Duration::from_secs(10),
             open_for: Duration::from_secs(1),
+            max_attempts: 1,
             ..BreakerSettings::default()
         },
     ));

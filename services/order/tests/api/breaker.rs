@@ -5,13 +5,22 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Options, spawn_app, spawn_app_with};
+use crate::helpers::{Options, spawn_app_with};
 use order_service::payments::BreakerSettings;
 
 #[tokio::test]
 async fn payment_down_fails_fast_then_the_breaker_sheds_without_calling_then_orders_recover() {
-    // The production policy (50 % of at least 20 calls), open for 2 s to keep the test short.
-    let app = spawn_app().await;
+    // The production policy (50 % of at least 20 calls), open for 2 s to keep the test short,
+    // and one try per order so that each order is one of the breaker's calls (retries count
+    // too: the policy's unit tests).
+    let app = spawn_app_with(Options {
+        breaker: BreakerSettings {
+            max_attempts: 1,
+            ..Options::default().breaker
+        },
+        ..Options::default()
+    })
+    .await;
     let min_calls = BreakerSettings::default().min_calls;
     app.payment_line.cut();
 
@@ -68,9 +77,11 @@ async fn payment_down_fails_fast_then_the_breaker_sheds_without_calling_then_ord
 #[tokio::test]
 async fn a_payment_slower_than_the_timeout_is_503_and_its_late_approval_is_refunded() {
     let app = spawn_app_with(Options {
+        // One try: a second would find the late approval and be answered.
         breaker: BreakerSettings {
             timeout: Duration::from_millis(300),
             open_for: Duration::from_secs(2),
+            max_attempts: 1,
             ..BreakerSettings::default()
         },
         ..Options::default()

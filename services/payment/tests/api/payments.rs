@@ -168,3 +168,45 @@ async fn faults_are_set_by_admins_only_and_then_applied() {
     assert!(payment.headers().contains_key("retry-after"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn an_injected_delay_is_a_new_charges_answer_time_and_a_repeat_is_answered_at_once() {
+    // Arrange: payment answers new charges 700 ms after they arrive.
+    let app = spawn_app().await;
+    let faults = json!({ "delay": { "minMs": 700, "maxMs": 700 }, "failureRate": 0.0 });
+    let set = app
+        .app
+        .client
+        .put(app.app.url("/admin/faults"))
+        .as_user("root", "admin")
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    let order_id = Uuid::new_v4();
+
+    // Act: a caller that gives up after 300 ms, then asks again.
+    let started = std::time::Instant::now();
+    let given_up =
+        tokio::time::timeout(Duration::from_millis(300), app.pay(order_id, "alice", 10)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let asked_again = std::time::Instant::now();
+    let repeat = app.pay(order_id, "alice", 10).await;
+    let repeat_took = asked_again.elapsed();
+    let fresh = app.pay(Uuid::new_v4(), "alice", 10).await;
+
+    // Assert: the charge was made while its answer was held back, so the repeat found it and
+    // was answered without the delay; a new charge waits its whole delay.
+    assert!(given_up.is_err(), "the first answer came within 300 ms");
+    assert_eq!(repeat.status(), StatusCode::OK, "a repeat answers 200");
+    assert!(
+        repeat_took < Duration::from_millis(300),
+        "the repeat took {repeat_took:?}"
+    );
+    assert_eq!(fresh.status(), StatusCode::CREATED);
+    assert!(started.elapsed() >= Duration::from_millis(400 + 700));
+    let events = app.payment_events(2, Duration::from_secs(5)).await;
+    assert_eq!(events.len(), 2, "one approval per order: {events:?}");
+    app.finish().await;
+}
