@@ -4,11 +4,16 @@
 # seconds at PROFILE_RATE orders/s it records
 #   - CPU time of every process (services, PostgreSQL backends per database, Kafka, FerretDB,
 #     the load generator), from /proc, from the first order until every consumer has caught
-#     up, and so CPU milliseconds per order per component;
+#     up, and so CPU milliseconds per order per component, with and without what the process
+#     spends idle (measured for IDLE_S before the run);
 #   - PostgreSQL's statements (pg_stat_statements: calls per order, mean and total time);
 #   - what PostgreSQL's active sessions wait on, sampled every 100 ms (pg_stat_activity);
-#   - a CPU profile of the whole machine (perf, with DWARF call stacks) drawn as a flamegraph.
-# Writes siege/results/<time>-profile.md and <time>-profile.svg.
+#   - a CPU profile of the whole machine (perf, with DWARF call stacks) drawn as a flamegraph;
+#   - what the stores wrote: per stack database, commits, rows written, time in transactions and
+#     size (PostgreSQL's statistics, less what the stack does idle, measured for IDLE_S before);
+#     mypage's writes (FerretDB's statements); per Kafka topic, messages and bytes appended.
+# Writes siege/results/<time>-profile.md, <time>-profile.svg and <time>-profile.json (the
+# measured figures, per order: siege/capacity.py's input, see docs/scaling.md).
 #
 #   PROFILE_RATE (100)  PROFILE_DURATION (20)  PROFILE_CUSTOMERS (10)  PROFILE_PERF (1; 0 skips perf)
 #   PG_ADMIN_URL (postgres://postgres@127.0.0.1:<its port in ports.tsv>/postgres: a superuser, for the statistics)
@@ -36,7 +41,16 @@ setup
 say "waiting until no consumer group lags"
 "$LOADGEN" lag --brokers "${KAFKA_BROKERS:-127.0.0.1:$(port_of kafka kafka)}" --drain-timeout-s 300 \
   --out "$PREFIX.baseline-lag.json" >/dev/null || die "the consumer lag did not drain"
+# What the stack writes with no load at all (pollers' transactions), subtracted from the run's.
+IDLE_S=10
+# PostgreSQL's backends publish their statistics when idle within 10 s at most.
+STATS_DELAY_S=11
+python3 "$SIEGE_DIR/profile.py" stores --pg-url "$PG_ADMIN_URL" >"$PREFIX.stores-idle.json" \
+  || die "cannot read the stores' statistics"
+python3 "$SIEGE_DIR/profile.py" cpu >"$PREFIX.cpu-idle.tsv"
+sleep "$IDLE_S"
 ((STATEMENTS)) && psql_admin -c "select pg_stat_statements_reset()" >/dev/null
+python3 "$SIEGE_DIR/profile.py" stores --pg-url "$PG_ADMIN_URL" >"$PREFIX.stores-before.json"
 
 python3 "$SIEGE_DIR/profile.py" cpu >"$PREFIX.cpu-before.tsv"
 
@@ -71,6 +85,9 @@ if ((STATEMENTS)); then
      where d.datname not in ('postgres')
      order by s.total_exec_time desc limit 25" >"$PREFIX.statements.tsv"
 fi
+# pg_stat_statements counts at once; the databases' and tables' statistics come later.
+sleep "$STATS_DELAY_S"
+python3 "$SIEGE_DIR/profile.py" stores --pg-url "$PG_ADMIN_URL" >"$PREFIX.stores-after.json"
 
 FLAME=
 if [[ -n $perf_pid ]]; then
@@ -86,7 +103,10 @@ if [[ -n $perf_pid ]]; then
 fi
 
 python3 "$SIEGE_DIR/profile.py" report "$PREFIX" --rate "$RATE" --duration "$DURATION" \
-  --command "./dev profile  # PROFILE_RATE=$RATE PROFILE_DURATION=$DURATION" ${FLAME:+--flame "$FLAME"} \
+  --command "./dev profile  # PROFILE_RATE=$RATE PROFILE_DURATION=$DURATION${PROFILE_PERF:+ PROFILE_PERF=$PROFILE_PERF}" \
+  ${FLAME:+--flame "$FLAME"} \
+  --json "$PREFIX.json" --commit "$(git -C "$PROJECT_ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
   | tee "$PREFIX.md"
 echo
-echo "written: ${PREFIX#"$PROJECT_ROOT"/}.md${FLAME:+ and .svg}"
+echo "written: ${PREFIX#"$PROJECT_ROOT"/}.md${FLAME:+, .svg} and .json"
+echo "to make it the capacity model's input (docs/scaling.md): siege/capacity.py --write ${PREFIX#"$PROJECT_ROOT"/}.json"

@@ -8,7 +8,7 @@
 //! | `PAYMENT_TARGET_RATE` | `200` | payment calls a second the bulkhead is sized for |
 //! | `PAYMENT_MAX_CONCURRENCY` | rate × timeout (`122`) | payment calls in flight at once (bulkhead; Little's law) |
 //! | `PAYMENT_BREAKER_FAILURE_RATE` | `50` | percentage of failed calls in the window that opens the breaker |
-//! | `PAYMENT_BREAKER_MIN_CALLS` | `20` | calls in the window before their failure rate counts |
+//! | `PAYMENT_BREAKER_MIN_CALLS` | `20` | calls in the window before their failure rate counts; as many failures in a row within it open the breaker too |
 //! | `PAYMENT_BREAKER_WINDOW_MS` | `10000` | the sliding window of the failure rate |
 //! | `PAYMENT_BREAKER_OPEN_MS` | `5000` | how long the breaker stays open before probing (and the 503's `Retry-After`) |
 //! | `PAYMENT_BREAKER_PROBES` | `1` | calls let through half-open; their failure rate decides |

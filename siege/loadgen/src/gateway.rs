@@ -19,10 +19,12 @@ pub struct Gateway {
     base: String,
 }
 
-/// The answer to POST /orders: its status, and the order id when it was placed.
+/// The answer to POST /orders: its status, the order id when it was placed, and the seconds
+/// of its Retry-After when it had one.
 pub struct Placed {
     pub status: u16,
     pub order_id: Option<String>,
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -87,12 +89,20 @@ impl Gateway {
             .send()
             .await?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.trim().parse().ok());
         let order_id = match status {
             201 => response.json::<Order>().await.ok().map(|o| o.id),
             // Read the rest so the connection can be reused.
             _ => response.bytes().await.map(|_| None)?,
         };
-        Ok(Placed { status, order_id })
+        Ok(Placed {
+            status,
+            order_id,
+            retry_after,
+        })
     }
 
     /// POST /orders/{id}/cancel as its customer: the status, or 0 when no answer came.

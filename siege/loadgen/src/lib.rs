@@ -4,6 +4,7 @@
 //! Each command writes one JSON document that siege/report.py turns into the bench table.
 
 mod args;
+mod breaker;
 mod gateway;
 mod lag;
 mod open_loop;
@@ -36,6 +37,12 @@ usage:
       the capacity (given, or measured by a closed loop), then open-loop phases at half of it,
       at each multiple, and at half again: goodput, latency of accepted and refused requests,
       refusals by status, cancellations of earlier orders refused, time to recover
+  loadgen breaker --gateway URL --store ID --menu-item ID --payment URL --order URL --out FILE
+                [--rate 40] [--healthy-s 5] [--failing-s 12] [--healed-s 10] [--customers 10]
+                [--run ID] [--timeout-s 30]
+      orders at a fixed rate while payment is healthy, then failing every call, then healthy
+      again: the calls the order service's breaker needed to open, what its refusals cost,
+      and how soon orders are placed after payment heals
   loadgen probe --gateway URL --store ID --menu-item ID --duration-s S --out FILE
                 [--run ID] [--every-ms 500]
       places an order every so often and follows each to mypage (beside another load)
@@ -98,6 +105,27 @@ pub async fn run(argv: Vec<String>) -> anyhow::Result<()> {
             let out = args.string("out")?;
             args.finish()?;
             let report = overload::run(&gateway, &template, &run, &plan).await?;
+            write(&out, &report)
+        }
+        "breaker" => {
+            let gateway = Gateway::new(
+                &args.string("gateway")?,
+                seconds(&mut args, "timeout-s", 30.0)?,
+            )?;
+            let template = template(&mut args)?;
+            let run = args.string_or("run", "bench");
+            let plan = breaker::Plan {
+                rate: args.number("rate", Some(40.0))?,
+                healthy: seconds(&mut args, "healthy-s", 5.0)?,
+                failing: seconds(&mut args, "failing-s", 12.0)?,
+                healed: seconds(&mut args, "healed-s", 10.0)?,
+                customers: args.number("customers", Some(10))?,
+                payment_url: args.string("payment")?,
+                order_url: args.string("order")?,
+            };
+            let out = args.string("out")?;
+            args.finish()?;
+            let report = breaker::run(&gateway, &template, &run, &plan).await?;
             write(&out, &report)
         }
         "probe" => {

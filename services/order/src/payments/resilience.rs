@@ -3,7 +3,8 @@
 //! 1. a bulkhead: at most `max_concurrency` calls in flight; beyond that, fail at once rather
 //!    than queue (the seeds' threads piled up here). Sized by Little's law, see [`bulkhead_for`];
 //! 2. the circuit breaker ([`breaker`]): it opens when at least `failure_rate` percent of at
-//!    least `min_calls` calls in the last `window` failed, refuses calls without making them for
+//!    least `min_calls` calls in the last `window` failed (or `min_calls` in a row within it),
+//!    refuses calls without making them for
 //!    `open_for`, then lets `probes` calls through to decide whether to close;
 //! 3. a timeout *inside* the breaker, so an answer later than `timeout` counts as a failure;
 //! 4. retries: a try that got no answer (a timeout, no connection, a 502–504) is made again,
@@ -64,7 +65,8 @@ pub struct BreakerSettings {
     pub max_concurrency: usize,
     /// Percentage (1–100) of failed calls in the window that opens the breaker.
     pub failure_rate: u8,
-    /// Calls the window must hold before their failure rate can open the breaker.
+    /// Calls the window must hold before their failure rate can open the breaker; as many
+    /// failures in a row within the window open it too.
     pub min_calls: u32,
     /// The sliding window over which the failure rate is measured.
     pub window: Duration,

@@ -316,6 +316,48 @@ async fn failures_below_the_rate_keep_it_closed_and_at_the_rate_open_it() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_payment_that_breaks_after_a_busy_healthy_spell_is_cut_off_after_the_minimum_calls() {
+    let port = Scripted::new(Script::Approve);
+    let payments = payments(&port);
+    // 200 answers in the last five seconds fill the window.
+    for _ in 0..200 {
+        assert!(payments.charge(&request()).await.is_ok());
+        advance(Duration::from_millis(25)).await;
+    }
+    port.set(Script::Fail(503));
+
+    let failed = charge_times(&payments, 20).await;
+
+    // 20 failures of 220 calls are far below 50 %, but 20 in a row open it.
+    assert!(
+        failed
+            .iter()
+            .all(|o| o == &Err(PaymentError::Upstream(503)))
+    );
+    assert_eq!(
+        payments.charge(&request()).await,
+        Err(PaymentError::BreakerOpen)
+    );
+    assert_eq!(port.calls(), 220);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_success_breaks_a_run_of_failures() {
+    let port = Scripted::new(Script::Approve);
+    let payments = payments(&port);
+    for _ in 0..100 {
+        assert!(payments.charge(&request()).await.is_ok());
+    }
+
+    for _ in 0..3 {
+        port.set(Script::Fail(503));
+        charge_times(&payments, 19).await;
+        port.set(Script::Approve);
+        assert!(payments.charge(&request()).await.is_ok(), "19 in a row");
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn failures_older_than_the_window_no_longer_count() {
     let port = Scripted::new(Script::Fail(503));
     let payments = payments(&port);
