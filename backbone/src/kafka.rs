@@ -26,6 +26,11 @@ use shared_events::{Topics, topology};
 /// | `KAFKA_GROUP_INSTANCE_ID` | unset | this process's stable name in its consumer groups (static membership): a restarted process takes its partitions back at once instead of after the dead one's session timeout. Give each replica its own, kept across restarts (a StatefulSet pod's name; `./dev` sets `<service>-local`); unset, members are dynamic |
 /// | `KAFKA_SESSION_TIMEOUT_MS` | `10000` | how long a silent group member keeps its partitions |
 /// | `METRICS_REFRESH_MS` | `5000` | how often the gauges read from Kafka and the database are refreshed: consumer lag, outbox backlog (docs/observability.md) |
+/// | `KAFKA_SECURITY_PROTOCOL` | `plaintext` | `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`: with `sasl_*` the service authenticates as its Kafka user (SCRAM), and the cluster's ACLs decide what it may write and read |
+/// | `KAFKA_SASL_MECHANISM` | `SCRAM-SHA-512` | the SASL mechanism (Strimzi's `scram-sha-512` users) |
+/// | `KAFKA_SASL_USERNAME` | unset | the service's Kafka user; required with `sasl_*` |
+/// | `KAFKA_SASL_PASSWORD` | unset | its password (in Kubernetes, from the secret the user operator writes); required with `sasl_*` |
+/// | `KAFKA_SSL_CA_LOCATION` | unset | a PEM file of the CA that signed the brokers' certificates (`ssl`, `sasl_ssl`; Strimzi's cluster CA); unset, the system's trust store |
 #[derive(Debug, Clone)]
 pub struct KafkaSettings {
     pub brokers: String,
@@ -41,6 +46,128 @@ pub struct KafkaSettings {
     pub session_timeout: Duration,
     /// How often consumer lag (and the outbox's gauges) are read.
     pub metrics_interval: Duration,
+    /// How the clients connect and who they are.
+    pub security: Security,
+}
+
+/// How Kafka's clients connect: in the clear and anonymous (the local stack), or as the
+/// service's own Kafka user over SCRAM, with TLS or without.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Security {
+    /// librdkafka's `security.protocol`.
+    pub protocol: Protocol,
+    pub sasl: Option<Sasl>,
+    /// The CA of the brokers' certificates (with TLS).
+    pub ca_location: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Protocol {
+    #[default]
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl Protocol {
+    fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Plaintext => "plaintext",
+            Protocol::Ssl => "ssl",
+            Protocol::SaslPlaintext => "sasl_plaintext",
+            Protocol::SaslSsl => "sasl_ssl",
+        }
+    }
+
+    fn uses_sasl(self) -> bool {
+        matches!(self, Protocol::SaslPlaintext | Protocol::SaslSsl)
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        [
+            Protocol::Plaintext,
+            Protocol::Ssl,
+            Protocol::SaslPlaintext,
+            Protocol::SaslSsl,
+        ]
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+        .with_context(|| {
+            format!(
+                "KAFKA_SECURITY_PROTOCOL {s:?} is not plaintext, ssl, sasl_plaintext or sasl_ssl"
+            )
+        })
+    }
+}
+
+/// A Kafka user's credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sasl {
+    pub mechanism: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Security {
+    /// Without the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security")
+            .field("protocol", &self.protocol)
+            .field(
+                "sasl",
+                &self.sasl.as_ref().map(|s| (&s.mechanism, &s.username)),
+            )
+            .field("ca_location", &self.ca_location)
+            .finish()
+    }
+}
+
+impl Security {
+    /// From `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_*` and `KAFKA_SSL_CA_LOCATION`; a SASL
+    /// protocol without a user or a password is refused rather than tried.
+    pub fn from_env() -> anyhow::Result<Self> {
+        use service_runtime::settings::string;
+        let protocol: Protocol = string("KAFKA_SECURITY_PROTOCOL", "plaintext").parse()?;
+        let set = |value: String| Some(value).filter(|v| !v.is_empty());
+        let username = set(string("KAFKA_SASL_USERNAME", ""));
+        let password = set(string("KAFKA_SASL_PASSWORD", ""));
+        let sasl = match (protocol.uses_sasl(), username, password) {
+            (false, _, _) => None,
+            (true, Some(username), Some(password)) => Some(Sasl {
+                mechanism: string("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+                username,
+                password,
+            }),
+            (true, _, _) => anyhow::bail!(
+                "KAFKA_SECURITY_PROTOCOL={} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD",
+                protocol.as_str()
+            ),
+        };
+        Ok(Self {
+            protocol,
+            sasl,
+            ca_location: set(string("KAFKA_SSL_CA_LOCATION", "")),
+        })
+    }
+
+    /// Sets these on a client's configuration.
+    pub fn apply(&self, config: &mut ClientConfig) {
+        config.set("security.protocol", self.protocol.as_str());
+        if let Some(sasl) = &self.sasl {
+            config
+                .set("sasl.mechanisms", &sasl.mechanism)
+                .set("sasl.username", &sasl.username)
+                .set("sasl.password", &sasl.password);
+        }
+        if let Some(ca) = &self.ca_location {
+            config.set("ssl.ca.location", ca);
+        }
+    }
 }
 
 impl KafkaSettings {
@@ -62,10 +189,14 @@ impl KafkaSettings {
             group_instance: Some(string("KAFKA_GROUP_INSTANCE_ID", "")).filter(|id| !id.is_empty()),
             session_timeout: Duration::from_millis(var("KAFKA_SESSION_TIMEOUT_MS", 10_000)?),
             metrics_interval: Duration::from_millis(var("METRICS_REFRESH_MS", 5_000)?.max(100)),
+            security: Security::from_env()?,
         })
     }
 
-    fn base_config(&self) -> ClientConfig {
+    /// What every client of the service is configured with: where the cluster is, who the
+    /// service is to it, how fast to come back to a broker that went away. Public for the
+    /// one-off clients beside the service's own (a rebuild's probe, the tools).
+    pub fn base_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.brokers)
@@ -76,6 +207,7 @@ impl KafkaSettings {
             // attempt a second per client during an outage costs the broker nothing).
             .set("reconnect.backoff.ms", "100")
             .set("reconnect.backoff.max.ms", "1000");
+        self.security.apply(&mut config);
         config
     }
 
@@ -143,7 +275,8 @@ impl KafkaSettings {
     /// Creates the declared topics that do not exist yet (`shared_events::topology::TOPICS`:
     /// their retention; partitions and replication from these settings), and leaves those that
     /// do alone. Existing ones are found by a metadata request first, so a service whose Kafka
-    /// user may not create topics (a production cluster's operator creates them) starts too.
+    /// user may not create topics (a production cluster's operator creates them) starts too;
+    /// one that may not even see a topic leaves it to the cluster.
     pub async fn ensure_topics(&self) -> anyhow::Result<()> {
         let admin: AdminClient<DefaultClientContext> = self
             .base_config()
@@ -195,6 +328,15 @@ impl KafkaSettings {
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                // A service that runs as its own Kafka user sees only the topics its ACLs let it
+                // describe, and may create none: the others are not its business, and the
+                // cluster's operator creates them all (Strimzi's KafkaTopics). A topic it does
+                // use and cannot reach fails where it is used, with the broker's reason.
+                Err((topic, RDKafkaErrorCode::TopicAuthorizationFailed))
+                    if self.security.sasl.is_some() =>
+                {
+                    tracing::debug!(%topic, "not this Kafka user's to create; left to the cluster");
+                }
                 Err((topic, code)) => anyhow::bail!("cannot create topic {topic}: {code}"),
             }
         }

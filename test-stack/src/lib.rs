@@ -161,6 +161,7 @@ pub async fn kafka(service: &str) -> KafkaSettings {
         // broker (metadata, committed and end offsets per partition), do not slow the broker's
         // fetches: at 2 s a run of the system tests saw events stall past 30 s.
         metrics_interval: Duration::from_secs(10),
+        security: backbone::kafka::Security::default(),
     };
     settings
         .ensure_topics()

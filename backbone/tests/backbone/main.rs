@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod batches;
 mod dead_letters;
 mod delivery;

@@ -123,8 +123,8 @@ async fn end_offsets(
 ) -> anyhow::Result<(TopicPartitionList, HashMap<(String, i32), i64>)> {
     let kafka = settings.kafka.clone();
     tokio::task::spawn_blocking(move || {
-        let probe: BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", &kafka.brokers)
+        let probe: BaseConsumer = kafka
+            .base_config()
             .set("group.id", "mypage.rebuild-probe")
             .create()
             .context("cannot create Kafka client")?;
