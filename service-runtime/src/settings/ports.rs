@@ -21,7 +21,7 @@ pub const GATEWAY: u16 = port("gateway", "http");
 pub const KAFKA: u16 = port("kafka", "kafka");
 /// The local Kafka's listener for clients that authenticate as a Kafka user (SCRAM), whose
 /// ACLs then apply.
-pub const KAFKA_SASL: u16 = port("kafka", "sasl");
+pub const KAFKA_SASL: u16 = port("kafka-scram", "sasl");
 pub const POSTGRES: u16 = port("postgres", "postgresql");
 /// MongoDB, or FerretDB in the local stack.
 pub const MONGO: u16 = port("mongo", "mongodb");

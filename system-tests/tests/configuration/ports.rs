@@ -190,7 +190,12 @@ fn the_local_kafka_listens_on_the_tables_ports() {
     let used: BTreeSet<u16> = repo::ports_after(&properties, "127.0.0.1")
         .into_iter()
         .collect();
-    let kafka: BTreeSet<u16> = table.of("kafka").into_iter().collect();
+    // Its client and controller listeners, and the SCRAM listener only it has.
+    let kafka: BTreeSet<u16> = table
+        .of("kafka")
+        .into_iter()
+        .chain(table.of("kafka-scram"))
+        .collect();
     assert_eq!(used, kafka, "infra/kafka/server.properties");
 }
 
