@@ -9,7 +9,7 @@
 # admitted, defaulted and stored as in a real cluster, but nothing acts on them (a Deployment
 # makes no ReplicaSet, a Namespace is deleted only once emptied and finalized by hand).
 #
-# The CRDs the manifests use (KEDA's ScaledObject, the Prometheus Operator's PodMonitor and
+# The CRDs the manifests use (KEDA's ScaledObject and TriggerAuthentication, the Prometheus Operator's PodMonitor and
 # PrometheusRule, CloudNativePG's Cluster, Pooler and Database) are copied out of those projects'
 # Go modules at pinned versions; Strimzi's (Kafka, KafkaNodePool, KafkaTopic, KafkaUser) out of
 # its API's tests jar on Maven Central.
@@ -35,7 +35,7 @@ etcd_port() { port_of etcd "${1:-client}"; }
 k8s_bin() { echo "$FD_CACHE/kubernetes-$K8S_VERSION/$1"; }
 etcd_bin() { echo "$FD_CACHE/etcd-$ETCD_VERSION/etcd"; }
 k8s_crds() {
-  echo "$FD_CACHE/k8s-crds-keda-$KEDA_VERSION-prometheus-operator-$PROMETHEUS_OPERATOR_VERSION-strimzi-$STRIMZI_VERSION-cnpg-$CNPG_VERSION"
+  echo "$FD_CACHE/k8s-crds-keda-$KEDA_VERSION-auth-prometheus-operator-$PROMETHEUS_OPERATOR_VERSION-strimzi-$STRIMZI_VERSION-cnpg-$CNPG_VERSION"
 }
 k8s_dir() { echo "$FD_STATE/k8s"; }
 k8s_kubeconfig() { echo "$(k8s_dir)/kubeconfig"; }
@@ -162,7 +162,7 @@ provision_k8s_crds() {
     crds/v1/044-Crd-kafkauser.yaml crds/v1/045-Crd-kafkanodepool.yaml \
     || die "Strimzi $STRIMZI_VERSION's API tests jar has no crds/v1 folder"
   rm "$jar"
-  cp "$keda/config/crd/bases/keda.sh_scaledobjects.yaml" \
+  cp "$keda"/config/crd/bases/keda.sh_{scaledobjects,triggerauthentications}.yaml \
     "$operator"/example/prometheus-operator-crd/monitoring.coreos.com_{podmonitors,prometheusrules}.yaml \
     "$cnpg"/config/crd/bases/postgresql.cnpg.io_{clusters,poolers,databases}.yaml "$dir/"
   chmod u+w "$dir"/*
