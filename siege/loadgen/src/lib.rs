@@ -57,10 +57,7 @@ pub async fn run(argv: Vec<String>) -> anyhow::Result<()> {
     let mut args = Args::parse(rest)?;
     match command.as_str() {
         "open" => {
-            let gateway = Gateway::new(
-                &args.string("gateway")?,
-                seconds(&mut args, "timeout-s", 30.0)?,
-            )?;
+            let gateway = gateway(&mut args)?;
             let template = template(&mut args)?;
             let run = args.string_or("run", "bench");
             let plan = open_loop::Plan {
@@ -79,10 +76,7 @@ pub async fn run(argv: Vec<String>) -> anyhow::Result<()> {
             write(&out, &report)
         }
         "overload" => {
-            let gateway = Gateway::new(
-                &args.string("gateway")?,
-                seconds(&mut args, "timeout-s", 30.0)?,
-            )?;
+            let gateway = gateway(&mut args)?;
             let template = template(&mut args)?;
             let run = args.string_or("run", "bench");
             let capacity: f64 = args.number("capacity", Some(0.0))?;
@@ -108,10 +102,7 @@ pub async fn run(argv: Vec<String>) -> anyhow::Result<()> {
             write(&out, &report)
         }
         "breaker" => {
-            let gateway = Gateway::new(
-                &args.string("gateway")?,
-                seconds(&mut args, "timeout-s", 30.0)?,
-            )?;
+            let gateway = gateway(&mut args)?;
             let template = template(&mut args)?;
             let run = args.string_or("run", "bench");
             let plan = breaker::Plan {
@@ -164,6 +155,11 @@ fn watch(args: &mut Args, brokers: String) -> anyhow::Result<lag::Watch> {
         topics: Topics::new(args.string_or("topic-prefix", &prefix)),
         drain_timeout: seconds(args, "drain-timeout-s", 300.0)?,
     })
+}
+
+/// The gateway and how long to wait for an answer (`--gateway`, `--timeout-s`).
+fn gateway(args: &mut Args) -> anyhow::Result<Gateway> {
+    Gateway::new(&args.string("gateway")?, seconds(args, "timeout-s", 30.0)?)
 }
 
 fn template(args: &mut Args) -> anyhow::Result<OrderTemplate> {

@@ -13,14 +13,7 @@ async fn payment_down_fails_fast_then_the_breaker_sheds_without_calling_then_ord
     // The production policy (50 % of at least 20 calls), open for 2 s to keep the test short,
     // and one try per order so that each order is one of the breaker's calls (retries count
     // too: the policy's unit tests).
-    let app = spawn_app_with(Options {
-        breaker: BreakerSettings {
-            max_attempts: 1,
-            ..Options::default().breaker
-        },
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with(Options::one_try()).await;
     let min_calls = BreakerSettings::default().min_calls;
     app.payment_line.cut();
 

@@ -8,8 +8,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_stack::AsUser;
 
-use order_service::payments::BreakerSettings;
-
 use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
 
 async fn change(
@@ -107,14 +105,7 @@ async fn a_change_whose_order_is_canceled_while_its_top_up_is_paid_is_given_up_a
 async fn a_change_whose_top_up_gets_no_answer_changes_nothing_and_keeps_no_money() {
     // Arrange: payment answers in 1.5 s, after the order service's 610 ms timeout, and the
     // order service asks once (a second try would find the top-up made and be answered).
-    let app = spawn_app_with(Options {
-        breaker: BreakerSettings {
-            max_attempts: 1,
-            ..Options::default().breaker
-        },
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app_with(Options::one_try()).await;
     let order = app.place_ok(1).await;
     let id = order["id"].as_str().unwrap().to_owned();
     app.set_payment_faults(1_500, 0.0).await;

@@ -38,6 +38,21 @@ pub struct Options {
     pub freeze_after_payment: bool,
 }
 
+impl Options {
+    /// One try per payment: a test that counts calls, or that needs a late answer to stay
+    /// unanswered (a second try would find the charge made).
+    pub fn one_try() -> Self {
+        let defaults = Self::default();
+        Self {
+            breaker: BreakerSettings {
+                max_attempts: 1,
+                ..defaults.breaker
+            },
+            ..defaults
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Self {

@@ -36,6 +36,18 @@ pub async fn spawn_app_with_database_url(database_url: Option<String>) -> TestAp
 }
 
 impl TestApp {
+    /// PUT /admin/faults as `role`.
+    pub async fn set_faults(&self, faults: &Value, role: &str) -> reqwest::Response {
+        self.app
+            .client
+            .put(self.app.url("/admin/faults"))
+            .as_user("root", role)
+            .json(faults)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn pay(&self, order_id: Uuid, customer: &str, amount: i64) -> reqwest::Response {
         self.app
             .post("/payments")

@@ -142,24 +142,8 @@ async fn faults_are_set_by_admins_only_and_then_applied() {
     let app = spawn_app().await;
     let faults = json!({ "delay": { "minMs": 0, "maxMs": 0 }, "failureRate": 1.0 });
 
-    let by_customer = app
-        .app
-        .client
-        .put(app.app.url("/admin/faults"))
-        .as_user("alice", "customer")
-        .json(&faults)
-        .send()
-        .await
-        .unwrap();
-    let by_admin = app
-        .app
-        .client
-        .put(app.app.url("/admin/faults"))
-        .as_user("root", "admin")
-        .json(&faults)
-        .send()
-        .await
-        .unwrap();
+    let by_customer = app.set_faults(&faults, "customer").await;
+    let by_admin = app.set_faults(&faults, "admin").await;
     let payment = app.pay(Uuid::new_v4(), "alice", 10).await;
 
     assert_eq!(by_customer.status(), StatusCode::FORBIDDEN);
@@ -174,15 +158,7 @@ async fn an_injected_delay_is_a_new_charges_answer_time_and_a_repeat_is_answered
     // Arrange: payment answers new charges 700 ms after they arrive.
     let app = spawn_app().await;
     let faults = json!({ "delay": { "minMs": 700, "maxMs": 700 }, "failureRate": 0.0 });
-    let set = app
-        .app
-        .client
-        .put(app.app.url("/admin/faults"))
-        .as_user("root", "admin")
-        .json(&faults)
-        .send()
-        .await
-        .unwrap();
+    let set = app.set_faults(&faults, "admin").await;
     assert_eq!(set.status(), StatusCode::OK);
     let order_id = Uuid::new_v4();
 
