@@ -1,17 +1,24 @@
-// The production cluster's Kafka users and ACLs, on the local cluster: for every KafkaUser of
-// kubernetes/components/strimzi/users.yaml (generated from the topics' declaration), a
-// SCRAM-SHA-512 user of the same name whose password is "local-" and its name (loopback only,
-// for tests and demonstrations), and exactly its ACLs: missing ones are added, others of that
-// user removed. Idempotent. Run by ./dev after Kafka starts, with Kafka's jars (kafka-clients,
-// snakeyaml) on the class path:
+// The production cluster's topics, Kafka users and ACLs, on the local cluster, as Strimzi's
+// topic and user operators make them there:
 //
-//   java -cp "<kafka libs>/*" infra/kafka/Access.java BOOTSTRAP USERS_YAML
+// - every KafkaTopic of kubernetes/components/strimzi/topics.yaml that does not exist yet, with
+//   its partitions and config, and its replicas at most the cluster's brokers (a service that
+//   runs as its own Kafka user may create none);
+// - for every KafkaUser of users.yaml, a SCRAM-SHA-512 user of the same name whose password is
+//   "local-" and its name (loopback only, for tests and demonstrations), and exactly its ACLs:
+//   missing ones are added, others of that user removed.
+//
+// Both files are generated from the topics' declaration. Idempotent. Run by ./dev after Kafka
+// starts, with Kafka's jars (kafka-clients, snakeyaml) on the class path:
+//
+//   java -cp "<kafka libs>/*" infra/kafka/Access.java BOOTSTRAP TOPICS_YAML USERS_YAML
 //
 // It connects through the anonymous plaintext listener, whose principal is a super user.
 
 import java.io.FileReader;
 import java.io.Reader;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -21,6 +28,7 @@ import java.util.Set;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
@@ -38,15 +46,19 @@ import org.yaml.snakeyaml.Yaml;
 
 public class Access {
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: Access BOOTSTRAP USERS_YAML");
+        if (args.length != 3) {
+            System.err.println("usage: Access BOOTSTRAP TOPICS_YAML USERS_YAML");
             System.exit(2);
         }
         Properties config = new Properties();
         config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
         config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
         int users = 0, added = 0, removed = 0;
-        try (Admin admin = Admin.create(config); Reader yaml = new FileReader(args[1])) {
+        try (Admin admin = Admin.create(config)) {
+            int created = createTopics(admin, args[1]);
+            System.out.printf("%d topics created%n", created);
+        }
+        try (Admin admin = Admin.create(config); Reader yaml = new FileReader(args[2])) {
             for (Object document : new Yaml().loadAll(yaml)) {
                 if (!(document instanceof Map<?, ?> user) || !"KafkaUser".equals(user.get("kind"))) {
                     continue;
@@ -84,6 +96,37 @@ public class Access {
             }
         }
         System.out.printf("%d Kafka users with their ACLs: %d added, %d removed%n", users, added, removed);
+    }
+
+    /// Creates the KafkaTopics of `path` that the cluster does not have; returns how many.
+    private static int createTopics(Admin admin, String path) throws Exception {
+        int brokers = admin.describeCluster().nodes().get().size();
+        Set<String> existing = admin.listTopics().names().get();
+        List<NewTopic> missing = new ArrayList<>();
+        try (Reader yaml = new FileReader(path)) {
+            for (Object document : new Yaml().loadAll(yaml)) {
+                if (!(document instanceof Map<?, ?> topic) || !"KafkaTopic".equals(topic.get("kind"))) {
+                    continue;
+                }
+                Map<?, ?> spec = (Map<?, ?>) topic.get("spec");
+                String name = (String) spec.get("topicName");
+                if (existing.contains(name)) {
+                    continue;
+                }
+                int partitions = ((Number) spec.get("partitions")).intValue();
+                short replicas = (short) Math.min(((Number) spec.get("replicas")).intValue(), brokers);
+                Map<String, String> configs = new HashMap<>();
+                Object given = spec.get("config");
+                if (given instanceof Map<?, ?> entries) {
+                    entries.forEach((key, value) -> configs.put(String.valueOf(key), String.valueOf(value)));
+                }
+                missing.add(new NewTopic(name, partitions, replicas).configs(configs));
+            }
+        }
+        if (!missing.isEmpty()) {
+            admin.createTopics(missing).all().get();
+        }
+        return missing.size();
     }
 
     /// The user's ACLs as users.yaml gives them: one binding per resource and operation.
