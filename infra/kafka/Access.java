@@ -11,7 +11,10 @@
 // Both files are generated from the topics' declaration. Idempotent. Run by ./dev after Kafka
 // starts, with Kafka's jars (kafka-clients, snakeyaml) on the class path:
 //
-//   java -cp "<kafka libs>/*" infra/kafka/Access.java BOOTSTRAP TOPICS_YAML USERS_YAML
+//   java -cp "<kafka libs>/*" infra/kafka/Access.java BOOTSTRAP TOPICS_YAML USERS_YAML [PARTITIONS]
+//
+// PARTITIONS, when given, replaces the declared partition count (the local stack's
+// KAFKA_TOPIC_PARTITIONS).
 //
 // It connects through the anonymous plaintext listener, whose principal is a super user.
 
@@ -46,16 +49,17 @@ import org.yaml.snakeyaml.Yaml;
 
 public class Access {
     public static void main(String[] args) throws Exception {
-        if (args.length != 3) {
-            System.err.println("usage: Access BOOTSTRAP TOPICS_YAML USERS_YAML");
+        if (args.length != 3 && args.length != 4) {
+            System.err.println("usage: Access BOOTSTRAP TOPICS_YAML USERS_YAML [PARTITIONS]");
             System.exit(2);
         }
+        Integer partitions = args.length == 4 && !args[3].isEmpty() ? Integer.valueOf(args[3]) : null;
         Properties config = new Properties();
         config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
         config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
         int users = 0, added = 0, removed = 0;
         try (Admin admin = Admin.create(config)) {
-            int created = createTopics(admin, args[1]);
+            int created = createTopics(admin, args[1], partitions);
             System.out.printf("%d topics created%n", created);
         }
         try (Admin admin = Admin.create(config); Reader yaml = new FileReader(args[2])) {
@@ -98,8 +102,9 @@ public class Access {
         System.out.printf("%d Kafka users with their ACLs: %d added, %d removed%n", users, added, removed);
     }
 
-    /// Creates the KafkaTopics of `path` that the cluster does not have; returns how many.
-    private static int createTopics(Admin admin, String path) throws Exception {
+    /// Creates the KafkaTopics of `path` that the cluster does not have (with `partitions`
+    /// partitions when not null); returns how many.
+    private static int createTopics(Admin admin, String path, Integer partitionsGiven) throws Exception {
         int brokers = admin.describeCluster().nodes().get().size();
         Set<String> existing = admin.listTopics().names().get();
         List<NewTopic> missing = new ArrayList<>();
@@ -113,7 +118,7 @@ public class Access {
                 if (existing.contains(name)) {
                     continue;
                 }
-                int partitions = ((Number) spec.get("partitions")).intValue();
+                int partitions = partitionsGiven != null ? partitionsGiven : ((Number) spec.get("partitions")).intValue();
                 short replicas = (short) Math.min(((Number) spec.get("replicas")).intValue(), brokers);
                 Map<String, String> configs = new HashMap<>();
                 Object given = spec.get("config");

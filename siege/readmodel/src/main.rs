@@ -66,9 +66,9 @@ async fn main() -> anyhow::Result<()> {
     .await?;
 
     println!(
-        "| orders | events | projected events/s | GET order p50 / p99 ms | GET list p99 ms | popular p99 ms | rebuild events/s | database MB | largest document B | seq-scan rows / event |"
+        "| orders | events | projected events/s | views remembered % | GET order p50 / p99 ms | GET list p99 ms | popular p99 ms | rebuild events/s | database MB | largest document B | seq-scan rows / event |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let producer = settings.kafka.producer()?;
     let partitions = usize::try_from(settings.kafka.partitions)?.max(1);
     let catalog = Catalog::new();
@@ -77,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
     for size in sizes {
         let step_events_before = events_total;
         let scanned_before = sequential_rows(pg.as_ref(), &settings.mongodb_database).await;
+        let remembered_before = remembered_views(&client, &base).await?;
         let started = Instant::now();
         // The last order sent to each partition, with its number of events: once its view
         // holds them all, everything before it in that partition has been projected too.
@@ -117,6 +118,12 @@ async fn main() -> anyhow::Result<()> {
         }
         let projection_seconds = started.elapsed().as_secs_f64();
         let step_events = events_total - step_events_before;
+        let remembered = remembered_views(&client, &base).await?;
+        let (hits, misses) = (
+            remembered.0 - remembered_before.0,
+            remembered.1 - remembered_before.1,
+        );
+        let remembered_share = 100.0 * hits / (hits + misses).max(1.0);
 
         let count = orders.len();
         let pick = |i: usize| (i * 7_919 + 13) % count;
@@ -156,7 +163,7 @@ async fn main() -> anyhow::Result<()> {
             _ => "—".to_owned(),
         };
         println!(
-            "| {count} | {events_total} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {rebuild} | {megabytes:.0} | {largest} | {scans} |",
+            "| {count} | {events_total} | {:.0} | {remembered_share:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {rebuild} | {megabytes:.0} | {largest} | {scans} |",
             step_events as f64 / projection_seconds,
             one.p50,
             one.p99,
@@ -181,6 +188,30 @@ async fn wait_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("mypage did not become ready (are Kafka and MongoDB up? ./dev infra)")
+}
+
+/// mypage's `mypage_remembered_views_total` so far, hits and misses: how many of an order's
+/// batches were folded into the copy it wrote last, and how many had to read the view first.
+async fn remembered_views(client: &reqwest::Client, base: &str) -> anyhow::Result<(f64, f64)> {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let count = |outcome: &str| {
+        let series = format!("mypage_remembered_views_total{{outcome=\"{outcome}\"}} ");
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(series.as_str())?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or(0.0)
+    };
+    Ok((count("hit"), count("miss")))
 }
 
 /// Waits until the order's view holds `events` events.

@@ -139,6 +139,9 @@ impl Views {
         events: &[(&Envelope, Position)],
     ) -> anyhow::Result<Vec<Applied>> {
         let mut remembered = self.recent.get(self.orders.name(), order_id);
+        // How often the copy saves the read: the projection's cost per event depends on it.
+        let outcome = if remembered.is_some() { "hit" } else { "miss" };
+        metrics::counter!("mypage_remembered_views_total", "outcome" => outcome).increment(1);
         loop {
             let stored = match remembered.take() {
                 Some(copy) => Some(copy),
