@@ -4,8 +4,8 @@
 //!    than queue (the seeds' threads piled up here). Sized by Little's law, see [`bulkhead_for`];
 //! 2. the circuit breaker ([`breaker`]): it opens when at least `failure_rate` percent of at
 //!    least `min_calls` calls in the last `window` failed (or `min_calls` in a row within it),
-//!    refuses calls without making them for
-//!    `open_for`, then lets `probes` calls through to decide whether to close;
+//!    refuses calls without making them for `open_for`, then lets `probes` calls through to
+//!    decide whether to close;
 //! 3. a timeout *inside* the breaker, so an answer later than `timeout` counts as a failure;
 //! 4. retries: a try that got no answer (a timeout, no connection, a 502–504) is made again,
 //!    up to `max_attempts` tries in all, each through the breaker with its own timeout, a few
