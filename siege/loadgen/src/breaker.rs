@@ -12,13 +12,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::gateway::{Gateway, OrderTemplate};
+use crate::open_loop::at_fixed_rate;
+use crate::stats::{Percentiles, percentiles};
 use anyhow::Context;
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::mpsc;
-
-use crate::gateway::{Gateway, OrderTemplate};
-use crate::stats::{Percentiles, percentiles};
 
 pub struct Plan {
     pub rate: f64,
@@ -98,11 +97,9 @@ pub async fn run(
     anyhow::ensure!(plan.rate > 0.0, "--rate must be positive");
     let services = Services::new(&plan.payment_url, &plan.order_url)?;
     services.payment_fails(0.0).await?;
-    let mut tokens = Vec::new();
-    for i in 0..plan.customers.max(1) {
-        let customer = format!("bench-breaker-{run}-{i}");
-        tokens.push(gateway.dev_token(&customer, "customer").await?);
-    }
+    let tokens = gateway
+        .customer_tokens(&format!("bench-breaker-{run}"), plan.customers)
+        .await?;
     let length = plan.healthy + plan.failing + plan.healed;
     let total = (plan.rate * length.as_secs_f64()).round() as usize;
     let address = format!("Seoul-Gangnam-{run}");
@@ -114,11 +111,8 @@ pub async fn run(
         plan.healthy,
         plan.failing,
     ));
-    let (outcomes_tx, mut outcomes_rx) = mpsc::unbounded_channel();
-    for i in 0..total {
-        let due = start + Duration::from_secs_f64(i as f64 / plan.rate);
-        tokio::time::sleep_until(due.into()).await;
-        let (gateway, outcomes_tx) = (gateway.clone(), outcomes_tx.clone());
+    let outcomes = at_fixed_rate(start, plan.rate, total, |i, due| {
+        let gateway = gateway.clone();
         let token = tokens[i % tokens.len()].clone();
         let key = format!("bench-breaker-{run}-{i}");
         let address = address.clone();
@@ -126,22 +120,18 @@ pub async fn run(
             store_id: template.store_id.clone(),
             menu_item_id: template.menu_item_id.clone(),
         };
-        tokio::spawn(async move {
+        async move {
             let answer = gateway.place_order(&token, &key, &template, &address).await;
             let (status, retry_after) = answer.map_or((0, None), |a| (a.status, a.retry_after));
-            let _ = outcomes_tx.send(Outcome {
+            Outcome {
                 due,
                 done: Instant::now(),
                 status,
                 retry_after,
-            });
-        });
-    }
-    drop(outcomes_tx);
-    let mut outcomes = Vec::with_capacity(total);
-    while let Some(outcome) = outcomes_rx.recv().await {
-        outcomes.push(outcome);
-    }
+            }
+        }
+    })
+    .await;
     let timeline = timeline.await.context("the fault driver failed")??;
     Ok(summarize(plan, &outcomes, &timeline))
 }

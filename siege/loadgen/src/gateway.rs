@@ -67,6 +67,16 @@ impl Gateway {
         Ok(token.access_token)
     }
 
+    /// Tokens of `count` customers named `<prefix>-<i>` (at least one): a run's orders are
+    /// spread over them, so the gateway's per-user rate limit is shared as real traffic shares it.
+    pub async fn customer_tokens(&self, prefix: &str, count: usize) -> anyhow::Result<Vec<String>> {
+        let mut tokens = Vec::with_capacity(count.max(1));
+        for i in 0..count.max(1) {
+            tokens.push(self.dev_token(&format!("{prefix}-{i}"), "customer").await?);
+        }
+        Ok(tokens)
+    }
+
     /// POST /orders with a key of its own, so no two requests of a run are the same order.
     pub async fn place_order(
         &self,

@@ -65,14 +65,9 @@ pub async fn run(
     lag_watch: Option<&Watch>,
 ) -> anyhow::Result<OpenLoopReport> {
     anyhow::ensure!(plan.rate > 0.0, "--rate must be positive");
-    let mut tokens = Vec::new();
-    for i in 0..plan.customers.max(1) {
-        tokens.push(
-            gateway
-                .dev_token(&format!("bench-customer-{run}-{i}"), "customer")
-                .await?,
-        );
-    }
+    let tokens = gateway
+        .customer_tokens(&format!("bench-customer-{run}"), plan.customers)
+        .await?;
     let total = (plan.rate * plan.duration.as_secs_f64()).round() as usize;
     let sample_every = (plan.rate / plan.samples_per_second.max(0.001))
         .round()
@@ -80,13 +75,10 @@ pub async fn run(
     let address = format!("Seoul-Gangnam-{run}");
     let propagation = Propagation::new(gateway.clone());
 
-    let (outcomes_tx, mut outcomes_rx) = mpsc::unbounded_channel();
     let started_ms = unix_ms(SystemTime::now());
     let start = Instant::now();
-    for i in 0..total {
-        let due = start + Duration::from_secs_f64(i as f64 / plan.rate);
-        tokio::time::sleep_until(due.into()).await;
-        let (gateway, outcomes_tx) = (gateway.clone(), outcomes_tx.clone());
+    let outcomes = at_fixed_rate(start, plan.rate, total, |i, due| {
+        let gateway = gateway.clone();
         let token = tokens[i % tokens.len()].clone();
         let key = format!("bench-{run}-{i}");
         let (address, propagation) = (address.clone(), propagation.clone());
@@ -94,7 +86,7 @@ pub async fn run(
             store_id: template.store_id.clone(),
             menu_item_id: template.menu_item_id.clone(),
         };
-        tokio::spawn(async move {
+        async move {
             let sent = Instant::now();
             let answer = gateway.place_order(&token, &key, &template, &address).await;
             let done = Instant::now();
@@ -105,19 +97,15 @@ pub async fn run(
             {
                 propagation.follow(token, id, done);
             }
-            let _ = outcomes_tx.send(Outcome {
+            Outcome {
                 due,
                 sent,
                 done,
                 status,
-            });
-        });
-    }
-    drop(outcomes_tx);
-    let mut outcomes = Vec::with_capacity(total);
-    while let Some(outcome) = outcomes_rx.recv().await {
-        outcomes.push(outcome);
-    }
+            }
+        }
+    })
+    .await;
     let ended_ms = unix_ms(SystemTime::now());
 
     // The load has ended: the lag now is what it left behind. Followed orders finish meanwhile.
@@ -197,6 +185,32 @@ fn summarize(
         lag,
         series: per_second(&completions),
     }
+}
+
+/// Runs `request(i, due)` for each `i` below `total`, each started at its due time, `start +
+/// i / rate` (or as soon as the generator can), whatever became of the earlier ones: an open
+/// loop. Returns every request's output, in the order they completed.
+pub async fn at_fixed_rate<T, F, Fut>(start: Instant, rate: f64, total: usize, request: F) -> Vec<T>
+where
+    F: Fn(usize, Instant) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (outputs_tx, mut outputs_rx) = mpsc::unbounded_channel();
+    for i in 0..total {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let (request, outputs_tx) = (request(i, due), outputs_tx.clone());
+        tokio::spawn(async move {
+            let _ = outputs_tx.send(request.await);
+        });
+    }
+    drop(outputs_tx);
+    let mut outputs = Vec::with_capacity(total);
+    while let Some(output) = outputs_rx.recv().await {
+        outputs.push(output);
+    }
+    outputs
 }
 
 pub fn unix_ms(t: SystemTime) -> u64 {

@@ -13,10 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use crate::gateway::{Gateway, OrderTemplate};
-use crate::open_loop::unix_ms;
+use crate::open_loop::{at_fixed_rate, unix_ms};
 use crate::stats::{Percentiles, percentiles, round};
 
 pub struct Plan {
@@ -89,14 +88,9 @@ pub async fn run(
     run: &str,
     plan: &Plan,
 ) -> anyhow::Result<OverloadReport> {
-    let mut tokens = Vec::new();
-    for i in 0..plan.customers.max(1) {
-        tokens.push(
-            gateway
-                .dev_token(&format!("overload-customer-{run}-{i}"), "customer")
-                .await?,
-        );
-    }
+    let tokens = gateway
+        .customer_tokens(&format!("overload-customer-{run}"), plan.customers)
+        .await?;
     let load = Load {
         gateway: gateway.clone(),
         template: Arc::new(OrderTemplate {
@@ -246,27 +240,20 @@ impl Load {
         let started_ms = unix_ms(std::time::SystemTime::now());
         let start = Instant::now();
         let cancels = tokio::spawn(self.clone().cancels(cancel_rate, duration));
-        let (tx, mut rx) = mpsc::unbounded_channel();
         let total = (rate * duration.as_secs_f64()).round() as usize;
-        for i in 0..total {
-            let due = start + Duration::from_secs_f64(i as f64 / rate);
-            tokio::time::sleep_until(due.into()).await;
-            let (load, tx) = (self.clone(), tx.clone());
+        let outcomes = at_fixed_rate(start, rate, total, |i, due| {
+            let load = self.clone();
             let key = format!("overload-{}-{name}-{i}", self.run);
-            tokio::spawn(async move {
+            async move {
                 let status = load.place(i, &key).await.unwrap_or(0);
-                let _ = tx.send(Outcome {
+                Outcome {
                     due,
                     done: Instant::now(),
                     status,
-                });
-            });
-        }
-        drop(tx);
-        let mut outcomes = Vec::with_capacity(total);
-        while let Some(outcome) = rx.recv().await {
-            outcomes.push(outcome);
-        }
+                }
+            }
+        })
+        .await;
         let cancels = cancels.await.unwrap_or_default();
         summarize(
             name, multiplier, rate, duration, start, started_ms, &outcomes, cancels,
