@@ -28,7 +28,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         settings.mongodb_url.expose_secret(),
         &settings.mongodb_database,
     )
-    .await?;
+    .await?
+    .remembering(settings.remembered);
     let producer = settings.kafka.producer()?;
     let shutdown = CancellationToken::new();
     let projection: Box<dyn BackgroundTask> = Box::new(Consumer::new(

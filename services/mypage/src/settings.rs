@@ -9,6 +9,8 @@
 //! | `REQUEST_TIMEOUT_MS` | see `backbone::ServiceSettings` | a request taking longer is answered 503; also its deadline when the caller sent none |
 //! | `ADMISSION_*` | see `service_runtime::admission::AdmissionSettings` | admission control in front of the routes |
 //! | `CONSUMER_BATCH_MAX` | `1000` | most events the projection folds at once (each order's events in one write); the other services' default is 100 |
+//! | `MYPAGE_REMEMBERED_VIEWS` | `10000` | views the projection keeps in full as it wrote them (about 1–2 KB each): an order's next events are written with no read first |
+//! | `MYPAGE_KNOWN_VIEWS` | `1000000` | views the projection knows are stored, by id alone (9–18 bytes each): an order's next events are read and written with no insert tried first |
 //! | Kafka variables | see `backbone::KafkaSettings` | `KAFKA_BROKERS`, `TOPIC_PREFIX`, ... |
 
 use std::time::Duration;
@@ -16,7 +18,7 @@ use std::time::Duration;
 use backbone::KafkaSettings;
 use secrecy::SecretString;
 use service_runtime::admission::AdmissionSettings;
-use service_runtime::settings::{HttpSettings, ports, secret, string};
+use service_runtime::settings::{HttpSettings, ports, secret, string, var};
 
 const PROJECTION_BATCH_MAX: usize = 1_000;
 
@@ -29,6 +31,24 @@ pub struct Settings {
     pub mongodb_database: String,
     pub request_timeout: Duration,
     pub admission: AdmissionSettings,
+    /// What the projection remembers of the views it wrote (see `db::recent`).
+    pub remembered: Remembered,
+}
+
+/// How many views the projection remembers in full, and how many more by their ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remembered {
+    pub copies: usize,
+    pub ids: usize,
+}
+
+impl Default for Remembered {
+    fn default() -> Self {
+        Self {
+            copies: crate::db::recent::CAPACITY,
+            ids: crate::db::recent::KNOWN_CAPACITY,
+        }
+    }
 }
 
 impl Settings {
@@ -48,6 +68,10 @@ impl Settings {
             mongodb_database: string("MONGODB_DATABASE", "mypage"),
             request_timeout: backbone::request_timeout_from_env()?,
             admission: AdmissionSettings::from_env(AdmissionSettings::default())?,
+            remembered: Remembered {
+                copies: var("MYPAGE_REMEMBERED_VIEWS", Remembered::default().copies)?,
+                ids: var("MYPAGE_KNOWN_VIEWS", Remembered::default().ids)?,
+            },
         })
     }
 }

@@ -8,11 +8,13 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `READMODEL_REBUILD_UP_TO` | `100000` | time `mypage rebuild` at sizes up to this many orders |
+//! | `READMODEL_BACKLOG` | `10000` | orders the fill may be ahead of the projection, as under a steady stream (it waits for the oldest half to be projected before sending more); `0`: each step's orders all at once, a burst to catch up on |
 //! | `FERRETDB_POSTGRES_URL` | — | FerretDB's PostgreSQL database, to count rows read by sequential scans |
 
 mod measure;
 mod workload;
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -40,6 +42,11 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()
         .context("SIZES: comma-separated order counts, e.g. 10000,100000")?;
     let rebuild_up_to: usize = service_runtime::settings::var("READMODEL_REBUILD_UP_TO", 100_000)?;
+    let backlog: usize = service_runtime::settings::var("READMODEL_BACKLOG", 10_000)?;
+    let chunk = match backlog {
+        0 => usize::MAX,
+        n => (n / 2).max(1),
+    };
     let pg = match std::env::var("FERRETDB_POSTGRES_URL") {
         Ok(url) => Some(sqlx::PgPool::connect(&url).await?),
         Err(_) => None,
@@ -65,10 +72,14 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
 
+    match backlog {
+        0 => println!("Each step's orders are sent all at once.\n"),
+        n => println!("The fill stays at most {n} orders ahead of the projection.\n"),
+    }
     println!(
-        "| orders | events | projected events/s | views remembered % | GET order p50 / p99 ms | GET list p99 ms | popular p99 ms | rebuild events/s | database MB | largest document B | seq-scan rows / event |"
+        "| orders | events | projected events/s | views remembered % | inserts refused | GET order p50 / p99 ms | GET list p99 ms | popular p99 ms | rebuild events/s | database MB | largest document B | seq-scan rows / event |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let producer = settings.kafka.producer()?;
     let partitions = usize::try_from(settings.kafka.partitions)?.max(1);
     let catalog = Catalog::new();
@@ -77,13 +88,27 @@ async fn main() -> anyhow::Result<()> {
     for size in sizes {
         let step_events_before = events_total;
         let scanned_before = sequential_rows(pg.as_ref(), &settings.mongodb_database).await;
-        let remembered_before = remembered_views(&client, &base).await?;
+        let writes_before = view_writes(&client, &base).await?;
         let started = Instant::now();
         // The last order sent to each partition, with its number of events: once its view
         // holds them all, everything before it in that partition has been projected too.
         let mut last: Vec<Option<(Uuid, String, usize)>> = vec![None; partitions];
+        // The same per chunk of half the backlog, for the chunks sent and not yet seen
+        // projected: the fill waits for the oldest before it is a whole backlog ahead.
+        let mut chunk_last = last.clone();
+        let mut unseen: VecDeque<Vec<(Uuid, String, usize)>> = VecDeque::new();
         let mut sending = FuturesUnordered::new();
-        for n in orders.len()..size {
+        let first = orders.len();
+        for n in first..size {
+            if n > first && (n - first) % chunk == 0 {
+                let sent = std::mem::replace(&mut chunk_last, vec![None; partitions]);
+                unseen.push_back(sent.into_iter().flatten().collect());
+                if unseen.len() >= 2
+                    && let Some(oldest) = unseen.pop_front()
+                {
+                    wait_all_projected(&client, &base, oldest).await?;
+                }
+            }
             let (order, events) = catalog.order(n);
             let partition = n % partitions;
             for envelope in &events {
@@ -108,22 +133,17 @@ async fn main() -> anyhow::Result<()> {
             }
             events_total += events.len();
             last[partition] = Some((order.id, customer(n), events.len()));
+            chunk_last[partition] = last[partition].clone();
             orders.push(order.id);
         }
         while let Some(sent) = sending.next().await {
             sent?;
         }
-        for (order_id, customer, events) in last.into_iter().flatten() {
-            wait_projected(&client, &base, order_id, &customer, events).await?;
-        }
+        wait_all_projected(&client, &base, last.into_iter().flatten().collect()).await?;
         let projection_seconds = started.elapsed().as_secs_f64();
         let step_events = events_total - step_events_before;
-        let remembered = remembered_views(&client, &base).await?;
-        let (hits, misses) = (
-            remembered.0 - remembered_before.0,
-            remembered.1 - remembered_before.1,
-        );
-        let remembered_share = 100.0 * hits / (hits + misses).max(1.0);
+        let writes = view_writes(&client, &base).await? - writes_before;
+        let remembered_share = 100.0 * writes.hits / (writes.hits + writes.misses).max(1.0);
 
         let count = orders.len();
         let pick = |i: usize| (i * 7_919 + 13) % count;
@@ -163,8 +183,9 @@ async fn main() -> anyhow::Result<()> {
             _ => "—".to_owned(),
         };
         println!(
-            "| {count} | {events_total} | {:.0} | {remembered_share:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {rebuild} | {megabytes:.0} | {largest} | {scans} |",
+            "| {count} | {events_total} | {:.0} | {remembered_share:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {rebuild} | {megabytes:.0} | {largest} | {scans} |",
             step_events as f64 / projection_seconds,
+            writes.refused,
             one.p50,
             one.p99,
             list.p99,
@@ -190,9 +211,30 @@ async fn wait_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> 
     anyhow::bail!("mypage did not become ready (are Kafka and MongoDB up? ./dev infra)")
 }
 
-/// mypage's `mypage_remembered_views_total` so far, hits and misses: how many of an order's
-/// batches were folded into the copy it wrote last, and how many had to read the view first.
-async fn remembered_views(client: &reqwest::Client, base: &str) -> anyhow::Result<(f64, f64)> {
+/// mypage's counters so far of how it wrote views: batches of an order's events folded into
+/// the copy it wrote last (`hits`), or into the view read back (`misses`); and inserts refused
+/// because the view was stored already (`refused`), each of which makes FerretDB insert its
+/// whole request one view at a time.
+#[derive(Debug, Clone, Copy, Default)]
+struct ViewWrites {
+    hits: f64,
+    misses: f64,
+    refused: f64,
+}
+
+impl std::ops::Sub for ViewWrites {
+    type Output = Self;
+
+    fn sub(self, before: Self) -> Self {
+        Self {
+            hits: self.hits - before.hits,
+            misses: self.misses - before.misses,
+            refused: self.refused - before.refused,
+        }
+    }
+}
+
+async fn view_writes(client: &reqwest::Client, base: &str) -> anyhow::Result<ViewWrites> {
     let text = client
         .get(format!("{base}/metrics"))
         .send()
@@ -200,8 +242,8 @@ async fn remembered_views(client: &reqwest::Client, base: &str) -> anyhow::Resul
         .error_for_status()?
         .text()
         .await?;
-    let count = |outcome: &str| {
-        let series = format!("mypage_remembered_views_total{{outcome=\"{outcome}\"}} ");
+    let count = |series: &str| {
+        let series = format!("{series} ");
         text.lines()
             .find_map(|line| {
                 line.strip_prefix(series.as_str())?
@@ -211,7 +253,23 @@ async fn remembered_views(client: &reqwest::Client, base: &str) -> anyhow::Resul
             })
             .unwrap_or(0.0)
     };
-    Ok((count("hit"), count("miss")))
+    Ok(ViewWrites {
+        hits: count("mypage_remembered_views_total{outcome=\"hit\"}"),
+        misses: count("mypage_remembered_views_total{outcome=\"miss\"}"),
+        refused: count("mypage_view_inserts_refused_total"),
+    })
+}
+
+/// Waits until each order's view holds its number of events.
+async fn wait_all_projected(
+    client: &reqwest::Client,
+    base: &str,
+    orders: Vec<(Uuid, String, usize)>,
+) -> anyhow::Result<()> {
+    for (order_id, customer, events) in orders {
+        wait_projected(client, base, order_id, &customer, events).await?;
+    }
+    Ok(())
 }
 
 /// Waits until the order's view holds `events` events.

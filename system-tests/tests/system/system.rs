@@ -136,6 +136,7 @@ impl System {
                 mongodb_database: mypage_database.clone(),
                 request_timeout: Duration::from_secs(10),
                 admission: test_stack::admission(),
+                remembered: Default::default(),
             })
             .await
             .unwrap(),

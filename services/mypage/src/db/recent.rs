@@ -1,27 +1,51 @@
-//! The views this process wrote last, with their revisions. An order's events come seconds
-//! apart, in separate batches: its next one is folded into the copy in memory and written with
-//! the compare-and-swap on the revision, with no read of the view first and no attempt to insert
-//! it. A copy that another writer has overtaken (another replica, a rebuild) fails the
-//! compare-and-swap, and the view is read again, so the cache can be stale but never wrong.
+//! What this process knows of the views it wrote: the last ones in full, with their revisions,
+//! and many more by their ids alone.
 //!
-//! Bounded by count, oldest first out: orders finish, so the oldest copies are the least useful.
-//! Each copy is kept as its BSON bytes, one allocation of about 1–2 KB, rather than as a parsed
-//! `Document` (a map of owned keys and values, several times larger): parsing it again when it
-//! is used costs microseconds, against the database round trip it saves.
+//! An order's events come apart, in separate batches (seconds apart in a burst, half an hour
+//! apart over a delivery, or on four topics read at different speeds while catching up):
+//! - a view still **remembered in full** has its next events folded into the copy in memory and
+//!   is written with the compare-and-swap on the revision: no read first, no insert tried;
+//! - a view only **known stored** is read, then swapped: no insert tried. That matters on
+//!   FerretDB 1.x, which inserts a whole `insertMany` one document at a time, one statement each,
+//!   as soon as one of them is refused for a taken `_id`: one stale guess in a batch of new views
+//!   costs a statement per view instead of one;
+//! - any other view is taken to be new and inserted with the batch's others.
+//!
+//! All of it is a hint, never the truth: a copy that another writer has overtaken (another
+//! replica, a rebuild) fails the compare-and-swap and the view is read again; a view thought
+//! stored that is not is read as missing and inserted; one thought new that is stored is refused
+//! by the insert and read. So the cache can be stale but never wrong.
+//!
+//! Both tiers are bounded by count, oldest out first: orders finish, so the oldest are the least
+//! useful. A copy is kept as its BSON bytes, one allocation of about 1–2 KB, rather than as a
+//! parsed `Document` (a map of owned keys and values, several times larger): parsing it again
+//! when it is used costs microseconds, against the database round trip it saves. An id is kept as
+//! a 64-bit hash of collection and order (a clash, about one in 10^7 at a million ids, costs one
+//! read that finds nothing), in two halves: the newer fills up, then replaces the older.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::Mutex;
 
 use mongodb::bson::{Document, RawDocumentBuf};
 use uuid::Uuid;
 
-/// Views remembered per process: about 1–2 KB each.
+use crate::settings::Remembered;
+
+/// Views remembered in full per process: about 1–2 KB each.
 pub const CAPACITY: usize = 10_000;
+
+/// Views known stored per process, by id: about 9–18 bytes each (between half and all of them
+/// are kept), so about 10–20 MB. At 100 orders a second that is well over an hour of orders,
+/// longer than one takes from placement to delivery.
+pub const KNOWN_CAPACITY: usize = 1_000_000;
 
 type Key = (String, Uuid);
 
 pub struct Recent {
     capacity: usize,
+    known_capacity: usize,
+    hasher: RandomState,
     inner: Mutex<Inner>,
 }
 
@@ -29,41 +53,81 @@ pub struct Recent {
 struct Inner {
     documents: HashMap<Key, RawDocumentBuf>,
     arrivals: VecDeque<Key>,
+    /// Ids of views known stored: the newer half, then the older.
+    known: [HashSet<u64>; 2],
+}
+
+/// What this process knows of one order's view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Known {
+    /// Its copy as this process last wrote it.
+    Copy(Document),
+    /// That it is stored, but not what it holds.
+    Stored,
+    /// Nothing: it is most likely new.
+    Nothing,
+}
+
+impl From<Remembered> for Recent {
+    fn from(remembered: Remembered) -> Self {
+        Self::new(remembered.copies, remembered.ids)
+    }
 }
 
 impl Recent {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, known_capacity: usize) -> Self {
         Self {
             capacity,
+            known_capacity,
+            hasher: RandomState::new(),
             inner: Mutex::default(),
         }
     }
 
-    /// The copy of `order_id`'s view in `collection` as this process last wrote it.
-    pub fn get(&self, collection: &str, order_id: Uuid) -> Option<Document> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let raw = inner.documents.get(&(collection.to_owned(), order_id))?;
-        raw.to_document().ok()
+    /// What is known of `order_id`'s view in `collection`.
+    pub fn get(&self, collection: &str, order_id: Uuid) -> Known {
+        let inner = self.lock();
+        if let Some(raw) = inner.documents.get(&(collection.to_owned(), order_id))
+            && let Ok(document) = raw.to_document()
+        {
+            return Known::Copy(document);
+        }
+        let id = self.id(collection, order_id);
+        if inner.known.iter().any(|half| half.contains(&id)) {
+            Known::Stored
+        } else {
+            Known::Nothing
+        }
     }
 
-    /// Whether a copy is remembered, without taking one.
-    pub fn holds(&self, collection: &str, order_id: Uuid) -> bool {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner
-            .documents
-            .contains_key(&(collection.to_owned(), order_id))
+    /// Whether anything is known of `order_id`'s view, without taking a copy.
+    pub fn knows(&self, collection: &str, order_id: Uuid) -> bool {
+        let inner = self.lock();
+        let id = self.id(collection, order_id);
+        inner.known.iter().any(|half| half.contains(&id))
+            || inner
+                .documents
+                .contains_key(&(collection.to_owned(), order_id))
     }
 
-    /// Remembers `document` as `order_id`'s view (one that cannot be encoded is not
-    /// remembered: the next write reads the view first, as for any view not remembered).
+    /// Records that `order_id`'s view is stored (read, or refused as already there).
+    pub fn stored(&self, collection: &str, order_id: Uuid) {
+        let id = self.id(collection, order_id);
+        self.remember_id(&mut self.lock(), id);
+    }
+
+    /// Remembers `document` as `order_id`'s view, written by this process (one that cannot be
+    /// encoded is only known stored: its next write reads it first).
     pub fn put(&self, collection: &str, order_id: Uuid, document: Document) {
+        let id = self.id(collection, order_id);
+        let mut inner = self.lock();
+        self.remember_id(&mut inner, id);
         if self.capacity == 0 {
             return;
         }
         let Ok(document) = RawDocumentBuf::from_document(&document) else {
             return;
         };
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let key = (collection.to_owned(), order_id);
         if inner.documents.insert(key.clone(), document).is_none() {
             inner.arrivals.push_back(key);
@@ -75,6 +139,27 @@ impl Recent {
             inner.documents.remove(&oldest);
         }
     }
+
+    /// Adds `id` to the newer half (a full one first becomes the older, and the older goes).
+    fn remember_id(&self, inner: &mut Inner, id: u64) {
+        if self.known_capacity == 0 || inner.known[0].contains(&id) {
+            return;
+        }
+        if inner.known[0].len() >= self.known_capacity.div_ceil(2) {
+            inner.known[1] = std::mem::take(&mut inner.known[0]);
+        }
+        inner.known[0].insert(id);
+    }
+
+    fn id(&self, collection: &str, order_id: Uuid) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        (collection, order_id).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[cfg(test)]
@@ -83,27 +168,69 @@ mod tests {
 
     use super::*;
 
+    fn ids(n: u128) -> Vec<Uuid> {
+        (1..=n).map(Uuid::from_u128).collect()
+    }
+
     #[test]
-    fn the_oldest_copies_go_first_past_capacity() {
-        let recent = Recent::new(2);
-        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+    fn the_oldest_copies_go_first_past_capacity_and_stay_known_stored() {
+        let recent = Recent::new(2, 100);
+        let [a, b, c] = ids(3)[..] else {
+            unreachable!()
+        };
         recent.put("g1", a, doc! { "revision": 1_i64 });
         recent.put("g1", b, doc! { "revision": 1_i64 });
         recent.put("g1", a, doc! { "revision": 2_i64 });
         recent.put("g1", c, doc! { "revision": 1_i64 });
 
-        assert_eq!(recent.get("g1", a), None);
-        assert_eq!(recent.get("g1", b), Some(doc! { "revision": 1_i64 }));
-        assert_eq!(recent.get("g1", c), Some(doc! { "revision": 1_i64 }));
+        assert_eq!(recent.get("g1", a), Known::Stored);
+        assert_eq!(recent.get("g1", b), Known::Copy(doc! { "revision": 1_i64 }));
+        assert_eq!(recent.get("g1", c), Known::Copy(doc! { "revision": 1_i64 }));
+        assert_eq!(recent.get("g1", Uuid::from_u128(4)), Known::Nothing);
     }
 
     #[test]
-    fn copies_are_kept_per_collection() {
-        let recent = Recent::new(10);
-        let a = Uuid::from_u128(1);
+    fn copies_and_ids_are_kept_per_collection() {
+        let recent = Recent::new(10, 10);
+        let [a, b] = ids(2)[..] else { unreachable!() };
         recent.put("g1", a, doc! { "revision": 3_i64 });
+        recent.stored("g1", b);
 
-        assert_eq!(recent.get("g2", a), None);
-        assert_eq!(recent.get("g1", a), Some(doc! { "revision": 3_i64 }));
+        assert_eq!(recent.get("g2", a), Known::Nothing);
+        assert_eq!(recent.get("g2", b), Known::Nothing);
+        assert!(!recent.knows("g2", a) && !recent.knows("g2", b));
+        assert_eq!(recent.get("g1", a), Known::Copy(doc! { "revision": 3_i64 }));
+        assert_eq!(recent.get("g1", b), Known::Stored);
+        assert!(recent.knows("g1", a) && recent.knows("g1", b));
+    }
+
+    #[test]
+    fn ids_are_bounded_and_the_oldest_go_first() {
+        let recent = Recent::new(0, 4);
+        let orders = ids(7);
+        for &order in &orders[..4] {
+            recent.stored("g1", order);
+        }
+        assert!(orders[..4].iter().all(|&o| recent.knows("g1", o)));
+
+        // One used again is kept with the newer ones.
+        recent.stored("g1", orders[0]);
+        for &order in &orders[4..] {
+            recent.stored("g1", order);
+        }
+
+        let known: Vec<bool> = orders.iter().map(|&o| recent.knows("g1", o)).collect();
+        assert_eq!(known, [true, false, false, false, true, true, true]);
+        assert_eq!(recent.get("g1", orders[1]), Known::Nothing);
+    }
+
+    #[test]
+    fn nothing_is_kept_with_no_capacity() {
+        let recent = Recent::new(0, 0);
+        let a = Uuid::from_u128(1);
+        recent.put("g1", a, doc! { "revision": 1_i64 });
+        recent.stored("g1", a);
+
+        assert_eq!(recent.get("g1", a), Known::Nothing);
     }
 }

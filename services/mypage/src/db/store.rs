@@ -18,6 +18,7 @@ use mongodb::{Client, Collection, Database};
 use service_runtime::ReadinessCheck;
 
 use crate::db::recent::Recent;
+use crate::settings::Remembered;
 
 const POINTER: &str = "projection";
 const POINTER_ID: &str = "mypage";
@@ -67,8 +68,16 @@ impl Store {
         Ok(Self {
             db: client.database(database),
             live: Arc::default(),
-            recent: Arc::new(Recent::new(crate::db::recent::CAPACITY)),
+            recent: Arc::new(Recent::from(Remembered::default())),
         })
+    }
+
+    /// The same store, remembering as many views of those it writes as `remembered` says.
+    pub fn remembering(self, remembered: Remembered) -> Self {
+        Self {
+            recent: Arc::new(Recent::from(remembered)),
+            ..self
+        }
     }
 
     pub fn database(&self) -> &Database {

@@ -61,7 +61,8 @@ pub async fn run(settings: &Settings) -> anyhow::Result<RebuildReport> {
         settings.mongodb_url.expose_secret(),
         &settings.mongodb_database,
     )
-    .await?;
+    .await?
+    .remembering(settings.remembered);
     let previous = store
         .generations()
         .await

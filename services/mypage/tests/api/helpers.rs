@@ -26,6 +26,7 @@ pub async fn test_settings() -> Settings {
         mongodb_database: format!("test_{}", Uuid::new_v4().simple()),
         request_timeout: Duration::from_secs(10),
         admission: test_stack::admission(),
+        remembered: Default::default(),
     }
 }
 

@@ -194,3 +194,78 @@ async fn a_writer_whose_remembered_copy_is_stale_reads_the_view_again_and_loses_
     }
     crate::helpers::drop_database(&settings).await;
 }
+
+/// A store remembering no view in full, only which are stored: the path an order's events take
+/// once they come further apart than the copies kept.
+async fn store_knowing_ids_only(settings: &mypage_service::Settings) -> mypage_service::db::Store {
+    let url = crate::helpers::mongodb_url();
+    mypage_service::db::Store::connect(&url, &settings.mongodb_database)
+        .await
+        .unwrap()
+        .remembering(mypage_service::settings::Remembered {
+            copies: 0,
+            ids: 1_000,
+        })
+}
+
+fn at(offset: i64) -> backbone::Position {
+    backbone::Position {
+        partition: 0,
+        offset,
+    }
+}
+
+#[tokio::test]
+async fn a_view_known_stored_but_not_remembered_is_read_then_swapped_beside_new_ones() {
+    let settings = test_settings().await;
+    let views = store_knowing_ids_only(&settings).await.views("g0");
+    let (earlier, fresh) = (Order::new("dave"), Order::new("erin"));
+    let earlier_events = earlier.happy_path();
+    let fresh_events = fresh.happy_path();
+
+    views
+        .apply_all(&[(&earlier_events[0], at(0))], 4)
+        .await
+        .unwrap();
+    // One batch: the stored order's next events and a new order's first, as under load.
+    views
+        .apply_all(
+            &[
+                (&earlier_events[1], at(1)),
+                (&fresh_events[0], at(2)),
+                (&earlier_events[2], at(3)),
+            ],
+            4,
+        )
+        .await
+        .unwrap();
+
+    let stored = views.view(earlier.id).await.unwrap().unwrap();
+    let seen: Vec<_> = stored.history.iter().map(|h| h.event_id).collect();
+    let expected: Vec<_> = earlier_events[..3].iter().map(|e| e.id).collect();
+    assert_eq!(seen, expected, "{stored:?}");
+    let new = views.view(fresh.id).await.unwrap().unwrap();
+    assert_eq!(new.history.len(), 1, "{new:?}");
+    crate::helpers::drop_database(&settings).await;
+}
+
+#[tokio::test]
+async fn a_view_thought_stored_that_is_gone_is_inserted_again() {
+    let settings = test_settings().await;
+    let views = store_knowing_ids_only(&settings).await.views("g0");
+    let order = Order::new("frank");
+    let events = order.happy_path();
+    views.apply_all(&[(&events[0], at(0))], 4).await.unwrap();
+    views
+        .orders
+        .delete_one(mongodb::bson::doc! { "_id": order.id.to_string() })
+        .await
+        .unwrap();
+
+    views.apply_all(&[(&events[1], at(1))], 4).await.unwrap();
+
+    let view = views.view(order.id).await.unwrap().expect("inserted again");
+    let seen: Vec<_> = view.history.iter().map(|h| h.event_id).collect();
+    assert_eq!(seen, [events[1].id], "{view:?}");
+    crate::helpers::drop_database(&settings).await;
+}
