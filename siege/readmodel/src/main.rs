@@ -100,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
         let mut sending = FuturesUnordered::new();
         let first = orders.len();
         for n in first..size {
-            if n > first && (n - first) % chunk == 0 {
+            if n > first && (n - first).is_multiple_of(chunk) {
                 let sent = std::mem::replace(&mut chunk_last, vec![None; partitions]);
                 unseen.push_back(sent.into_iter().flatten().collect());
                 if unseen.len() >= 2

@@ -24,7 +24,7 @@
 //! read that finds nothing), in two halves: the newer fills up, then replaces the older.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 use mongodb::bson::{Document, RawDocumentBuf};
@@ -152,9 +152,7 @@ impl Recent {
     }
 
     fn id(&self, collection: &str, order_id: Uuid) -> u64 {
-        let mut hasher = self.hasher.build_hasher();
-        (collection, order_id).hash(&mut hasher);
-        hasher.finish()
+        self.hasher.hash_one((collection, order_id))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
