@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::{Payment, PaymentStatus};
+use crate::domain::{Adjustment, Payment, PaymentStatus};
 use crate::faults::{DelayRange, FaultSettings, Faults};
 use crate::use_cases::{Charge, ChargeRequest, PaymentError, Payments};
 
@@ -44,7 +44,7 @@ fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    components(schemas(CreatePayment, PaymentBody, FaultSettings, DelayRange)),
+    components(schemas(CreatePayment, PaymentBody, AdjustmentBody, FaultSettings, DelayRange)),
     tags((name = "payment", description = "Payments of orders, and fault injection for demonstrations"))
 )]
 struct ApiDoc;
@@ -89,6 +89,32 @@ pub struct PaymentBody {
     pub status: &'static str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Money moved after the payment for the order's changes, oldest first (`GET /payments`
+    /// only; absent when there is none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub adjustments: Vec<AdjustmentBody>,
+}
+
+/// Money moved for one change of an order after its payment.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Adjustment)]
+pub struct AdjustmentBody {
+    /// The change's id (the order service's), the adjustment's key.
+    pub change_id: Uuid,
+    /// Won: a top-up for a dearer change (positive) or the refund of a cheaper one's
+    /// difference (negative).
+    #[schema(example = 4000)]
+    pub amount: i64,
+    /// Approved (a top-up charged), Declined (a top-up refused), Refunded (money given back)
+    /// or Voided (a change given up before its top-up came).
+    #[schema(example = "Approved")]
+    pub status: &'static str,
+    /// The order service has announced the change (`OrderChanged`): a top-up is kept.
+    pub confirmed: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<&Payment> for PaymentBody {
@@ -101,6 +127,20 @@ impl From<&Payment> for PaymentBody {
             status: p.status.as_str(),
             created_at: p.created_at,
             updated_at: p.updated_at,
+            adjustments: Vec::new(),
+        }
+    }
+}
+
+impl From<&Adjustment> for AdjustmentBody {
+    fn from(a: &Adjustment) -> Self {
+        Self {
+            change_id: a.change_id,
+            amount: a.amount,
+            status: a.status.as_str(),
+            confirmed: a.confirmed,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
         }
     }
 }
@@ -172,7 +212,8 @@ pub struct ListQuery {
     pub order_id: Uuid,
 }
 
-/// The order's payments: for its customer or an admin (anyone else sees none).
+/// The order's payments, each with the adjustments of the order's changes: for its customer or
+/// an admin (anyone else sees none).
 #[utoipa::path(
     get,
     path = "/payments",
@@ -188,10 +229,13 @@ async fn list(
     identity: Identity,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<PaymentBody>>, Problem> {
-    let payment = state.payments.of_order(query.order_id).await?;
-    let visible = payment
-        .filter(|p| identity.role == Role::Admin || p.customer_id == identity.user_id)
-        .map(|p| PaymentBody::from(&p));
+    let found = state.payments.of_order(query.order_id).await?;
+    let visible = found
+        .filter(|(p, _)| identity.role == Role::Admin || p.customer_id == identity.user_id)
+        .map(|(payment, adjustments)| PaymentBody {
+            adjustments: adjustments.iter().map(AdjustmentBody::from).collect(),
+            ..PaymentBody::from(&payment)
+        });
     Ok(Json(visible.into_iter().collect()))
 }
 

@@ -188,8 +188,15 @@ impl Payments {
         })
     }
 
-    /// The order's payment, if it has one.
-    pub async fn of_order(&self, order_id: Uuid) -> Result<Option<Payment>, PaymentError> {
-        Ok(db::by_order(&self.pool, order_id, false).await?)
+    /// The order's payment, if it has one, with the adjustments of its changes, oldest first.
+    pub async fn of_order(
+        &self,
+        order_id: Uuid,
+    ) -> Result<Option<(Payment, Vec<Adjustment>)>, PaymentError> {
+        let Some(payment) = db::by_order(&self.pool, order_id, false).await? else {
+            return Ok(None);
+        };
+        let adjustments = db::adjustments(&self.pool, order_id).await?;
+        Ok(Some((payment, adjustments)))
     }
 }

@@ -138,6 +138,43 @@ async fn only_the_customer_or_an_admin_sees_a_payment() {
 }
 
 #[tokio::test]
+async fn an_orders_payment_lists_the_adjustments_of_its_changes() {
+    let app = spawn_app().await;
+    let (order_id, unchanged) = (Uuid::new_v4(), Uuid::new_v4());
+    app.pay(order_id, "alice", 18_000).await;
+    app.pay(unchanged, "alice", 9_000).await;
+    let change_id = Uuid::new_v4();
+    let top_up = app
+        .app
+        .post("/payments")
+        .as_user("alice", "customer")
+        .json(&json!({
+            "orderId": order_id, "customerId": "alice", "amount": 4_000, "changeId": change_id,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(top_up.status(), StatusCode::CREATED);
+
+    let payments = app.payments_of(order_id, "alice", "customer").await;
+
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["amount"], 18_000);
+    assert_eq!(payments[0]["status"], "Approved");
+    let adjustments = payments[0]["adjustments"].as_array().expect("adjustments");
+    assert_eq!(adjustments.len(), 1, "{adjustments:?}");
+    assert_eq!(adjustments[0]["changeId"], change_id.to_string());
+    assert_eq!(adjustments[0]["amount"], 4_000);
+    assert_eq!(adjustments[0]["status"], "Approved");
+    assert_eq!(adjustments[0]["confirmed"], false, "no OrderChanged yet");
+    let admin_sees = app.payments_of(order_id, "root", "admin").await;
+    assert_eq!(admin_sees[0]["adjustments"], payments[0]["adjustments"]);
+    let plain = app.payments_of(unchanged, "alice", "customer").await;
+    assert!(plain[0].get("adjustments").is_none(), "{plain:?}");
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn faults_are_set_by_admins_only_and_then_applied() {
     let app = spawn_app().await;
     let faults = json!({ "delay": { "minMs": 0, "maxMs": 0 }, "failureRate": 1.0 });
