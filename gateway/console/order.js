@@ -1,9 +1,9 @@
 // One order, live: its status and each side's, its steps, and the timeline of its domain
-// events as they arrive (GET /live/orders/{id}); the customer may cancel it here.
+// events as they arrive (GET /live/orders/{id}); the customer may change or cancel it here.
 
 import { api, session } from "./api.js";
 import { watchOrder } from "./live.js";
-import { attempt, badge, field, flash, h, mount, section, short, time } from "./ui.js";
+import { attempt, badge, field, flash, h, mount, section, short, table, time, won } from "./ui.js";
 
 const STEPS = ["Placed", "Paid", "Accepted", "Cooking", "Picked up", "Delivered"];
 
@@ -30,6 +30,7 @@ export async function orderPage(orderId, storeId) {
     const order = await attempt(() => api("POST", `/orders/${orderId}/cancel`));
     if (order) flash(`order ${short(orderId)} canceled`);
   } }, "Cancel order");
+  const change = changeForm(orderId);
   const seen = new Set();
   // Once delivered, its customer may review it (the review service knows it is delivered once
   // DeliveryCompleted reached it: until then a 409 not_delivered, shown as a message).
@@ -50,7 +51,9 @@ export async function orderPage(orderId, storeId) {
     const canceled = s.orderStatus === "Canceled";
     steps.replaceChildren(...STEPS.map((x) => h("li", { class: done.has(x) ? "done" : canceled ? "skipped" : "" }, x)),
       ...(canceled ? [h("li", { class: "canceled" }, s.paymentStatus === "Refunded" ? "Canceled, refunded" : "Canceled")] : []));
-    cancel.hidden = !(me.role === "customer" && ["Placed", "Accepted"].includes(s.orderStatus));
+    const changeable = me.role === "customer" && ["Placed", "Accepted"].includes(s.orderStatus);
+    cancel.hidden = !changeable;
+    change.show(changeable);
     if (me.role === "customer" && s.orderStatus === "Delivered" && review.dataset.done !== "yes") {
       review.hidden = false;
       review.dataset.done = "yes";
@@ -70,7 +73,7 @@ export async function orderPage(orderId, storeId) {
   mount(
     section(`Order ${short(orderId)}`,
       h("p", {}, "Live: ", state, " ", h("small", {}, "Each change arrives as it happens, without reloading.")),
-      badges, steps, cancel, review),
+      badges, steps, cancel, change.form, review),
     section("Domain events",
       h("table", {}, h("caption", {}, "Each event of this order, from every service's topic"),
         h("thead", {}, h("tr", {}, ["Time", "Event", "Topic", "Producer"].map((x) => h("th", { scope: "col" }, x)))),
@@ -88,3 +91,56 @@ export async function orderPage(orderId, storeId) {
   return () => watch.close();
 }
 
+
+// The customer's change of an order still Placed or Accepted: its lines' quantities (0 drops a
+// line, another item of the store's menu may be added) and its delivery address, sent as
+// PATCH /orders/{id} with the version it was read at (If-Match). A dearer change is paid first
+// (402 or 503 leave the order as it was); a cheaper one is refunded. Someone else's change in
+// between is a 412: the form reads the order again.
+function changeForm(orderId) {
+  const lines = h("div", { "data-testid": "change-lines" });
+  const address = h("input", { name: "new-address", required: true, maxlength: 200, autocomplete: "street-address" });
+  let version = null;
+  let loaded = false;
+
+  async function load() {
+    const order = await attempt(() => api("GET", `/orders/${orderId}`));
+    if (!order) return;
+    version = order.version;
+    address.value = order.deliveryAddress;
+    const menu = (await attempt(() => api("GET", `/stores/${order.storeId}/menu`))) || [];
+    const ordered = new Map(order.items.map((i) => [i.menuItemId, i]));
+    const rows = [...order.items.map((i) => ({ id: i.menuItemId, name: i.name, price: i.unitPrice, quantity: i.quantity })),
+      ...menu.filter((m) => m.available && !ordered.has(m.id)).map((m) => ({ id: m.id, name: m.name, price: m.price, quantity: 0 }))];
+    lines.replaceChildren(table(["Item", "Price", "Quantity"], rows.map((r) => h("tr", {},
+      h("td", {}, r.name), h("td", {}, won(r.price)),
+      h("td", {}, h("input", { type: "number", min: 0, max: 99, value: r.quantity, "data-item": r.id,
+        "aria-label": `New quantity of ${r.name}`, class: "qty" })))), `Change order (now ${won(order.totalPrice)})`));
+  }
+
+  const form = h("form", { "aria-label": "Change this order", hidden: true, onsubmit: async (e) => {
+    e.preventDefault();
+    const items = [...lines.querySelectorAll("input.qty")]
+      .map((q) => ({ menuItemId: q.dataset.item, quantity: Number(q.value) }))
+      .filter((l) => l.quantity > 0);
+    if (!items.length) return flash("an order keeps at least one item: cancel it instead", "error");
+    try {
+      const order = await api("PATCH", `/orders/${orderId}`, { items, deliveryAddress: address.value },
+        { "if-match": `"${version}"` });
+      flash(`order ${short(orderId)} changed: ${won(order.totalPrice)}`);
+    } catch (err) {
+      const stale = err.status === 412;
+      flash(stale ? "the order changed meanwhile: here it is now, change it again"
+        : err.code ? `${err.message} (${err.code})` : err.message, "error");
+    }
+    await load();
+  } }, lines, field("New delivery address", address), h("button", { type: "submit" }, "Change order"));
+
+  return {
+    form,
+    show(visible) {
+      form.hidden = !visible;
+      if (visible && !loaded) { loaded = true; load(); }
+    },
+  };
+}
