@@ -115,7 +115,7 @@ function changeForm(orderId) {
     lines.replaceChildren(table(["Item", "Price", "Quantity"], rows.map((r) => h("tr", {},
       h("td", {}, r.name), h("td", {}, won(r.price)),
       h("td", {}, h("input", { type: "number", min: 0, max: 99, value: r.quantity, "data-item": r.id,
-        "aria-label": `New quantity of ${r.name}`, class: "qty" })))), `Change order (now ${won(order.totalPrice)})`));
+        "aria-label": `New quantity of ${r.name}`, class: "qty" })))), `Its lines now: ${won(order.totalPrice)} in all`));
   }
 
   const form = h("form", { "aria-label": "Change this order", hidden: true, onsubmit: async (e) => {
@@ -134,7 +134,8 @@ function changeForm(orderId) {
         : err.code ? `${err.message} (${err.code})` : err.message, "error");
     }
     await load();
-  } }, lines, field("New delivery address", address), h("button", { type: "submit" }, "Change order"));
+  } }, h("h3", {}, "Change it"), lines, field("New delivery address", address),
+    h("button", { type: "submit" }, "Change order"));
 
   return {
     form,
