@@ -12,4 +12,5 @@ mod malformed;
 mod membership;
 mod metrics;
 mod parked;
+mod relay_drain;
 mod support;

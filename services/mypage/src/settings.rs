@@ -20,6 +20,8 @@ use secrecy::SecretString;
 use service_runtime::admission::AdmissionSettings;
 use service_runtime::settings::{HttpSettings, ports, secret, string, var};
 
+use crate::db::recent;
+
 const PROJECTION_BATCH_MAX: usize = 1_000;
 
 #[derive(Debug, Clone)]
@@ -45,8 +47,8 @@ pub struct Remembered {
 impl Default for Remembered {
     fn default() -> Self {
         Self {
-            copies: crate::db::recent::CAPACITY,
-            ids: crate::db::recent::KNOWN_CAPACITY,
+            copies: recent::CAPACITY,
+            ids: recent::KNOWN_CAPACITY,
         }
     }
 }
@@ -69,8 +71,8 @@ impl Settings {
             request_timeout: backbone::request_timeout_from_env()?,
             admission: AdmissionSettings::from_env(AdmissionSettings::default())?,
             remembered: Remembered {
-                copies: var("MYPAGE_REMEMBERED_VIEWS", Remembered::default().copies)?,
-                ids: var("MYPAGE_KNOWN_VIEWS", Remembered::default().ids)?,
+                copies: var("MYPAGE_REMEMBERED_VIEWS", recent::CAPACITY)?,
+                ids: var("MYPAGE_KNOWN_VIEWS", recent::KNOWN_CAPACITY)?,
             },
         })
     }
