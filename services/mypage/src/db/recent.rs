@@ -20,8 +20,9 @@
 //! useful. A copy is kept as its BSON bytes, one allocation of about 1–2 KB, rather than as a
 //! parsed `Document` (a map of owned keys and values, several times larger): parsing it again
 //! when it is used costs microseconds, against the database round trip it saves. An id is kept as
-//! a 64-bit hash of collection and order (a clash, about one in 10^7 at a million ids, costs one
-//! read that finds nothing), in two halves: the newer fills up, then replaces the older.
+//! a 64-bit hash of collection and order (a new order taken for a stored one by a clash, about
+//! once in 10^13 at a million ids, costs one read that finds nothing), in two halves: the newer
+//! fills up, then replaces the older.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
