@@ -20,7 +20,7 @@ use secrecy::SecretString;
 use service_runtime::admission::AdmissionSettings;
 use service_runtime::settings::{HttpSettings, ports, secret, string, var};
 
-use crate::db::recent;
+use crate::db::recent::{self, Remembered};
 
 const PROJECTION_BATCH_MAX: usize = 1_000;
 
@@ -35,22 +35,6 @@ pub struct Settings {
     pub admission: AdmissionSettings,
     /// What the projection remembers of the views it wrote (see `db::recent`).
     pub remembered: Remembered,
-}
-
-/// How many views the projection remembers in full, and how many more by their ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Remembered {
-    pub copies: usize,
-    pub ids: usize,
-}
-
-impl Default for Remembered {
-    fn default() -> Self {
-        Self {
-            copies: recent::CAPACITY,
-            ids: recent::KNOWN_CAPACITY,
-        }
-    }
 }
 
 impl Settings {

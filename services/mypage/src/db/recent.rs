@@ -31,8 +31,6 @@ use std::sync::Mutex;
 use mongodb::bson::{Document, RawDocumentBuf};
 use uuid::Uuid;
 
-use crate::settings::Remembered;
-
 /// Views remembered in full per process: about 1–2 KB each.
 pub const CAPACITY: usize = 10_000;
 
@@ -40,6 +38,23 @@ pub const CAPACITY: usize = 10_000;
 /// are kept), so about 10–20 MB. At 100 orders a second that is well over an hour of orders,
 /// longer than one takes from placement to delivery.
 pub const KNOWN_CAPACITY: usize = 1_000_000;
+
+/// How many views the projection remembers in full, and how many more by their ids
+/// (`MYPAGE_REMEMBERED_VIEWS`, `MYPAGE_KNOWN_VIEWS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remembered {
+    pub copies: usize,
+    pub ids: usize,
+}
+
+impl Default for Remembered {
+    fn default() -> Self {
+        Self {
+            copies: CAPACITY,
+            ids: KNOWN_CAPACITY,
+        }
+    }
+}
 
 type Key = (String, Uuid);
 

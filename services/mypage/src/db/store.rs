@@ -17,8 +17,7 @@ use mongodb::options::{ClientOptions, UpdateOptions};
 use mongodb::{Client, Collection, Database};
 use service_runtime::ReadinessCheck;
 
-use crate::db::recent::Recent;
-use crate::settings::Remembered;
+use crate::db::recent::{Recent, Remembered};
 
 const POINTER: &str = "projection";
 const POINTER_ID: &str = "mypage";

@@ -202,7 +202,7 @@ async fn store_knowing_ids_only(settings: &mypage_service::Settings) -> mypage_s
     mypage_service::db::Store::connect(&url, &settings.mongodb_database)
         .await
         .unwrap()
-        .remembering(mypage_service::settings::Remembered {
+        .remembering(mypage_service::db::recent::Remembered {
             copies: 0,
             ids: 1_000,
         })
