@@ -52,9 +52,9 @@ fn base_revision() -> anyhow::Result<String> {
 
 /// The committed document at `base`, `None` if it did not exist there.
 fn committed_at(base: &str) -> anyhow::Result<Option<String>> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let root = repository_root();
     let commit = Command::new("git")
-        .args(["-C", root, "rev-parse", "--verify", "--quiet"])
+        .args(["-C", &root, "rev-parse", "--verify", "--quiet"])
         .arg(format!("{base}^{{commit}}"))
         .output()
         .context("cannot run git")?;
@@ -62,7 +62,7 @@ fn committed_at(base: &str) -> anyhow::Result<Option<String>> {
         bail!("{base} is not a revision of this repository (a shallow clone? fetch more history)");
     }
     let show = Command::new("git")
-        .args(["-C", root, "show"])
+        .args(["-C", &root, "show"])
         .arg(format!("{base}:{COMMITTED_PATH}"))
         .output()
         .context("cannot run git")?;
@@ -70,4 +70,13 @@ fn committed_at(base: &str) -> anyhow::Result<Option<String>> {
         return Ok(None);
     }
     Ok(Some(String::from_utf8(show.stdout).context("not UTF-8")?))
+}
+
+/// The checkout this runs in: `cargo run` names the package's folder at run time; a binary started
+/// by itself falls back on the folder it was built from. (The build-time path alone goes stale
+/// when checkouts share a target directory.)
+fn repository_root() -> String {
+    let package = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    format!("{package}/..")
 }
