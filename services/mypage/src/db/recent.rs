@@ -73,17 +73,6 @@ struct Inner {
     known: [HashSet<u64>; 2],
 }
 
-/// What this process knows of one order's view.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Known {
-    /// Its copy as this process last wrote it.
-    Copy(Document),
-    /// That it is stored, but not what it holds.
-    Stored,
-    /// Nothing: it is most likely new.
-    Nothing,
-}
-
 impl From<Remembered> for Recent {
     fn from(remembered: Remembered) -> Self {
         Self::new(remembered.copies, remembered.ids)
@@ -100,23 +89,14 @@ impl Recent {
         }
     }
 
-    /// What is known of `order_id`'s view in `collection`.
-    pub fn get(&self, collection: &str, order_id: Uuid) -> Known {
+    /// The copy of `order_id`'s view in `collection` as this process last wrote it.
+    pub fn get(&self, collection: &str, order_id: Uuid) -> Option<Document> {
         let inner = self.lock();
-        if let Some(raw) = inner.documents.get(&(collection.to_owned(), order_id))
-            && let Ok(document) = raw.to_document()
-        {
-            return Known::Copy(document);
-        }
-        let id = self.id(collection, order_id);
-        if inner.known.iter().any(|half| half.contains(&id)) {
-            Known::Stored
-        } else {
-            Known::Nothing
-        }
+        let raw = inner.documents.get(&(collection.to_owned(), order_id))?;
+        raw.to_document().ok()
     }
 
-    /// Whether anything is known of `order_id`'s view, without taking a copy.
+    /// Whether `order_id`'s view is known stored (in full or by its id alone): no insert to try.
     pub fn knows(&self, collection: &str, order_id: Uuid) -> bool {
         let inner = self.lock();
         let id = self.id(collection, order_id);
@@ -197,10 +177,14 @@ mod tests {
         recent.put("g1", a, doc! { "revision": 2_i64 });
         recent.put("g1", c, doc! { "revision": 1_i64 });
 
-        assert_eq!(recent.get("g1", a), Known::Stored);
-        assert_eq!(recent.get("g1", b), Known::Copy(doc! { "revision": 1_i64 }));
-        assert_eq!(recent.get("g1", c), Known::Copy(doc! { "revision": 1_i64 }));
-        assert_eq!(recent.get("g1", Uuid::from_u128(4)), Known::Nothing);
+        assert_eq!(recent.get("g1", a), None);
+        assert!(
+            recent.knows("g1", a),
+            "pushed out of the copies, still known stored"
+        );
+        assert_eq!(recent.get("g1", b), Some(doc! { "revision": 1_i64 }));
+        assert_eq!(recent.get("g1", c), Some(doc! { "revision": 1_i64 }));
+        assert!(!recent.knows("g1", Uuid::from_u128(4)));
     }
 
     #[test]
@@ -210,11 +194,10 @@ mod tests {
         recent.put("g1", a, doc! { "revision": 3_i64 });
         recent.stored("g1", b);
 
-        assert_eq!(recent.get("g2", a), Known::Nothing);
-        assert_eq!(recent.get("g2", b), Known::Nothing);
+        assert_eq!(recent.get("g2", a), None);
         assert!(!recent.knows("g2", a) && !recent.knows("g2", b));
-        assert_eq!(recent.get("g1", a), Known::Copy(doc! { "revision": 3_i64 }));
-        assert_eq!(recent.get("g1", b), Known::Stored);
+        assert_eq!(recent.get("g1", a), Some(doc! { "revision": 3_i64 }));
+        assert_eq!(recent.get("g1", b), None);
         assert!(recent.knows("g1", a) && recent.knows("g1", b));
     }
 
@@ -235,7 +218,6 @@ mod tests {
 
         let known: Vec<bool> = orders.iter().map(|&o| recent.knows("g1", o)).collect();
         assert_eq!(known, [true, false, false, false, true, true, true]);
-        assert_eq!(recent.get("g1", orders[1]), Known::Nothing);
     }
 
     #[test]
@@ -245,6 +227,7 @@ mod tests {
         recent.put("g1", a, doc! { "revision": 1_i64 });
         recent.stored("g1", a);
 
-        assert_eq!(recent.get("g1", a), Known::Nothing);
+        assert_eq!(recent.get("g1", a), None);
+        assert!(!recent.knows("g1", a));
     }
 }

@@ -12,7 +12,6 @@ use backbone::Position;
 use mongodb::bson::{self, Bson, Document, doc};
 use uuid::Uuid;
 
-use crate::db::recent::Known;
 use crate::db::store::{Views, ignore_duplicate_key};
 use crate::domain::{Merged, OrderView, count_change, merge};
 use shared_events::Envelope;
@@ -142,10 +141,7 @@ impl Views {
         order_id: Uuid,
         events: &[(&Envelope, Position)],
     ) -> anyhow::Result<Vec<Applied>> {
-        let mut remembered = match self.recent.get(self.orders.name(), order_id) {
-            Known::Copy(copy) => Some(copy),
-            Known::Stored | Known::Nothing => None,
-        };
+        let mut remembered = self.recent.get(self.orders.name(), order_id);
         // How often the copy saves the read: the projection's cost per event depends on it.
         let outcome = if remembered.is_some() { "hit" } else { "miss" };
         metrics::counter!("mypage_remembered_views_total", "outcome" => outcome).increment(1);

@@ -195,17 +195,37 @@ async fn a_writer_whose_remembered_copy_is_stale_reads_the_view_again_and_loses_
     crate::helpers::drop_database(&settings).await;
 }
 
-/// A store remembering no view in full, only which are stored: the path an order's events take
-/// once they come further apart than the copies kept.
-async fn store_knowing_ids_only(settings: &mypage_service::Settings) -> mypage_service::db::Store {
+/// A store remembering no view in full, and which are stored up to `ids` of them: the path an
+/// order's events take once they come further apart than the copies kept.
+async fn store_remembering_ids(
+    settings: &mypage_service::Settings,
+    ids: usize,
+) -> mypage_service::db::Store {
     let url = crate::helpers::mongodb_url();
     mypage_service::db::Store::connect(&url, &settings.mongodb_database)
         .await
         .unwrap()
-        .remembering(mypage_service::db::recent::Remembered {
-            copies: 0,
-            ids: 1_000,
+        .remembering(mypage_service::db::recent::Remembered { copies: 0, ids })
+}
+
+/// Runs `work` with a metrics recorder of its own (on this thread: the test's runtime has one)
+/// and returns its output with the inserts refused meanwhile for views stored already.
+async fn counting_refused_inserts<T>(work: impl std::future::Future<Output = T>) -> (T, f64) {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let output = {
+        let _local = metrics::set_default_local_recorder(&recorder);
+        work.await
+    };
+    let text = recorder.handle().render();
+    let refused = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("mypage_view_inserts_refused_total ")?
+                .parse()
+                .ok()
         })
+        .unwrap_or(0.0);
+    (output, refused)
 }
 
 fn at(offset: i64) -> backbone::Position {
@@ -218,7 +238,7 @@ fn at(offset: i64) -> backbone::Position {
 #[tokio::test]
 async fn a_view_known_stored_but_not_remembered_is_read_then_swapped_beside_new_ones() {
     let settings = test_settings().await;
-    let views = store_knowing_ids_only(&settings).await.views("g0");
+    let views = store_remembering_ids(&settings, 1_000).await.views("g0");
     let (earlier, fresh) = (Order::new("dave"), Order::new("erin"));
     let earlier_events = earlier.happy_path();
     let fresh_events = fresh.happy_path();
@@ -228,17 +248,20 @@ async fn a_view_known_stored_but_not_remembered_is_read_then_swapped_beside_new_
         .await
         .unwrap();
     // One batch: the stored order's next events and a new order's first, as under load.
-    views
-        .apply_all(
-            &[
-                (&earlier_events[1], at(1)),
-                (&fresh_events[0], at(2)),
-                (&earlier_events[2], at(3)),
-            ],
-            4,
-        )
-        .await
-        .unwrap();
+    let (applied, refused) = counting_refused_inserts(views.apply_all(
+        &[
+            (&earlier_events[1], at(1)),
+            (&fresh_events[0], at(2)),
+            (&earlier_events[2], at(3)),
+        ],
+        4,
+    ))
+    .await;
+    applied.unwrap();
+    assert_eq!(
+        refused, 0.0,
+        "the stored view was put in the batch's insert"
+    );
 
     let stored = views.view(earlier.id).await.unwrap().unwrap();
     let seen: Vec<_> = stored.history.iter().map(|h| h.event_id).collect();
@@ -252,7 +275,7 @@ async fn a_view_known_stored_but_not_remembered_is_read_then_swapped_beside_new_
 #[tokio::test]
 async fn a_view_thought_stored_that_is_gone_is_inserted_again() {
     let settings = test_settings().await;
-    let views = store_knowing_ids_only(&settings).await.views("g0");
+    let views = store_remembering_ids(&settings, 1_000).await.views("g0");
     let order = Order::new("frank");
     let events = order.happy_path();
     views.apply_all(&[(&events[0], at(0))], 4).await.unwrap();
@@ -267,5 +290,24 @@ async fn a_view_thought_stored_that_is_gone_is_inserted_again() {
     let view = views.view(order.id).await.unwrap().expect("inserted again");
     let seen: Vec<_> = view.history.iter().map(|h| h.event_id).collect();
     assert_eq!(seen, [events[1].id], "{view:?}");
+    crate::helpers::drop_database(&settings).await;
+}
+
+#[tokio::test]
+async fn a_stored_view_this_process_knows_nothing_of_is_tried_as_new_refused_and_counted() {
+    let settings = test_settings().await;
+    let views = store_remembering_ids(&settings, 0).await.views("g0");
+    let order = Order::new("grace");
+    let events = order.happy_path();
+    views.apply_all(&[(&events[0], at(0))], 4).await.unwrap();
+
+    let (applied, refused) =
+        counting_refused_inserts(views.apply_all(&[(&events[1], at(1))], 4)).await;
+
+    applied.unwrap();
+    assert_eq!(refused, 1.0);
+    let view = views.view(order.id).await.unwrap().unwrap();
+    let seen: Vec<_> = view.history.iter().map(|h| h.event_id).collect();
+    assert_eq!(seen, [events[0].id, events[1].id], "{view:?}");
     crate::helpers::drop_database(&settings).await;
 }
