@@ -90,13 +90,12 @@ async fn main() -> anyhow::Result<()> {
         let scanned_before = sequential_rows(pg.as_ref(), &settings.mongodb_database).await;
         let writes_before = view_writes(&client, &base).await?;
         let started = Instant::now();
-        // The last order sent to each partition, with its number of events: once its view
-        // holds them all, everything before it in that partition has been projected too.
-        let mut last: Vec<Option<(Uuid, String, usize)>> = vec![None; partitions];
-        // The same per chunk of half the backlog, for the chunks sent and not yet seen
-        // projected: the fill waits for the oldest before it is a whole backlog ahead.
-        let mut chunk_last = last.clone();
-        let mut unseen: VecDeque<Vec<(Uuid, String, usize)>> = VecDeque::new();
+        // The last order sent to each partition in each chunk of half the backlog, with its
+        // number of events: once its view holds them all, everything before it in that
+        // partition has been projected too. The fill waits for the oldest chunk not yet seen
+        // projected before it is a whole backlog ahead, and for every one at the end.
+        let mut chunk_last: Vec<Option<(Uuid, String, usize)>> = vec![None; partitions];
+        let mut unseen = VecDeque::new();
         let mut sending = FuturesUnordered::new();
         let first = orders.len();
         for n in first..size {
@@ -106,6 +105,11 @@ async fn main() -> anyhow::Result<()> {
                 if unseen.len() >= 2
                     && let Some(oldest) = unseen.pop_front()
                 {
+                    // A send starts when it is first polled: those still queued here would
+                    // never reach Kafka while the fill waits on them.
+                    while let Some(sent) = sending.next().await {
+                        sent?;
+                    }
                     wait_all_projected(&client, &base, oldest).await?;
                 }
             }
@@ -132,14 +136,16 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             events_total += events.len();
-            last[partition] = Some((order.id, customer(n), events.len()));
-            chunk_last[partition] = last[partition].clone();
+            chunk_last[partition] = Some((order.id, customer(n), events.len()));
             orders.push(order.id);
         }
         while let Some(sent) = sending.next().await {
             sent?;
         }
-        wait_all_projected(&client, &base, last.into_iter().flatten().collect()).await?;
+        unseen.push_back(chunk_last.into_iter().flatten().collect());
+        for sent in unseen {
+            wait_all_projected(&client, &base, sent).await?;
+        }
         let projection_seconds = started.elapsed().as_secs_f64();
         let step_events = events_total - step_events_before;
         let writes = view_writes(&client, &base).await? - writes_before;
