@@ -49,19 +49,27 @@ def place_order(customer, store_name, quantities):
     customer.get_by_label("Store").select_option(label=store_name)
     for item, quantity in quantities.items():
         customer.get_by_label(f"Quantity of {item}").fill(str(quantity))
-    for _ in range(40):
-        customer.get_by_role("button", name="Place order").click()
-        try:
-            customer.wait_for_url(re.compile(r"#/order/"), timeout=1500)
-            break
-        except Exception:
-            time.sleep(0.25)
-    else:
-        raise AssertionError("the order was never placed: " + customer.locator("#flash").inner_text())
+    until(customer, lambda: customer.get_by_role("button", name="Place order").click(),
+          lambda: customer.wait_for_url(re.compile(r"#/order/"), timeout=1500),
+          "the order was never placed", attempts=40)
     order_id = customer.url.split("#/order/")[1]
     # A marker that a reload would lose: the page must update in place.
     customer.evaluate("window.__noReload = true")
     return order_id
+
+
+def until(page, act, confirmed, what, attempts):
+    """Does `act` until `confirmed` passes (it raises, after a wait of its own, while it does
+    not): for a step the services refuse for a moment, until an event has reached the one that
+    answers. Fails with `what` and the page's last message."""
+    for _ in range(attempts):
+        act()
+        try:
+            confirmed()
+            return
+        except Exception:
+            time.sleep(0.25)
+    raise AssertionError(f"{what}: " + page.locator("#flash").inner_text())
 
 
 def expect_order(customer, status):
@@ -171,15 +179,9 @@ def main():
         shot(customer, "order-live")
         # Delivered: the customer reviews it (once the review service has heard of the delivery).
         customer.get_by_label("Rating").select_option("5")
-        for _ in range(40):
-            customer.get_by_role("button", name="Post review").click()
-            try:
-                expect(customer.locator("#flash")).to_have_text("review posted", timeout=1000)
-                break
-            except AssertionError:
-                time.sleep(0.25)
-        else:
-            raise AssertionError("the review was never posted: " + customer.locator("#flash").inner_text())
+        until(customer, lambda: customer.get_by_role("button", name="Post review").click(),
+              lambda: expect(customer.locator("#flash")).to_have_text("review posted", timeout=1000),
+              "the review was never posted", attempts=40)
         step("rider delivered; the customer's page followed every step live")
 
         # Cancel: the customer cancels while the order is Placed; the payment is refunded.
@@ -188,17 +190,13 @@ def main():
         # Change: while it is Placed the customer adds a cola and moves the delivery (a dearer
         # order: the difference is paid first). Retried while the form was read at a version
         # that moved on (412: the form reads the order again) or the change is not yet allowed.
-        for _ in range(20):
+        def change_order():
             customer.get_by_label("New quantity of Cola").fill("2")
             customer.get_by_label("New delivery address").fill("Seoul, Mapo-gu, Wausan-ro 94")
             customer.get_by_role("button", name="Change order", exact=True).click()
-            try:
-                expect(customer.locator("#flash")).to_contain_text("changed: ₩4,000", timeout=1500)
-                break
-            except AssertionError:
-                time.sleep(0.25)
-        else:
-            raise AssertionError("the order was never changed: " + customer.locator("#flash").inner_text())
+        until(customer, change_order,
+              lambda: expect(customer.locator("#flash")).to_contain_text("changed: ₩4,000", timeout=1500),
+              "the order was never changed", attempts=20)
         expect_event(customer, "OrderChanged")
         expect(customer.get_by_label("New quantity of Cola")).to_have_value("2")
         shot(customer, "order-change")
