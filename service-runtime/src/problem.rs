@@ -183,6 +183,14 @@ where
                     "the request body is too large",
                 )
             })?;
+        if !is_object(&body) {
+            // serde reads an array as a struct's fields in order: `[null, null]` would pass for
+            // a body naming nothing. Every body of this API is an object.
+            return Err(Problem::bad_request(
+                "malformed_body",
+                "the body must be a JSON object",
+            ));
+        }
         if escapes_nul(&body) && reads_nul::<T>(&body) {
             return Err(Problem::bad_request(
                 "malformed_body",
@@ -209,6 +217,11 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
 
 /// Whether JSON text holds the escape `\u0000` (the only way U+0000 can be in JSON): a `\u0000`
 /// after an odd number of backslashes in a row.
+/// Whether the JSON text is an object (by its first character; the parser checks the rest).
+fn is_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 fn escapes_nul(json: &[u8]) -> bool {
     let mut backslashes = 0;
     for (i, &byte) in json.iter().enumerate() {
@@ -380,7 +393,16 @@ pub async fn not_found() -> Problem {
 
 #[cfg(test)]
 mod nul_tests {
-    use super::{escapes_nul, reads_nul};
+    use super::{escapes_nul, is_object, reads_nul};
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        assert!(is_object(br#" {"name": "a"}"#));
+        assert!(is_object(b"\n\t{}"));
+        for not_one in [&b"[null, null]"[..], b"null", b"\"x\"", b"1", b"", b"  "] {
+            assert!(!is_object(not_one), "{}", String::from_utf8_lossy(not_one));
+        }
+    }
 
     #[derive(serde::Deserialize)]
     #[allow(dead_code)]
