@@ -72,18 +72,40 @@ pub enum InsertError {
     Database(sqlx::Error),
 }
 
+/// An idempotency key as a request sent it, with the digest of that request.
+pub struct Key<'a> {
+    pub key: &'a str,
+    pub digest: [u8; 32],
+}
+
+/// The order stored under an idempotency key, and the digest of the request that stored it
+/// (`None` for orders stored before digests were kept).
+pub struct Keyed {
+    pub order: Order,
+    pub digest: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedRow {
+    #[sqlx(flatten)]
+    order: OrderRow,
+    request_digest: Option<Vec<u8>>,
+}
+
 /// Stores a new PaymentPending order, leased to the attempt storing it for `lease`.
 #[tracing::instrument(skip_all, fields(order.id = %order.id))]
 pub async fn insert(
     executor: impl PgExecutor<'_>,
     order: &Order,
-    idempotency_key: Option<&str>,
+    key: Option<&Key<'_>>,
     lease: Duration,
 ) -> Result<(), InsertError> {
     sqlx::query(
         "insert into customer_order (id, customer_id, store_id, items, total_price,
-             delivery_address, status, idempotency_key, created_at, updated_at, attempt_until)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, now() + $10 * interval '1 millisecond')",
+             delivery_address, status, idempotency_key, request_digest, created_at, updated_at,
+             attempt_until)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10,
+                 now() + $11 * interval '1 millisecond')",
     )
     .bind(order.id)
     .bind(&order.customer_id)
@@ -92,7 +114,8 @@ pub async fn insert(
     .bind(order.total_price)
     .bind(&order.delivery_address)
     .bind(order.status.as_str())
-    .bind(idempotency_key)
+    .bind(key.map(|k| k.key))
+    .bind(key.map(|k| k.digest.as_slice()))
     .bind(order.created_at)
     .bind(millis(lease))
     .execute(executor)
@@ -110,16 +133,22 @@ pub async fn by_idempotency_key(
     executor: impl PgExecutor<'_>,
     customer_id: &str,
     key: &str,
-) -> sqlx::Result<Option<Order>> {
-    sqlx::query_as::<_, OrderRow>(&format!(
-        "select {COLUMNS} from customer_order where customer_id = $1 and idempotency_key = $2"
+) -> sqlx::Result<Option<Keyed>> {
+    let Some(row) = sqlx::query_as::<_, KeyedRow>(&format!(
+        "select {COLUMNS}, request_digest from customer_order
+         where customer_id = $1 and idempotency_key = $2"
     ))
     .bind(customer_id)
     .bind(key)
     .fetch_optional(executor)
     .await?
-    .map(Order::try_from)
-    .transpose()
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Keyed {
+        order: Order::try_from(row.order)?,
+        digest: row.request_digest,
+    }))
 }
 
 /// The order, locked for update when `lock` is set (inside a transaction).

@@ -148,7 +148,7 @@ impl From<Order> for OrderBody {
     post,
     path = "/orders",
     tag = "order",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeating a key returns the caller's first order with it instead of placing another: 1 to 200 visible ASCII characters", min_length = 1, max_length = 200, pattern = r"^[\t\x20-\x7e]*[\x21-\x7e][\t\x20-\x7e]*$")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeating a key with the same request returns the caller's first order with it instead of placing another; with another request it is refused (422 `idempotency_key_reused`): 1 to 200 visible ASCII characters", min_length = 1, max_length = 200, pattern = r"^[\t\x20-\x7e]*[\x21-\x7e][\t\x20-\x7e]*$")),
     request_body = PlaceOrder,
     responses(
         (status = 201, description = "placed and paid", body = OrderBody,
@@ -157,7 +157,7 @@ impl From<Order> for OrderBody {
         (status = 402, description = "payment declined (`payment_declined`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "not a customer", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "an order with this Idempotency-Key is still being paid by an attempt that outlived its lease (`order_in_progress`)", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "unknown store or menu item, unavailable item, quantity out of 1..99, no items", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "unknown store or menu item, unavailable item, quantity out of 1..99, no items, invalid address; an Idempotency-Key already used with another request (`idempotency_key_reused`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 503, description = "payment unavailable, slow or its breaker open (`payment_unavailable`); see Retry-After", body = ProblemBody, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "seconds"))),
     )

@@ -22,6 +22,9 @@ impl From<OrderError> for Problem {
                 "stale_version",
                 stale.to_string(),
             ),
+            reused @ OrderError::KeyReused(_) => {
+                Problem::unprocessable("idempotency_key_reused", reused.to_string())
+            }
             // A pool with no connection to give in time is overload (503), anything else a 500.
             OrderError::Database(e) => service_runtime::problem::database_error(e),
         }

@@ -13,7 +13,7 @@ use crate::SOURCE;
 use crate::db::{self, InsertError};
 use crate::domain::{
     Change, ChangeRefusal, Contents, Order, OrderRequest, OrderStatus, RequestedItem,
-    TransitionError, ValidationError, delivery_address, price_order,
+    TransitionError, ValidationError, check_items, delivery_address, price_order,
 };
 use crate::payments::{ChargeRequest, PaymentError, PaymentOutcome, PaymentPort};
 
@@ -39,6 +39,19 @@ pub enum Placement {
 pub struct ChangeRequest {
     pub items: Option<Vec<RequestedItem>>,
     pub delivery_address: Option<String>,
+}
+
+impl ChangeRequest {
+    /// What can be checked without the order or the menu (see `OrderRequest::check`).
+    fn check(&self) -> Result<(), ValidationError> {
+        if let Some(items) = &self.items {
+            check_items(items)?;
+        }
+        if let Some(address) = &self.delivery_address {
+            delivery_address(address)?;
+        }
+        Ok(())
+    }
 }
 
 /// What became of a change.
@@ -67,6 +80,11 @@ pub enum OrderError {
     /// The order is no longer at the version the change was made from.
     #[error("order is at version {current}, not {expected}: read it again")]
     Stale { expected: u32, current: u32 },
+    /// An idempotency key sent again with another request than the one that placed `0`.
+    #[error(
+        "this Idempotency-Key was used for another request (order {0}): use a new key for a new order"
+    )]
+    KeyReused(Uuid),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -139,10 +157,15 @@ impl Orders {
         request: &OrderRequest,
         idempotency_key: Option<&str>,
     ) -> Result<(Placement, PaymentWait), OrderError> {
-        if let Some(key) = idempotency_key
-            && let Some(existing) = db::by_idempotency_key(&self.pool, customer_id, key).await?
+        request.check()?;
+        let key = idempotency_key.map(|key| db::Key {
+            key,
+            digest: request.digest(),
+        });
+        if let Some(key) = &key
+            && let Some(existing) = db::by_idempotency_key(&self.pool, customer_id, key.key).await?
         {
-            return self.resume(existing).await;
+            return self.resume(same_request(existing, key)?).await;
         }
         let menu = db::menu_of_store(&self.pool, request.store_id).await?;
         let (items, total_price, delivery_address) = price_order(request, &menu)?;
@@ -165,15 +188,15 @@ impl Orders {
             created_at: now,
             updated_at: now,
         };
-        match db::insert(&self.pool, &order, idempotency_key, self.attempts.lease).await {
+        match db::insert(&self.pool, &order, key.as_ref(), self.attempts.lease).await {
             Ok(()) => {}
             Err(InsertError::DuplicateKey) => {
                 // A concurrent request with the same key won the race.
-                let key = idempotency_key.unwrap_or_default();
-                let existing = db::by_idempotency_key(&self.pool, customer_id, key)
+                let key = key.as_ref().ok_or(OrderError::NotFound)?;
+                let existing = db::by_idempotency_key(&self.pool, customer_id, key.key)
                     .await?
                     .ok_or(OrderError::NotFound)?;
-                return Ok((replay(existing), PaymentWait::default()));
+                return Ok((replay(same_request(existing, key)?), PaymentWait::default()));
             }
             Err(InsertError::Database(e)) => return Err(e.into()),
         }
@@ -311,6 +334,7 @@ impl Orders {
         expected: u32,
         request: &ChangeRequest,
     ) -> Result<(Modification, PaymentWait), OrderError> {
+        request.check()?;
         let order = self.get(customer_id, order_id).await?;
         order.check_change(expected)?;
         let contents = self.price_change(&order, request).await?;
@@ -464,6 +488,17 @@ fn charge_request(order: &Order) -> ChargeRequest {
         customer_id: order.customer_id.clone(),
         amount: order.total_price,
         change_id: None,
+    }
+}
+
+/// The order found under `key`, if the request that stored it asked for what this one asks
+/// for; a key sent again with another request is refused, never answered with the first
+/// request's order (the IETF Idempotency-Key draft's 422). Orders stored before digests were
+/// kept are taken as the same.
+fn same_request(existing: db::Keyed, key: &db::Key<'_>) -> Result<Order, OrderError> {
+    match existing.digest {
+        Some(digest) if digest != key.digest => Err(OrderError::KeyReused(existing.order.id)),
+        _ => Ok(existing.order),
     }
 }
 

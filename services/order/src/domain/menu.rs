@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use sha2::{Digest, Sha256};
 use shared_events::OrderLine;
 use uuid::Uuid;
 
@@ -69,21 +70,48 @@ impl ValidationError {
     }
 }
 
-/// Validates `request` against `menu` (the store's items in the replica) and prices it.
-/// Returns the lines, the total, and the trimmed address.
-pub fn price_order(
-    request: &OrderRequest,
-    menu: &[MenuItem],
-) -> Result<(Vec<OrderLine>, i64, String), ValidationError> {
-    if request.items.is_empty() {
+impl OrderRequest {
+    /// The checks that need no menu: 1 to 50 lines, each item once with a quantity of 1 to 99,
+    /// and an address. A request that fails them is refused before anything is looked up, so
+    /// a malformed request reads the same whatever state the order or its key is in.
+    pub fn check(&self) -> Result<(), ValidationError> {
+        check_items(&self.items)?;
+        delivery_address(&self.delivery_address).map(drop)
+    }
+
+    /// A SHA-256 digest of what the request asks for: the store, the lines (in any order) and
+    /// the trimmed address. Two requests with one digest ask for the same order, which is what
+    /// a repeated idempotency key must be sent with.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut items: Vec<_> = self
+            .items
+            .iter()
+            .map(|i| (i.menu_item_id, i.quantity))
+            .collect();
+        items.sort_unstable();
+        let mut hash = Sha256::new();
+        hash.update(self.store_id.as_bytes());
+        hash.update((items.len() as u64).to_be_bytes());
+        for (menu_item_id, quantity) in items {
+            hash.update(menu_item_id.as_bytes());
+            hash.update(quantity.to_be_bytes());
+        }
+        hash.update(self.delivery_address.trim().as_bytes());
+        hash.finalize().into()
+    }
+}
+
+/// The lines of a request, checked without the menu: 1 to 50 of them, each item once, each
+/// quantity 1 to 99.
+pub fn check_items(items: &[RequestedItem]) -> Result<(), ValidationError> {
+    if items.is_empty() {
         return Err(ValidationError::NoItems);
     }
-    if request.items.len() > MAX_LINES {
+    if items.len() > MAX_LINES {
         return Err(ValidationError::TooManyLines);
     }
-    let address = delivery_address(&request.delivery_address)?;
     let mut seen = HashSet::new();
-    for item in &request.items {
+    for item in items {
         if !(1..=i64::from(MAX_QUANTITY)).contains(&item.quantity) {
             return Err(ValidationError::Quantity(item.menu_item_id));
         }
@@ -91,6 +119,17 @@ pub fn price_order(
             return Err(ValidationError::DuplicateItem(item.menu_item_id));
         }
     }
+    Ok(())
+}
+
+/// Validates `request` against `menu` (the store's items in the replica) and prices it.
+/// Returns the lines, the total, and the trimmed address.
+pub fn price_order(
+    request: &OrderRequest,
+    menu: &[MenuItem],
+) -> Result<(Vec<OrderLine>, i64, String), ValidationError> {
+    check_items(&request.items)?;
+    let address = delivery_address(&request.delivery_address)?;
     let menu: HashMap<Uuid, &MenuItem> = menu
         .iter()
         .filter(|m| m.store_id == request.store_id)
@@ -217,5 +256,42 @@ mod tests {
         let store = Uuid::new_v4();
         assert!(price_order(&request(store, &[(1, 1)]), &menu(store)).is_ok());
         assert!(price_order(&request(store, &[(1, 99)]), &menu(store)).is_ok());
+    }
+
+    #[test]
+    fn what_needs_no_menu_is_checked_without_one() {
+        let store = Uuid::new_v4();
+        let code = |r: OrderRequest| r.check().unwrap_err().code();
+        assert_eq!(code(request(store, &[])), "no_items");
+        assert_eq!(code(request(store, &[(1, 0)])), "invalid_quantity");
+        assert_eq!(code(request(store, &[(1, 1), (1, 1)])), "duplicate_item");
+        let many: Vec<_> = (1..=51).map(|id| (id, 1)).collect();
+        assert_eq!(code(request(store, &many)), "too_many_items");
+        let mut blank = request(store, &[(1, 1)]);
+        blank.delivery_address = "".into();
+        assert_eq!(code(blank), "invalid_address");
+        // Unknown stores and items are the menu's to say.
+        assert_eq!(request(store, &[(9, 1)]).check(), Ok(()));
+    }
+
+    #[test]
+    fn a_digest_changes_with_what_is_asked_for_and_nothing_else() {
+        let store = Uuid::new_v4();
+        let first = request(store, &[(1, 2), (2, 1)]);
+        let mut reordered = request(store, &[(2, 1), (1, 2)]);
+        reordered.delivery_address = "Seoul, Gangnam-gu".into();
+        assert_eq!(first.digest(), reordered.digest());
+
+        let mut other_address = first.clone();
+        other_address.delivery_address = "Seoul, Mapo-gu".into();
+        for different in [
+            request(store, &[(1, 3), (2, 1)]),
+            request(store, &[(1, 2)]),
+            request(store, &[]),
+            request(Uuid::new_v4(), &[(1, 2), (2, 1)]),
+            other_address,
+        ] {
+            assert_ne!(first.digest(), different.digest(), "{different:?}");
+        }
     }
 }

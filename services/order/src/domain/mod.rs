@@ -5,6 +5,7 @@ mod menu;
 mod order;
 
 pub use menu::{
-    MenuItem, OrderRequest, RequestedItem, ValidationError, delivery_address, price_order,
+    MenuItem, OrderRequest, RequestedItem, ValidationError, check_items, delivery_address,
+    price_order,
 };
 pub use order::{Change, ChangeRefusal, Contents, Order, OrderStatus, TransitionError};

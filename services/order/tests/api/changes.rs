@@ -138,3 +138,26 @@ async fn a_change_whose_top_up_gets_no_answer_changes_nothing_and_keeps_no_money
     assert_eq!(body["version"], 2);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_change_the_document_refuses_is_422_whatever_the_order_state() {
+    let app = spawn_app_with(Options {
+        decline_above: 50_000,
+        ..Options::default()
+    })
+    .await;
+    let declined = app.place("alice", &app.order_body(3)).await; // 54,000 won
+    assert_eq!(declined.status(), StatusCode::PAYMENT_REQUIRED);
+    let order_id = app.orders_of("alice").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (status, problem) = change(&app, &order_id, "\"1\"", 0).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["code"], "invalid_quantity");
+    let (status, problem) = change(&app, &order_id, "\"1\"", 1).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["code"], "invalid_transition");
+    app.finish().await;
+}

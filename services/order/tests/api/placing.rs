@@ -88,6 +88,76 @@ async fn the_same_idempotency_key_twice_makes_one_order_and_one_payment() {
 }
 
 #[tokio::test]
+async fn a_key_sent_again_with_another_request_is_refused_and_nothing_more_is_charged() {
+    let app = spawn_app_with(Options {
+        decline_above: 50_000,
+        ..Options::default()
+    })
+    .await;
+    let send = |key: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let response = app
+                .order
+                .post("/orders")
+                .as_user("alice", "customer")
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, first) = send("checkout-43", app.order_body(1)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let charged = app.payment_count().await;
+
+    let (status, more) = send("checkout-43", app.order_body(2)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{more}");
+    assert_eq!(more["code"], "idempotency_key_reused");
+    let (status, elsewhere) = send(
+        "checkout-43",
+        json!({ "storeId": app.store_id, "items": [{ "menuItemId": app.chicken, "quantity": 1 }],
+                "deliveryAddress": "Busan" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{elsewhere}");
+    assert_eq!(elsewhere["code"], "idempotency_key_reused");
+    // A request the document refuses is refused as such, whatever its key.
+    let (status, empty) = send(
+        "checkout-43",
+        json!({ "storeId": app.store_id, "items": [], "deliveryAddress": "Seoul" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{empty}");
+    assert_eq!(empty["code"], "no_items");
+    // The same request again (white space around the address aside) is the first order.
+    let mut again = app.order_body(1);
+    again["deliveryAddress"] = json!(format!(
+        "  {}  ",
+        again["deliveryAddress"].as_str().unwrap()
+    ));
+    let (status, replayed) = send("checkout-43", again).await;
+    assert_eq!(status, StatusCode::CREATED, "{replayed}");
+    assert_eq!(replayed["id"], first["id"]);
+    assert_eq!(app.payment_count().await, charged);
+
+    // A declined order keeps its key too: another request under it is not answered 402.
+    let (status, _) = send("checkout-44", app.order_body(3)).await; // 54,000 won
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    let charged = app.payment_count().await;
+    let (status, other) = send("checkout-44", app.order_body(1)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{other}");
+    assert_eq!(other["code"], "idempotency_key_reused");
+
+    assert_eq!(app.orders_of("alice").await.len(), 2);
+    assert_eq!(app.payment_count().await, charged);
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn orders_are_taken_from_the_menu_replica_with_no_store_service_running() {
     // No store service exists in this test at all: only its past catalog events.
     let app = spawn_app().await;
