@@ -149,3 +149,34 @@ fn every_error_response_is_a_problem() {
         }
     }
 }
+
+/// Every pattern of the document that lets any text through but white space and U+0000.
+fn blank_refusing_patterns(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            if let Some(Value::String(pattern)) = fields.get("pattern")
+                && pattern.starts_with(r"^[^\u0000]*[^")
+            {
+                found.push(pattern.clone());
+            }
+            fields
+                .values()
+                .for_each(|v| blank_refusing_patterns(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| blank_refusing_patterns(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_free_text_says_white_space_as_the_code_trims_it() {
+    // The services trim what `shared_events::text` calls white space: a pattern with other
+    // white space (`\s`, which each pattern engine reads its own way) would let a generated
+    // text through that the code refuses, or the other way round.
+    let mut found = Vec::new();
+    blank_refusing_patterns(&generated(), &mut found);
+    assert!(found.len() >= 10, "the document's free texts: {found:?}");
+    for pattern in found {
+        assert_eq!(pattern, shared_events::text::NOT_BLANK);
+    }
+}

@@ -10,6 +10,7 @@ mod envelope;
 mod events;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod text;
 mod topic;
 pub mod topology;
 pub mod versions;

@@ -49,12 +49,9 @@ pub struct InvalidReason;
 
 impl Reason {
     pub fn parse(raw: &str) -> Result<Self, InvalidReason> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > MAX_REASON_CHARS {
-            Err(InvalidReason)
-        } else {
-            Ok(Self(trimmed.to_owned()))
-        }
+        shared_events::text::bounded(raw, MAX_REASON_CHARS)
+            .map(|reason| Self(reason.to_owned()))
+            .ok_or(InvalidReason)
     }
 }
 

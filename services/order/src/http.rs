@@ -59,12 +59,12 @@ pub struct PlaceOrder {
     /// 1 to 50 lines, each for a different menu item.
     #[schema(min_items = 1, max_items = 50)]
     pub items: Vec<ItemRequest>,
-    /// 1 to 200 characters once trimmed, not only white space; no U+0000.
+    /// 1 to 200 characters, not only white space; no U+0000. Kept without the white space at its ends.
     #[schema(
         example = "Seoul, Gangnam-gu, Teheran-ro 1",
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000]*$"
     )]
     pub delivery_address: String,
 }
@@ -77,12 +77,12 @@ pub struct ChangeOrder {
     /// 1 to 50 lines, each for a different menu item of the order's store.
     #[schema(min_items = 1, max_items = 50)]
     pub items: Option<Vec<ItemRequest>>,
-    /// 1 to 200 characters once trimmed, not only white space; no U+0000.
+    /// 1 to 200 characters, not only white space; no U+0000. Kept without the white space at its ends.
     #[schema(
         example = "Seoul, Mapo-gu, Wausan-ro 94",
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000]*$"
     )]
     pub delivery_address: Option<String>,
 }

@@ -44,13 +44,10 @@ pub struct InvalidText;
 
 impl Text {
     pub fn parse(raw: &str) -> Result<Self, InvalidText> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > MAX_TEXT_CHARS || trimmed.contains('\0')
-        {
-            Err(InvalidText)
-        } else {
-            Ok(Self(trimmed.to_owned()))
-        }
+        shared_events::text::bounded(raw, MAX_TEXT_CHARS)
+            .filter(|text| !text.contains('\0'))
+            .map(|text| Self(text.to_owned()))
+            .ok_or(InvalidText)
     }
 
     pub fn into_inner(self) -> String {

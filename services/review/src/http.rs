@@ -137,12 +137,12 @@ pub struct PostReview {
     #[schema(minimum = 1, maximum = 5, example = 5)]
     #[serde(deserialize_with = "service_runtime::json::whole_number")]
     pub rating: i64,
-    /// 1 to 1000 characters once trimmed, not only white space; no U+0000.
+    /// 1 to 1000 characters, not only white space; no U+0000. Kept without the white space at its ends.
     #[schema(
         example = "Crispy and still hot.",
         min_length = 1,
         max_length = 1000,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000]*$"
     )]
     pub text: String,
 }
@@ -154,12 +154,12 @@ pub struct EditReview {
     #[schema(minimum = 1, maximum = 5, example = 4)]
     #[serde(deserialize_with = "service_runtime::json::whole_number")]
     pub rating: i64,
-    /// 1 to 1000 characters once trimmed, not only white space; no U+0000.
+    /// 1 to 1000 characters, not only white space; no U+0000. Kept without the white space at its ends.
     #[schema(
         example = "Crispy, a little late.",
         min_length = 1,
         max_length = 1000,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000]*$"
     )]
     pub text: String,
 }
@@ -167,12 +167,12 @@ pub struct EditReview {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reply {
-    /// 1 to 1000 characters once trimmed, not only white space; no U+0000.
+    /// 1 to 1000 characters, not only white space; no U+0000. Kept without the white space at its ends.
     #[schema(
         example = "Thank you, see you soon!",
         min_length = 1,
         max_length = 1000,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000]*$"
     )]
     pub text: String,
 }

@@ -96,7 +96,7 @@ impl OrderRequest {
             hash.update(menu_item_id.as_bytes());
             hash.update(quantity.to_be_bytes());
         }
-        hash.update(self.delivery_address.trim().as_bytes());
+        hash.update(shared_events::text::trim(&self.delivery_address).as_bytes());
         hash.finalize().into()
     }
 }
@@ -163,13 +163,11 @@ pub fn price_order(
     Ok((lines, total, address))
 }
 
-/// A delivery address, trimmed: 1 to 200 characters, not only white space.
+/// A delivery address, trimmed: 1 to 200 characters as sent, not only white space.
 pub fn delivery_address(raw: &str) -> Result<String, ValidationError> {
-    let address = raw.trim();
-    if address.is_empty() || address.chars().count() > MAX_ADDRESS_CHARS {
-        return Err(ValidationError::Address);
-    }
-    Ok(address.to_owned())
+    shared_events::text::bounded(raw, MAX_ADDRESS_CHARS)
+        .map(str::to_owned)
+        .ok_or(ValidationError::Address)
 }
 
 #[cfg(test)]

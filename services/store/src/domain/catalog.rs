@@ -39,10 +39,10 @@ pub struct Name(String);
 
 impl Name {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let trimmed = raw.trim();
+        let trimmed = shared_events::text::trim(raw);
         if trimmed.is_empty() {
             Err(InvalidInput::EmptyName)
-        } else if trimmed.chars().count() > MAX_NAME_CHARS {
+        } else if raw.chars().count() > MAX_NAME_CHARS {
             Err(InvalidInput::NameTooLong)
         } else {
             Ok(Self(trimmed.to_owned()))
@@ -265,7 +265,7 @@ mod tests {
         #[test]
         fn any_accepted_name_is_trimmed_and_not_empty(raw in "\\PC{0,120}") {
             if let Ok(name) = Name::parse(&raw) {
-                prop_assert_eq!(name.as_str(), raw.trim());
+                prop_assert_eq!(name.as_str(), shared_events::text::trim(&raw));
                 prop_assert!(!name.as_str().is_empty());
                 prop_assert!(name.as_str().chars().count() <= MAX_NAME_CHARS);
             }

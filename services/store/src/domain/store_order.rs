@@ -53,12 +53,9 @@ pub struct Reason(String);
 
 impl Reason {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > MAX_REASON_CHARS {
-            Err(InvalidInput::Reason)
-        } else {
-            Ok(Self(trimmed.to_owned()))
-        }
+        shared_events::text::bounded(raw, MAX_REASON_CHARS)
+            .map(|reason| Self(reason.to_owned()))
+            .ok_or(InvalidInput::Reason)
     }
 }
 

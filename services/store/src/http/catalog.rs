@@ -17,12 +17,12 @@ use crate::use_cases::catalog::{self as use_cases, MenuItemEdit};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewStore {
-    /// 1 to 100 characters once trimmed, not only white space; no U+0000.
+    /// 1 to 100 characters, not only white space; no U+0000. Kept without the white space at its ends.
     #[schema(
         example = "Chicken House",
         min_length = 1,
         max_length = 100,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000]*$"
     )]
     pub name: String,
 }
@@ -69,12 +69,12 @@ impl From<Store> for StoreBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewMenuItem {
-    /// 1 to 100 characters once trimmed, not only white space; no U+0000.
+    /// 1 to 100 characters, not only white space; no U+0000. Kept without the white space at its ends.
     #[schema(
         example = "Fried chicken",
         min_length = 1,
         max_length = 100,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000]*$"
     )]
     pub name: String,
     /// Won, 1 to 10,000,000.
@@ -87,11 +87,11 @@ pub struct NewMenuItem {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MenuItemChange {
-    /// 1 to 100 characters once trimmed, not only white space; no U+0000.
+    /// 1 to 100 characters, not only white space; no U+0000. Kept without the white space at its ends.
     #[schema(
         min_length = 1,
         max_length = 100,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000]*$"
     )]
     pub name: Option<String>,
     /// Won, 1 to 10,000,000.

@@ -65,12 +65,12 @@ pub struct ListQuery {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rejection {
-    /// 1 to 200 characters once trimmed, not only white space; no U+0000.
+    /// 1 to 200 characters, not only white space; no U+0000. Kept without the white space at its ends.
     #[schema(
         example = "sold out",
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][^\u0000]*$"
     )]
     pub reason: String,
 }
