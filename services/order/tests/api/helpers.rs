@@ -220,6 +220,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Places an order under an `Idempotency-Key`.
+    pub async fn place_keyed(&self, customer: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.order
+            .post("/orders")
+            .as_user(customer, "customer")
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Places an order of `quantity` chickens for alice and returns it (asserting 201).
     pub async fn place_ok(&self, quantity: i64) -> Value {
         let response = self.place("alice", &self.order_body(quantity)).await;

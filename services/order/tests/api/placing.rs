@@ -53,16 +53,7 @@ async fn a_declined_payment_is_402_and_publishes_nothing() {
 async fn the_same_idempotency_key_twice_makes_one_order_and_one_payment() {
     let app = spawn_app().await;
     let body = app.order_body(1);
-    let send = || async {
-        app.order
-            .post("/orders")
-            .as_user("alice", "customer")
-            .header("idempotency-key", "checkout-42")
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    };
+    let send = || app.place_keyed("alice", "checkout-42", &body);
 
     let first: Value = send().await.json().await.unwrap();
     let second = send().await;
@@ -73,15 +64,7 @@ async fn the_same_idempotency_key_twice_makes_one_order_and_one_payment() {
     assert_eq!(app.orders_of("alice").await.len(), 1);
     assert_eq!(app.payment_count().await, 1);
     // Another customer's identical key is theirs alone.
-    let bobs = app
-        .order
-        .post("/orders")
-        .as_user("bob", "customer")
-        .header("idempotency-key", "checkout-42")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let bobs = app.place_keyed("bob", "checkout-42", &body).await;
     let bobs: Value = bobs.json().await.unwrap();
     assert_ne!(bobs["id"], first["id"]);
     app.finish().await;
@@ -97,15 +80,7 @@ async fn a_key_sent_again_with_another_request_is_refused_and_nothing_more_is_ch
     let send = |key: &'static str, body: Value| {
         let app = &app;
         async move {
-            let response = app
-                .order
-                .post("/orders")
-                .as_user("alice", "customer")
-                .header("idempotency-key", key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+            let response = app.place_keyed("alice", key, &body).await;
             let status = response.status();
             (status, response.json::<Value>().await.unwrap())
         }

@@ -65,14 +65,8 @@ async fn a_retry_after_a_crash_between_payment_and_record_is_answered_at_once_wi
 
     // Act: the client retries with the same key, as soon as the service answers again.
     let retry = app
-        .order
-        .post("/orders")
-        .as_user("alice", "customer")
-        .header("idempotency-key", "checkout-7")
-        .json(&app.order_body(1))
-        .send()
-        .await
-        .unwrap();
+        .place_keyed("alice", "checkout-7", &app.order_body(1))
+        .await;
 
     // Assert: placed on the first retry (no 409 window), on the payment already made.
     assert_eq!(retry.status(), StatusCode::CREATED);
